@@ -1,0 +1,71 @@
+import { z } from "zod";
+
+/**
+ * The only reader of process.env. Everything else receives configuration from here (or, in the gateway core,
+ * from the container), so tests can build any configuration without touching the process environment.
+ */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().default("0.0.0.0"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Public origin used in links (Stripe redirects, emails). Defaults to http://localhost:PORT. */
+  PUBLIC_URL: optionalString,
+  DATABASE_URL: optionalString,
+  DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  PGLITE_DIR: z.string().default("./.data/pglite"),
+  /** Where generated secrets and the CLI's control socket live when nothing else is configured. */
+  DATA_DIR: z.string().default("./.data"),
+  AUTH_SECRET: optionalString,
+  /** 32 bytes, hex or base64, for AES-256-GCM encryption of upstream keys at rest. */
+  ENCRYPTION_KEY: optionalString,
+  ADMIN_EMAIL: optionalString,
+  ADMIN_PASSWORD: optionalString,
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString,
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: optionalString,
+  GEMINI_API_KEY: optionalString,
+  GEMINI_BASE_URL: optionalString,
+  DEEPSEEK_API_KEY: optionalString,
+  DEEPSEEK_BASE_URL: optionalString,
+  OPENROUTER_API_KEY: optionalString,
+  OPENROUTER_BASE_URL: optionalString,
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** Serve the dashboard (Next.js) next to /v1; "false" runs the API alone (no build needed). */
+  SERVE_DASHBOARD: z
+    .enum(["true", "false", "1", "0"])
+    .default("true")
+    .transform((value) => value === "true" || value === "1"),
+  /** Largest accepted /v1 request body; larger ones get 413. */
+  MAX_REQUEST_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(20 * 1024 * 1024),
+  /** How long graceful shutdown waits for in-flight requests before closing them. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export function readEnv(source: Record<string, string | undefined> = process.env): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+    throw new Error(`Invalid environment: ${problems}`);
+  }
+  return parsed.data;
+}
+
+let cached: Env | undefined;
+
+/** The process environment, parsed once. */
+export function env(): Env {
+  cached ??= readEnv();
+  return cached;
+}

@@ -1,0 +1,37 @@
+import { z } from "zod";
+
+/** A USD amount per one million tokens, as a decimal string with at most 9 fractional digits (nano-USD exact). */
+const usdPerMillion = z.string().regex(/^\d+(\.\d{1,9})?$/, 'a decimal USD amount such as "0.15"');
+
+export const catalogModelSchema = z.object({
+  /** Public id, `<author>/<model>`, as clients send it. */
+  id: z.string().regex(/^[a-z0-9-]+\/[a-z0-9.:-]+$/),
+  name: z.string().min(1),
+  description: z.string(),
+  /** Who made the model; also the provider slug of the channel kind that serves it natively. */
+  author: z.string().min(1),
+  /** The model id the author's own API expects. */
+  upstreamModel: z.string().min(1),
+  /** Release date, ISO 8601 (YYYY-MM-DD). */
+  releasedAt: z.iso.date(),
+  contextLength: z.number().int().positive(),
+  maxOutputTokens: z.number().int().positive(),
+  inputModalities: z.array(z.enum(["text", "image", "file", "audio"])).min(1),
+  outputModalities: z.array(z.enum(["text", "image", "audio"])).min(1),
+  supportedParameters: z.array(z.string()),
+  /** The author's public list prices in USD per one million tokens. */
+  pricing: z.object({
+    input: usdPerMillion,
+    output: usdPerMillion,
+    cacheRead: usdPerMillion.nullable(),
+    cacheWrite: usdPerMillion.nullable(),
+  }),
+});
+
+export const catalogFileSchema = z.object({
+  version: z.literal(1),
+  models: z.array(catalogModelSchema).min(1),
+});
+
+export type CatalogModel = z.infer<typeof catalogModelSchema>;
+export type CatalogFile = z.infer<typeof catalogFileSchema>;

@@ -1,0 +1,55 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import type { DatabaseHandle } from "./db";
+import type { Logger } from "./gateway/logger";
+
+/** Things other processes must hear about: the CLI and every gateway instance share one database. */
+export const changeSchema = z.discriminatedUnion("topic", [
+  z.object({ topic: z.literal("api-key-revoked"), hash: z.string() }),
+  z.object({ topic: z.literal("catalog-changed") }),
+  z.object({ topic: z.literal("balance-changed"), userId: z.string() }),
+]);
+export type Change = z.infer<typeof changeSchema>;
+
+export interface ChangeBus {
+  /** Applies the change in this process at once, then tells every other process through PostgreSQL NOTIFY. */
+  publish(change: Change): Promise<void>;
+  subscribe(listener: (change: Change) => void): () => void;
+  close(): Promise<void>;
+}
+
+const CHANNEL = "tollgate_changes";
+const envelopeSchema = z.object({ origin: z.string(), change: changeSchema });
+
+export async function createChangeBus(
+  database: DatabaseHandle,
+  logger: Logger,
+  options: { listen: boolean },
+): Promise<ChangeBus> {
+  const origin = randomUUID();
+  const listeners = new Set<(change: Change) => void>();
+  const dispatch = (change: Change) => {
+    for (const listener of listeners) listener(change);
+  };
+  const unlisten = options.listen
+    ? await database.listen(CHANNEL, (payload) => {
+        try {
+          const envelope = envelopeSchema.parse(JSON.parse(payload));
+          if (envelope.origin !== origin) dispatch(envelope.change);
+        } catch (error) {
+          logger.warn("ignored a malformed change notification", { error });
+        }
+      })
+    : async () => {};
+  return {
+    async publish(change) {
+      dispatch(change);
+      await database.notify(CHANNEL, JSON.stringify({ origin, change }));
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close: unlisten,
+  };
+}

@@ -1,0 +1,152 @@
+import { randomBytes } from "node:crypto";
+import { env as processEnv, type Env } from "~/env";
+import { bootstrap } from "./bootstrap";
+import { createChangeBus, type ChangeBus } from "./changes";
+import { createSecretBox, type SecretBox } from "./crypto/secret-box";
+import { openDatabase, type Database, type DatabaseHandle } from "./db";
+import { migrate } from "./db/migrate";
+import { createBalanceGate, type BalanceGate } from "./gateway/billing/balance-gate";
+import { readBalanceNano } from "./gateway/billing/ledger";
+import { createUsageWriter, type UsageWriter } from "./gateway/billing/usage-writer";
+import type { Clock } from "./gateway/deps";
+import { createGateway, type Gateway } from "./gateway";
+import { createApiKeyAuthenticator, type ApiKeyAuthenticator } from "./gateway/keys/api-key-authenticator";
+import { findApiKeyByHash } from "./gateway/keys/find-api-key-by-hash";
+import { createJsonLogger, type Logger } from "./gateway/logger";
+import { createHttpTransport } from "./gateway/providers/call-upstream";
+import { createDemoUpstream } from "./gateway/providers/demo/demo-upstream";
+import { createProviderRegistry } from "./gateway/providers/registry";
+import { createCatalog, type Catalog } from "./gateway/routing/catalog";
+import { loadCatalog } from "./gateway/routing/load-catalog";
+import { resolveSecrets } from "./secrets";
+
+/** The process-wide composition root: one of each, shared by the node:http entry, Next route handlers and tRPC. */
+export interface Container {
+  env: Env;
+  database: DatabaseHandle;
+  db: Database;
+  logger: Logger;
+  secretBox: SecretBox;
+  authSecret: string;
+  changes: ChangeBus;
+  authenticator: ApiKeyAuthenticator;
+  catalog: Catalog;
+  balanceGate: BalanceGate;
+  usageWriter: UsageWriter;
+  gateway: Gateway;
+  /** Flushes pending usage and closes upstream pools and the database. */
+  close(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  env: Env;
+  /** An already-open database (tests); otherwise opened from env. */
+  database?: DatabaseHandle;
+  logger?: Logger;
+  clock?: Clock;
+  random?: () => number;
+  /** Run first-start work: built-in catalog, demo channel, env channels, admin user. Default true. */
+  bootstrap?: boolean;
+}
+
+function newGenerationId(): string {
+  return `gen-${Date.now().toString(36)}-${randomBytes(10).toString("hex")}`;
+}
+
+export async function createContainer(options: ContainerOptions): Promise<Container> {
+  const { env } = options;
+  const logger = options.logger ?? createJsonLogger(env.LOG_LEVEL);
+  const clock = options.clock ?? Date.now;
+  const database =
+    options.database ??
+    (env.DATABASE_URL !== undefined
+      ? openDatabase({ kind: "postgres", url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE })
+      : openDatabase({ kind: "pglite", dataDir: env.PGLITE_DIR }));
+  const { db } = database;
+  await migrate(database);
+
+  const secrets = resolveSecrets(env, logger);
+  const secretBox = createSecretBox(secrets.encryptionKey);
+  const changes = await createChangeBus(database, logger, { listen: true });
+  if (options.bootstrap !== false) await bootstrap({ db, env, secretBox, changes: null, logger });
+
+  const catalog = await createCatalog({
+    load: () => loadCatalog(db, (ciphertext) => secretBox.decrypt(ciphertext)),
+    logger,
+  });
+  const authenticator = createApiKeyAuthenticator({ findByHash: (hash) => findApiKeyByHash(db, hash), clock });
+  // The gate and the writer refer to each other: the gate subtracts unwritten debits, the writer reports balances.
+  const usageWriter = createUsageWriter({
+    db,
+    logger,
+    onBalancesWritten: (balances) => gate.remember(balances),
+  });
+  const gate = createBalanceGate({
+    readBalanceNano: (userId) => readBalanceNano(db, userId),
+    pendingDebitNano: (userId) => usageWriter.pendingDebitNano(userId),
+    clock,
+  });
+
+  changes.subscribe((change) => {
+    if (change.topic === "api-key-revoked") authenticator.invalidate(change.hash);
+    else if (change.topic === "balance-changed") gate.forget(change.userId);
+    else void catalog.reload().catch((error: unknown) => logger.error("catalog reload failed", { error }));
+  });
+
+  const http = createHttpTransport();
+  const providers = createProviderRegistry({ http: http.send, demo: createDemoUpstream(clock) });
+  const gateway = createGateway({
+    authenticator,
+    catalog,
+    balanceGate: gate,
+    usageWriter,
+    providers,
+    clock,
+    random: options.random ?? Math.random,
+    newGenerationId,
+    logger,
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    env,
+    database,
+    db,
+    logger,
+    secretBox,
+    authSecret: secrets.authSecret,
+    changes,
+    authenticator,
+    catalog,
+    balanceGate: gate,
+    usageWriter,
+    gateway,
+    close() {
+      closing ??= (async () => {
+        await usageWriter.close();
+        await changes.close();
+        await http.close();
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+const CONTAINER_KEY = Symbol.for("tollgate.container");
+type GlobalWithContainer = typeof globalThis & { [CONTAINER_KEY]?: Promise<Container> };
+
+/**
+ * The one container of this process. Kept on globalThis because Next bundles server code separately from
+ * src/main.ts: module-level singletons would be duplicated, and PGlite allows one client per data directory.
+ */
+export function getContainer(): Promise<Container> {
+  const holder = globalThis as GlobalWithContainer;
+  holder[CONTAINER_KEY] ??= createContainer({ env: processEnv() });
+  return holder[CONTAINER_KEY];
+}
+
+/** Installs an already-built container as the process's one (the production entry and tests do this). */
+export function setContainer(container: Promise<Container>): void {
+  (globalThis as GlobalWithContainer)[CONTAINER_KEY] = container;
+}

@@ -1,0 +1,40 @@
+import { sql } from "drizzle-orm";
+import { bigint, boolean, index, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { apiKeys } from "./api-keys";
+import { channels } from "./channels";
+import { users } from "./users";
+
+/** One row per /v1 generation: what was asked, who served it, what it used and cost. */
+export const generations = pgTable(
+  "generations",
+  {
+    /** The completion id returned to the client (`gen-…`). */
+    id: text().primaryKey(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    apiKeyId: uuid().references(() => apiKeys.id, { onDelete: "set null" }),
+    modelId: text().notNull(),
+    channelId: uuid().references(() => channels.id, { onDelete: "set null" }),
+    provider: text().notNull(),
+    upstreamModel: text().notNull(),
+    upstreamId: text(),
+    streamed: boolean().notNull(),
+    cancelled: boolean().notNull().default(false),
+    finishReason: text(),
+    httpStatus: integer().notNull(),
+    errorType: text(),
+    promptTokens: integer().notNull().default(0),
+    completionTokens: integer().notNull().default(0),
+    cachedTokens: integer().notNull().default(0),
+    cacheWriteTokens: integer().notNull().default(0),
+    reasoningTokens: integer().notNull().default(0),
+    costNano: bigint({ mode: "bigint" })
+      .notNull()
+      .default(sql`0`),
+    latencyMs: integer().notNull(),
+    timeToFirstTokenMs: integer(),
+    createdAt: timestamp({ withTimezone: true }).notNull(),
+  },
+  (table) => [index().on(table.userId, table.createdAt), index().on(table.apiKeyId, table.createdAt)],
+);

@@ -1,0 +1,134 @@
+import { inArray, sql } from "drizzle-orm";
+import type { Database } from "~/server/db";
+import { apiKeys, generations } from "~/server/db/schema";
+import type { Logger } from "../logger";
+import { postLedgerEntries, type LedgerEntryInput } from "./ledger";
+
+export type GenerationRow = typeof generations.$inferInsert;
+
+/** Everything one finished /v1 call must persist: its generation row and, when it cost anything, its debit. */
+export interface Settlement {
+  generation: GenerationRow;
+  costNano: bigint;
+}
+
+export interface UsageWriter {
+  enqueue(settlement: Settlement): void;
+  /** Nano-USD queued for `userId` but not yet written: the balance gate subtracts it. */
+  pendingDebitNano(userId: string): bigint;
+  /** Writes everything queued so far; resolves when it is committed. */
+  flush(): Promise<void>;
+  /** Flushes and stops the timer. */
+  close(): Promise<void>;
+}
+
+export interface UsageWriterOptions {
+  db: Database;
+  logger: Logger;
+  /** Group-commit window. */
+  flushIntervalMs?: number;
+  /** A batch this large is written without waiting for the window. */
+  maxBatchSize?: number;
+  /** Told the committed balances after each batch, so caches need not re-read them. */
+  onBalancesWritten?: (balances: Map<string, bigint>) => void;
+}
+
+/**
+ * Batches usage rows and debits into one transaction per window (group commit), so the /v1 hot path never waits on
+ * a database round trip. A failed batch stays queued and is retried on the next tick; the ledger's unique
+ * `(kind, external_id)` makes a retried debit a no-op.
+ */
+export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
+  const { db, logger } = options;
+  const flushIntervalMs = options.flushIntervalMs ?? 50;
+  const maxBatchSize = options.maxBatchSize ?? 500;
+  let queue: Settlement[] = [];
+  const pendingByUser = new Map<string, bigint>();
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  function schedule(): void {
+    if (timer !== undefined || closed) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void flush().catch(() => {});
+    }, flushIntervalMs);
+    timer.unref();
+  }
+
+  async function writeBatch(batch: Settlement[]): Promise<void> {
+    const debits: LedgerEntryInput[] = batch
+      .filter((settlement) => settlement.costNano > 0n)
+      .map((settlement) => ({
+        userId: settlement.generation.userId,
+        kind: "usage",
+        externalId: settlement.generation.id,
+        amountNano: -settlement.costNano,
+      }));
+    const keyIds = [
+      ...new Set(batch.map((settlement) => settlement.generation.apiKeyId).filter((id) => typeof id === "string")),
+    ];
+    const written = await db.transaction(async (tx) => {
+      await tx
+        .insert(generations)
+        .values(batch.map((settlement) => settlement.generation))
+        .onConflictDoNothing();
+      const ledger = await postLedgerEntries(tx, debits);
+      if (keyIds.length > 0) {
+        await tx
+          .update(apiKeys)
+          .set({ lastUsedAt: sql`now()` })
+          .where(inArray(apiKeys.id, keyIds));
+      }
+      return ledger.balances;
+    });
+    for (const settlement of batch) {
+      const userId = settlement.generation.userId;
+      const remaining = (pendingByUser.get(userId) ?? 0n) - settlement.costNano;
+      if (remaining > 0n) pendingByUser.set(userId, remaining);
+      else pendingByUser.delete(userId);
+    }
+    options.onBalancesWritten?.(written);
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatchSize);
+      try {
+        await writeBatch(batch);
+        queue = queue.slice(batch.length);
+      } catch (error) {
+        logger.error("usage batch failed; will retry", { error, size: batch.length });
+        schedule();
+        throw error;
+      }
+    }
+  }
+
+  function flush(): Promise<void> {
+    // One batch at a time keeps ledger order stable; a caller arriving meanwhile waits for a fresh pass.
+    const next = writing.catch(() => {}).then(drain);
+    writing = next;
+    return next;
+  }
+
+  return {
+    enqueue(settlement) {
+      if (closed) throw new Error("usage writer is closed");
+      queue.push(settlement);
+      const userId = settlement.generation.userId;
+      pendingByUser.set(userId, (pendingByUser.get(userId) ?? 0n) + settlement.costNano);
+      if (queue.length >= maxBatchSize) void flush().catch(() => {});
+      else schedule();
+    },
+    pendingDebitNano: (userId) => pendingByUser.get(userId) ?? 0n,
+    flush,
+    async close() {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      await flush();
+    },
+  };
+}

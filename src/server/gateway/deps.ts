@@ -1,0 +1,24 @@
+import type { BalanceGate } from "./billing/balance-gate";
+import type { UsageWriter } from "./billing/usage-writer";
+import type { ApiKeyAuthenticator } from "./keys/api-key-authenticator";
+import type { Logger } from "./logger";
+import type { ProviderRegistry } from "./providers/registry";
+import type { Catalog } from "./routing/catalog";
+
+/** Milliseconds since the epoch; injected so tests control time. */
+export type Clock = () => number;
+
+/** Everything the core needs from the outside world, injected by the composition root (src/server/container.ts). */
+export interface GatewayDeps {
+  authenticator: ApiKeyAuthenticator;
+  catalog: Catalog;
+  balanceGate: BalanceGate;
+  usageWriter: UsageWriter;
+  providers: ProviderRegistry;
+  clock: Clock;
+  /** Uniform in [0, 1); used for weighted choice between endpoints. */
+  random: () => number;
+  /** New generation ids (`gen-…`). */
+  newGenerationId: () => string;
+  logger: Logger;
+}

@@ -1,0 +1,13 @@
+import { and, eq, isNull } from "drizzle-orm";
+import type { Database } from "~/server/db";
+import { apiKeys } from "~/server/db/schema";
+import type { ApiKeyRecord } from "./api-key-authenticator";
+
+export async function findApiKeyByHash(db: Database, hash: string): Promise<ApiKeyRecord | null> {
+  const [row] = await db
+    .select({ id: apiKeys.id, userId: apiKeys.userId, prefix: apiKeys.prefix, expiresAt: apiKeys.expiresAt })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  return row ? { apiKeyId: row.id, userId: row.userId, keyPrefix: row.prefix, expiresAt: row.expiresAt } : null;
+}

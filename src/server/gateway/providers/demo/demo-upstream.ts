@@ -1,0 +1,121 @@
+import { Readable } from "node:stream";
+import { countTokens } from "gpt-tokenizer";
+import type { Clock } from "../../deps";
+import type { UpstreamResponse, UpstreamTransport } from "../types";
+
+/** Base URL of the built-in demo channel; the registry routes it to this in-process upstream instead of the network. */
+export const DEMO_BASE_URL = "demo://tollgate";
+
+interface DemoMessage {
+  role?: unknown;
+  content?: unknown;
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part: unknown) =>
+        typeof part === "object" && part !== null && "text" in part && typeof part.text === "string" ? part.text : "",
+      )
+      .join("");
+  }
+  return "";
+}
+
+/** OpenAI's published accounting for chat prompts: 3 tokens per message plus 3 to prime the reply. */
+function countPromptTokens(messages: DemoMessage[]): number {
+  return messages.reduce((sum, message) => sum + 3 + countTokens(textOf(message.content)), 3);
+}
+
+export function demoAnswer(messages: DemoMessage[]): string {
+  const lastUser = [...messages].reverse().find((message) => message.role === "user");
+  const said = textOf(lastUser?.content).trim();
+  return said === ""
+    ? "Hello from Tollgate's offline demo model. Send a user message and I will echo it back."
+    : `Hello from Tollgate's offline demo model. You said: ${said}`;
+}
+
+function json(status: number, value: unknown): UpstreamResponse {
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  return {
+    status,
+    headers: { "content-type": "application/json" },
+    body: Readable.from([bytes]),
+  };
+}
+
+/**
+ * An OpenAI-compatible upstream that runs in-process and needs no network: deterministic answers (an echo of the
+ * last user message), real token counts, streaming in word-sized chunks. It is priced like any model, so a
+ * newcomer's first call shows metering and billing working end to end.
+ */
+export function createDemoUpstream(clock: Clock): UpstreamTransport {
+  return (request) => {
+    let body: { model?: unknown; messages?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown } };
+    try {
+      body = JSON.parse(request.body ?? "{}") as typeof body;
+    } catch {
+      return Promise.resolve(
+        json(400, { error: { message: "Invalid JSON", type: "invalid_request_error", code: null, param: null } }),
+      );
+    }
+    const messages = Array.isArray(body.messages) ? (body.messages as DemoMessage[]) : [];
+    const model = typeof body.model === "string" ? body.model : "echo";
+    const answer = demoAnswer(messages);
+    const promptTokens = countPromptTokens(messages);
+    const completionTokens = countTokens(answer);
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    };
+    const created = Math.floor(clock() / 1000);
+    const id = `chatcmpl-demo-${created}`;
+
+    if (body.stream !== true) {
+      return Promise.resolve(
+        json(200, {
+          id,
+          object: "chat.completion",
+          created,
+          model,
+          choices: [
+            {
+              index: 0,
+              message: { role: "assistant", content: answer, refusal: null },
+              finish_reason: "stop",
+              logprobs: null,
+            },
+          ],
+          usage,
+        }),
+      );
+    }
+
+    const includeUsage = body.stream_options?.include_usage === true;
+    const base = { id, object: "chat.completion.chunk", created, model };
+    const pieces = answer.match(/\S+\s*/g) ?? [answer];
+    const events: unknown[] = [
+      {
+        ...base,
+        choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null }],
+      },
+      ...pieces.map((piece) => ({
+        ...base,
+        choices: [{ index: 0, delta: { content: piece }, finish_reason: null, logprobs: null }],
+      })),
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop", logprobs: null }] },
+      ...(includeUsage ? [{ ...base, choices: [], usage }] : []),
+    ];
+    const encoder = new TextEncoder();
+    return Promise.resolve({
+      status: 200,
+      headers: { "content-type": "text/event-stream" },
+      body: Readable.from([
+        ...events.map((event) => encoder.encode(`data: ${JSON.stringify(event)}\n\n`)),
+        encoder.encode("data: [DONE]\n\n"),
+      ]),
+    });
+  };
+}

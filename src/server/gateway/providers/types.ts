@@ -1,0 +1,59 @@
+import type { TokenUsage } from "../billing/compute-cost";
+import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
+import type { ChatCompletion, ChatCompletionChunk } from "../protocol/chat-completion-response";
+import type { ResolvedChannel } from "../routing/catalog";
+
+export interface UpstreamHttpRequest {
+  url: string;
+  method: "POST" | "GET";
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** The only I/O in the provider layer: sends one HTTP request upstream (or to an in-process upstream). */
+export type UpstreamTransport = (request: UpstreamHttpRequest, signal: AbortSignal) => Promise<UpstreamResponse>;
+
+export interface BuildRequestInput {
+  request: ChatCompletionRequest;
+  upstreamModel: string;
+  channel: ResolvedChannel;
+  stream: boolean;
+}
+
+/** One event of an upstream SSE stream, already split by eventsource-parser. */
+export interface SseEvent {
+  event?: string | undefined;
+  data: string;
+}
+
+export type StreamItem =
+  { type: "chunk"; chunk: ChatCompletionChunk } | { type: "error"; error: UpstreamErrorInfo } | { type: "done" };
+
+export interface UpstreamErrorInfo {
+  /** The status to give the client (upstream 5xx and auth failures become 502). */
+  status: number;
+  type: string;
+  code: string | null;
+  /** Safe to show the client: upstream text for request errors, a generic line otherwise. */
+  message: string;
+  param: string | null;
+}
+
+/**
+ * A provider adapter is pure: it turns our OpenAI-shaped request into the provider's HTTP request and the
+ * provider's answers back into OpenAI shapes. It never performs I/O.
+ */
+export interface ProviderAdapter {
+  buildRequest(input: BuildRequestInput): UpstreamHttpRequest;
+  parseResponse(body: unknown): ChatCompletion;
+  /** Returns a stateful function mapping each upstream SSE event to zero or more stream items. */
+  createStreamTransformer(): (event: SseEvent) => StreamItem[];
+  parseUsage(usage: unknown): TokenUsage | null;
+  parseError(status: number, bodyText: string): UpstreamErrorInfo;
+}

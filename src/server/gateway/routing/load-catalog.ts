@@ -1,0 +1,67 @@
+import { and, eq } from "drizzle-orm";
+import type { Database } from "~/server/db";
+import { channels, modelEndpoints, models } from "~/server/db/schema";
+import type { CatalogModel, ResolvedChannel } from "./catalog";
+
+/** Reads enabled models with their enabled endpoints and channels, decrypting each channel's secret once. */
+export async function loadCatalog(
+  db: Database,
+  decryptSecret: (ciphertext: string) => string,
+): Promise<CatalogModel[]> {
+  const [modelRows, endpointRows] = await Promise.all([
+    db.select().from(models).where(eq(models.enabled, true)),
+    db
+      .select({ endpoint: modelEndpoints, channel: channels })
+      .from(modelEndpoints)
+      .innerJoin(channels, eq(channels.id, modelEndpoints.channelId))
+      .where(and(eq(modelEndpoints.enabled, true), eq(channels.enabled, true))),
+  ]);
+
+  const resolvedChannels = new Map<string, ResolvedChannel>();
+  const byModel = new Map<string, CatalogModel["endpoints"]>();
+  for (const { endpoint, channel } of endpointRows) {
+    let resolved = resolvedChannels.get(channel.id);
+    if (resolved === undefined) {
+      resolved = {
+        id: channel.id,
+        name: channel.name,
+        kind: channel.kind,
+        provider: channel.provider,
+        baseUrl: channel.baseUrl,
+        apiKey: channel.encryptedSecret === null ? null : decryptSecret(channel.encryptedSecret),
+        priority: channel.priority,
+        weight: channel.weight,
+      };
+      resolvedChannels.set(channel.id, resolved);
+    }
+    const list = byModel.get(endpoint.modelId) ?? [];
+    list.push({
+      id: endpoint.id,
+      upstreamModel: endpoint.upstreamModel,
+      prices: {
+        inputPriceNano: endpoint.inputPriceNano,
+        outputPriceNano: endpoint.outputPriceNano,
+        cacheReadPriceNano: endpoint.cacheReadPriceNano,
+        cacheWritePriceNano: endpoint.cacheWritePriceNano,
+      },
+      priority: endpoint.priority,
+      weight: endpoint.weight,
+      channel: resolved,
+    });
+    byModel.set(endpoint.modelId, list);
+  }
+
+  return modelRows.map((model) => ({
+    id: model.id,
+    name: model.name,
+    description: model.description,
+    author: model.author,
+    contextLength: model.contextLength,
+    maxOutputTokens: model.maxOutputTokens,
+    inputModalities: model.inputModalities,
+    outputModalities: model.outputModalities,
+    supportedParameters: model.supportedParameters,
+    created: Math.floor(model.releasedAt.getTime() / 1000),
+    endpoints: byModel.get(model.id) ?? [],
+  }));
+}

@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Gateway, GatewayResponse } from "~/server/gateway";
+import { GatewayError } from "~/server/gateway/errors";
+
+function payloadTooLarge(limitBytes: number): GatewayError {
+  return new GatewayError(
+    413,
+    "invalid_request_error",
+    "payload_too_large",
+    `The request body is larger than the ${limitBytes}-byte limit.`,
+  );
+}
+
+class BodyTooLargeError extends Error {}
+
+async function readRequestBody(request: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  const declared = Number(request.headers["content-length"] ?? "0");
+  if (declared > limitBytes) throw new BodyTooLargeError();
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of request as AsyncIterable<Buffer>) {
+    size += part.length;
+    if (size > limitBytes) throw new BodyTooLargeError();
+    parts.push(part);
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+function flatHeaders(request: IncomingMessage): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    headers[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return headers;
+}
+
+async function writeResponse(response: ServerResponse, answer: GatewayResponse, abort: AbortController): Promise<void> {
+  response.writeHead(answer.status, answer.headers);
+  const { body } = answer;
+  if (typeof body === "string" || body instanceof Uint8Array) {
+    response.end(body);
+    return;
+  }
+  response.flushHeaders();
+  const iterator = body[Symbol.asyncIterator]();
+  // When the client goes away, stop pulling from the stream: the generator's cleanup settles the call and the
+  // aborted signal has already cancelled the upstream request.
+  const onClose = () => void iterator.return?.();
+  response.once("close", onClose);
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true || abort.signal.aborted) break;
+      if (!response.write(next.value)) {
+        await new Promise<void>((resolve) => {
+          const resume = () => {
+            response.off("drain", resume);
+            response.off("close", resume);
+            resolve();
+          };
+          response.on("drain", resume);
+          response.on("close", resume);
+        });
+      }
+    }
+  } finally {
+    response.off("close", onClose);
+    response.end();
+  }
+}
+
+/** Serves one /v1 request from the gateway core over node:http, with no framework in between. */
+export async function serveGatewayRequest(
+  gateway: Gateway,
+  request: IncomingMessage,
+  response: ServerResponse,
+  options: { maxBodyBytes: number },
+): Promise<void> {
+  const abort = new AbortController();
+  response.once("close", () => {
+    if (!response.writableFinished) abort.abort();
+  });
+  const url = new URL(request.url ?? "/", "http://gateway.local");
+  let answer: GatewayResponse;
+  try {
+    const body = await readRequestBody(request, options.maxBodyBytes);
+    answer = await gateway.handle({
+      method: request.method ?? "GET",
+      path: url.pathname,
+      query: url.searchParams,
+      headers: flatHeaders(request),
+      body,
+      signal: abort.signal,
+    });
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    answer = payloadTooLarge(options.maxBodyBytes).toResponse();
+    // Do not read the rest of an oversized upload; close the connection after answering.
+    answer.headers.connection = "close";
+  }
+  await writeResponse(response, answer, abort);
+}

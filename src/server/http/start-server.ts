@@ -1,0 +1,100 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Container } from "~/server/container";
+import { serveGatewayRequest } from "./node-adapter";
+
+export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  /** Graceful stop: refuse new connections, let in-flight requests finish (bounded), then cut the rest. */
+  stop(timeoutMs: number): Promise<void>;
+}
+
+const NOT_FOUND_BODY = JSON.stringify({
+  error: { message: "Not found", type: "not_found_error", param: null, code: "unknown_url" },
+});
+
+const notFound: RequestHandler = (_request, response) => {
+  response.writeHead(404, { "content-type": "application/json" });
+  response.end(NOT_FOUND_BODY);
+  return Promise.resolve();
+};
+
+function isGatewayPath(url: string): boolean {
+  return url === "/v1" || url.startsWith("/v1/") || url.startsWith("/v1?");
+}
+
+/**
+ * The production HTTP server: /v1/* straight to the gateway core, everything else to `dashboard` (Next's request
+ * handler) or 404 when the dashboard is off.
+ */
+export async function startServer(options: {
+  container: Container;
+  host: string;
+  port: number;
+  dashboard?: RequestHandler | null;
+}): Promise<RunningServer> {
+  const { container } = options;
+  const { gateway, logger } = container;
+  const dashboard = options.dashboard ?? notFound;
+  const maxBodyBytes = container.env.MAX_REQUEST_BODY_BYTES;
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+
+  const server = createServer((request, response) => {
+    inFlight += 1;
+    response.once("close", () => {
+      inFlight -= 1;
+      if (inFlight === 0) onIdle?.();
+    });
+    const url = request.url ?? "/";
+    const served = isGatewayPath(url)
+      ? serveGatewayRequest(gateway, request, response, { maxBodyBytes })
+      : dashboard(request, response);
+    served.catch((error: unknown) => {
+      logger.error("request failed", { error, path: url.split("?")[0] });
+      if (!response.headersSent) {
+        response.writeHead(500, { "content-type": "application/json" });
+        response.end(
+          JSON.stringify({
+            error: { message: "Internal error", type: "server_error", param: null, code: "internal_error" },
+          }),
+        );
+      } else {
+        response.destroy();
+      }
+    });
+  });
+  // Longer than common load balancers' idle timeout, so they never reuse a socket we are closing.
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    stop(timeoutMs) {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const drained = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onIdle = resolve));
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+        await Promise.race([drained, timeout]);
+        clearTimeout(timer);
+        server.closeAllConnections();
+        await closed;
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { readFile } from "node:fs/promises";
+import { sql } from "drizzle-orm";
+import type { Database } from "~/server/db";
+import { channels, models } from "~/server/db/schema";
+import type { ChangeBus } from "~/server/changes";
+import { catalogFileSchema, type CatalogModel } from "~/server/catalog/catalog-file";
+import { parseUsdToNano } from "~/server/gateway/billing/money";
+import { syncChannelEndpoints } from "./channels";
+
+export function modelRowFromCatalog(model: CatalogModel): typeof models.$inferInsert {
+  return {
+    id: model.id,
+    name: model.name,
+    description: model.description,
+    author: model.author,
+    upstreamModel: model.upstreamModel,
+    contextLength: model.contextLength,
+    maxOutputTokens: model.maxOutputTokens,
+    inputModalities: model.inputModalities,
+    outputModalities: model.outputModalities,
+    supportedParameters: model.supportedParameters,
+    releasedAt: new Date(`${model.releasedAt}T00:00:00Z`),
+    inputPriceNano: parseUsdToNano(model.pricing.input),
+    outputPriceNano: parseUsdToNano(model.pricing.output),
+    cacheReadPriceNano: model.pricing.cacheRead === null ? null : parseUsdToNano(model.pricing.cacheRead),
+    cacheWritePriceNano: model.pricing.cacheWrite === null ? null : parseUsdToNano(model.pricing.cacheWrite),
+  };
+}
+
+/**
+ * Upserts models with their list prices, then re-syncs every channel's endpoints so that each channel serves the
+ * models of its provider at the new prices. Returns how many models and endpoints were written.
+ */
+export async function importCatalog(
+  db: Database,
+  changes: ChangeBus | null,
+  catalogModels: CatalogModel[],
+): Promise<{ models: number; endpoints: number }> {
+  const counts = await db.transaction(async (tx) => {
+    const rows = catalogModels.map(modelRowFromCatalog);
+    if (rows.length > 0) {
+      await tx
+        .insert(models)
+        .values(rows)
+        .onConflictDoUpdate({
+          target: models.id,
+          set: {
+            name: sql`excluded.name`,
+            description: sql`excluded.description`,
+            author: sql`excluded.author`,
+            upstreamModel: sql`excluded.upstream_model`,
+            contextLength: sql`excluded.context_length`,
+            maxOutputTokens: sql`excluded.max_output_tokens`,
+            inputModalities: sql`excluded.input_modalities`,
+            outputModalities: sql`excluded.output_modalities`,
+            supportedParameters: sql`excluded.supported_parameters`,
+            releasedAt: sql`excluded.released_at`,
+            inputPriceNano: sql`excluded.input_price_nano`,
+            outputPriceNano: sql`excluded.output_price_nano`,
+            cacheReadPriceNano: sql`excluded.cache_read_price_nano`,
+            cacheWritePriceNano: sql`excluded.cache_write_price_nano`,
+            updatedAt: sql`now()`,
+          },
+        });
+    }
+    let endpoints = 0;
+    for (const channel of await tx.select().from(channels)) {
+      endpoints += await syncChannelEndpoints(tx, channel);
+    }
+    return { models: rows.length, endpoints };
+  });
+  await changes?.publish({ topic: "catalog-changed" });
+  return counts;
+}
+
+export async function readCatalogFile(path: string): Promise<CatalogModel[]> {
+  const parsed = catalogFileSchema.safeParse(JSON.parse(await readFile(path, "utf8")));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`Invalid catalog file ${path}: ${issue?.path.join(".") ?? ""} ${issue?.message ?? ""}`.trim());
+  }
+  return parsed.data.models;
+}

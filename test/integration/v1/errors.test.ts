@@ -1,0 +1,184 @@
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { revokeApiKey } from "~/server/services/api-keys";
+import { addChannel } from "~/server/services/channels";
+import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
+import { expectLedgerConsistent, generationsOf, ledgerOf } from "../../helpers/ledger-assertions";
+import { assertMatchesOpenAISpec } from "../../helpers/openai-schema";
+import { startReplayUpstream, type ReplayUpstream } from "../../helpers/replay-upstream";
+
+let harness: GatewayHarness;
+let upstream: ReplayUpstream;
+let funded: { userId: string; apiKey: string; apiKeyId: string };
+
+beforeAll(async () => {
+  harness = await startGatewayHarness();
+  upstream = await startReplayUpstream();
+  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
+    kind: "openai-compatible",
+    name: "replay",
+    baseUrl: upstream.baseUrl,
+    apiKey: "sk-upstream-secret",
+    models: [{ modelId: "openai/gpt-4o", upstreamModel: "gpt-4o" }],
+  });
+  funded = await harness.createFundedUser("10");
+});
+
+afterAll(async () => {
+  await upstream?.close();
+  await harness?.stop();
+});
+
+const echo = { model: "tollgate/echo", messages: [{ role: "user" as const, content: "hi" }] };
+
+async function rawCall(init: { body?: string; headers?: Record<string, string>; method?: string; path?: string }) {
+  const response = await fetch(`${harness.baseUrl}${init.path ?? "/chat/completions"}`, {
+    method: init.method ?? "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${funded.apiKey}`, ...init.headers },
+    body: init.body,
+  });
+  const body = (await response.json()) as {
+    error: { message: string; type: string; param: string | null; code: string | null };
+  };
+  assertMatchesOpenAISpec("error", body);
+  return { status: response.status, headers: response.headers, error: body.error };
+}
+
+async function expectNothingBilled(run: () => Promise<unknown>): Promise<void> {
+  const before = (await ledgerOf(harness.container.db, funded.userId)).length;
+  await run();
+  await harness.container.usageWriter.flush();
+  expect(await ledgerOf(harness.container.db, funded.userId)).toHaveLength(before);
+  await expectLedgerConsistent(harness.container.db, funded.userId);
+}
+
+describe("authentication", () => {
+  it.each([
+    ["missing", undefined, "missing_api_key"],
+    ["malformed", "sk-gw-not-hex", "invalid_api_key"],
+    ["unknown", `sk-gw-${"0".repeat(32)}`, "invalid_api_key"],
+    ["not a gateway key", "sk-proj-abcdef", "invalid_api_key"],
+  ])("refuses a %s key with 401 and OpenAI's AuthenticationError", async (_label, key, code) => {
+    const headers: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
+    const raw = await fetch(`${harness.baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(echo),
+    });
+    expect(raw.status).toBe(401);
+    const body = (await raw.json()) as { error: { code: string; type: string } };
+    assertMatchesOpenAISpec("error", body);
+    expect(body.error).toMatchObject({ code, type: "authentication_error" });
+
+    if (key !== undefined) {
+      const error = await new OpenAI({ baseURL: harness.baseUrl, apiKey: key, maxRetries: 0 }).chat.completions
+        .create(echo)
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+    }
+  });
+
+  it("refuses a revoked key on the very next request", async () => {
+    const { apiKey, apiKeyId } = await harness.createFundedUser("1");
+    const openai = new OpenAI({ baseURL: harness.baseUrl, apiKey, maxRetries: 0 });
+    await expect(openai.chat.completions.create(echo)).resolves.toBeDefined();
+    await revokeApiKey(harness.container.db, harness.container.changes, { idOrPrefix: apiKeyId });
+    const error = await openai.chat.completions.create(echo).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((error as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe("invalid_api_key");
+  });
+});
+
+describe("bad requests", () => {
+  it.each([
+    ["malformed JSON", "{not json", null, "invalid_json"],
+    ["a JSON array", "[]", null, "invalid_json"],
+    ["no model", JSON.stringify({ messages: echo.messages }), "model", "missing_required_parameter"],
+    ["an empty model", JSON.stringify({ ...echo, model: "" }), "model", "invalid_value"],
+    ["no messages", JSON.stringify({ model: "tollgate/echo" }), "messages", "missing_required_parameter"],
+    ["empty messages", JSON.stringify({ ...echo, messages: [] }), "messages", "invalid_value"],
+    [
+      "a message without a valid role",
+      JSON.stringify({ ...echo, messages: [{ role: "robot", content: "x" }] }),
+      "messages.0.role",
+      "invalid_value",
+    ],
+  ])("answers %s with 400 naming the parameter, and bills nothing", async (_label, body, param, code) => {
+    await expectNothingBilled(async () => {
+      const { status, error } = await rawCall({ body });
+      expect(status).toBe(400);
+      expect(error).toMatchObject({ type: "invalid_request_error", param, code });
+    });
+  });
+
+  it("raises OpenAI's BadRequestError in the SDK", async () => {
+    const error = await new OpenAI({ baseURL: harness.baseUrl, apiKey: funded.apiKey, maxRetries: 0 }).chat.completions
+      .create({ model: "tollgate/echo", messages: [] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("messages");
+  });
+
+  it("answers an unknown model with 404 model_not_found and NotFoundError", async () => {
+    await expectNothingBilled(async () => {
+      const error = await new OpenAI({
+        baseURL: harness.baseUrl,
+        apiKey: funded.apiKey,
+        maxRetries: 0,
+      }).chat.completions
+        .create({ ...echo, model: "nobody/nothing-1" })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((error as InstanceType<typeof OpenAI.NotFoundError>).code).toBe("model_not_found");
+    });
+  });
+
+  it("answers a GET on a POST endpoint with 405 and Allow", async () => {
+    const { status, headers, error } = await rawCall({ method: "GET" });
+    expect(status).toBe(405);
+    expect(headers.get("allow")).toBe("POST");
+    expect(error.type).toBe("invalid_request_error");
+  });
+
+  it("answers an oversized body with 413", async () => {
+    const big = JSON.stringify({ ...echo, messages: [{ role: "user", content: "x".repeat(21 * 1024 * 1024) }] });
+    const { status, error } = await rawCall({ body: big });
+    expect(status).toBe(413);
+    expect(error.code).toBe("payload_too_large");
+  });
+});
+
+describe("payment", () => {
+  it("answers 402 when the balance is not positive, and bills nothing", async () => {
+    const broke = await harness.createFundedUser("0");
+    const error = await new OpenAI({ baseURL: harness.baseUrl, apiKey: broke.apiKey, maxRetries: 0 }).chat.completions
+      .create(echo)
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe("insufficient_credits");
+    await harness.container.usageWriter.flush();
+    expect(await generationsOf(harness.container.db, broke.userId)).toHaveLength(0);
+    expect(await ledgerOf(harness.container.db, broke.userId)).toHaveLength(0);
+  });
+});
+
+describe("upstream errors", () => {
+  it("passes an upstream request error (400) on with its message, and bills nothing", async () => {
+    upstream.respondWith(() => "openai/error-400-unsupported-value");
+    await expectNothingBilled(async () => {
+      const { status, error } = await rawCall({ body: JSON.stringify({ ...echo, model: "openai/gpt-4o" }) });
+      expect(status).toBe(400);
+      expect(error.type).toBe("invalid_request_error");
+      expect(error.message).toContain("Unsupported value");
+      expect(error.code).toBe("unsupported_value");
+    });
+  });
+
+  it("never leaks the upstream key when the upstream refuses the channel's credentials", async () => {
+    upstream.respondWith(() => "openai/error-404-model-not-found");
+    const { status, error } = await rawCall({ body: JSON.stringify({ ...echo, model: "openai/gpt-4o" }) });
+    expect(status).toBe(404);
+    expect(JSON.stringify(error)).not.toContain("sk-upstream-secret");
+  });
+});
