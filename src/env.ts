@@ -62,6 +62,15 @@ export function readEnv(source: Record<string, string | undefined> = process.env
   return parsed.data;
 }
 
+/** Loads `.env` from the working directory into process.env when the file exists (variables already set win). */
+export function loadDotEnv(file = ".env"): void {
+  try {
+    process.loadEnvFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+}
+
 let cached: Env | undefined;
 
 /** The process environment, parsed once. */

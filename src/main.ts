@@ -5,7 +5,7 @@
 import path from "node:path";
 import { startControlServer } from "~/cli/control-socket";
 import { createCliContextFromContainer, runCli } from "~/cli/run-cli";
-import { readEnv } from "~/env";
+import { loadDotEnv, readEnv } from "~/env";
 import { createContainer, setContainer } from "~/server/container";
 import { startServer, type RequestHandler } from "~/server/http/start-server";
 
@@ -19,6 +19,9 @@ async function createDashboardHandler(dev: boolean, hostname: string, port: numb
 
 async function main(): Promise<void> {
   const dev = process.argv.includes("--dev");
+  // Next picks production or development behaviour from NODE_ENV; make it agree with how we start it.
+  process.env.NODE_ENV ??= dev ? "development" : "production";
+  loadDotEnv();
   const env = readEnv();
   const containerPromise = createContainer({ env });
   setContainer(containerPromise);

@@ -7,6 +7,8 @@ import { DEMO_CHANNEL_NAME, DEMO_MODEL } from "./catalog/demo-model";
 import type { SecretBox } from "./crypto/secret-box";
 import type { Database } from "./db";
 import { channels, models, users } from "./db/schema";
+import { postLedgerEntriesNow } from "./gateway/billing/ledger";
+import { NANO_PER_USD } from "./gateway/billing/money";
 import type { Logger } from "./gateway/logger";
 import { DEMO_BASE_URL } from "./gateway/providers/demo/demo-upstream";
 import { modelRowFromCatalog, readCatalogFile } from "./services/catalog";
@@ -120,6 +122,8 @@ export async function bootstrap(context: BootstrapContext): Promise<void> {
   await ensureAdmin(context);
 }
 
+const FIRST_ADMIN_CREDIT_NANO = 10n * NANO_PER_USD;
+
 const nullChanges: ChangeBus = {
   publish: () => Promise.resolve(),
   subscribe: () => () => {},
@@ -127,12 +131,22 @@ const nullChanges: ChangeBus = {
 };
 
 async function ensureAdmin({ db, env, logger, print }: BootstrapContext): Promise<void> {
-  const [admin] = await db.select({ id: users.id }).from(users).where(eq(users.role, "admin")).limit(1);
-  if (admin !== undefined) return;
+  const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.role, "admin")).limit(1);
+  if (existing !== undefined) return;
   const email = env.ADMIN_EMAIL ?? "admin@tollgate.local";
   const generated = env.ADMIN_PASSWORD === undefined;
   const password = env.ADMIN_PASSWORD ?? randomBytes(12).toString("base64url");
-  await createUser(db, { email, password, role: "admin", name: "Administrator" });
+  const admin = await createUser(db, { email, password, role: "admin", name: "Administrator" });
+  // Starting credit, so that signing in as the admin, creating a key and calling the demo model works at once.
+  await postLedgerEntriesNow(db, [
+    {
+      userId: admin.id,
+      kind: "promo",
+      externalId: `first-admin-${admin.id}`,
+      amountNano: FIRST_ADMIN_CREDIT_NANO,
+      note: "Starting credit of the first admin account",
+    },
+  ]);
   if (generated) {
     const say = print ?? ((line: string) => process.stdout.write(`${line}\n`));
     say(`Tollgate admin account created: ${email} / ${password}`);

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+import { TEST_SECRETS } from "./gateway-harness";
+
+export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  baseUrl: string;
+  output(): string;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Minimal environment for child processes: nothing from the developer's shell leaks into a test. */
+export function childEnv(variables: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? tmpdir(),
+    NODE_ENV: "production",
+    LOG_LEVEL: "warn",
+    ...TEST_SECRETS,
+    ...variables,
+  };
+}
+
+/**
+ * Starts the real production entry (`node --import tsx src/main.ts`, what `npm start` runs after building) as a child
+ * process on a free port, API only, and resolves once it says it is listening.
+ */
+export function startGatewayProcess(variables: Record<string, string>): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: REPO_ROOT,
+    env: childEnv({ HOST: "127.0.0.1", PORT: "0", SERVE_DASHBOARD: "false", ...variables }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  return new Promise((resolve, reject) => {
+    let listening = false;
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      const match = /Tollgate listening on (http:\/\/\S+)/.exec(output);
+      if (listening || match?.[1] === undefined) return;
+      listening = true;
+      resolve({
+        child,
+        baseUrl: `${match[1]}/v1`,
+        output: () => output,
+        stop(signal = "SIGTERM") {
+          child.kill(signal);
+          return exited;
+        },
+      });
+    });
+    void exited.then((code) => {
+      if (!listening) reject(new Error(`the gateway exited with ${code} before listening:\n${output}`));
+    });
+  });
+}
+
+/** Runs the operator CLI as a process (`npm run tollgate -- …`). */
+export function runCli(
+  args: string[],
+  variables: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", ...args], {
+      cwd: REPO_ROOT,
+      env: childEnv(variables),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.once("error", reject);
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
