@@ -20,7 +20,7 @@ async function createDashboardHandler(dev: boolean, hostname: string, port: numb
 async function main(): Promise<void> {
   const dev = process.argv.includes("--dev");
   // Next picks production or development behaviour from NODE_ENV; make it agree with how we start it.
-  process.env.NODE_ENV ??= dev ? "development" : "production";
+  (process.env as Record<string, string | undefined>).NODE_ENV ??= dev ? "development" : "production";
   loadDotEnv();
   const env = readEnv();
   const containerPromise = createContainer({ env });

@@ -14,11 +14,11 @@ export interface GatewayProcess {
 }
 
 /** Minimal environment for child processes: nothing from the developer's shell leaks into a test. */
-export function childEnv(variables: Record<string, string>): Record<string, string> {
+export function childEnv(variables: Record<string, string>): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? tmpdir(),
-    NODE_ENV: "production",
+    NODE_ENV: "production" as const,
     LOG_LEVEL: "warn",
     ...TEST_SECRETS,
     ...variables,

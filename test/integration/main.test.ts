@@ -64,7 +64,7 @@ describe.each(availableDatabaseKinds())("the production entry as a process, on %
         messages: [{ role: "user", content }],
       });
       ids.push(completion.id);
-      costUsd += (completion.usage as { cost: number }).cost;
+      costUsd += (completion.usage as unknown as { cost: number }).cost;
     }
     const stream = await openai.chat.completions.create({
       model: "tollgate/echo",
@@ -75,7 +75,7 @@ describe.each(availableDatabaseKinds())("the production entry as a process, on %
     for await (const chunk of stream) {
       // The finish chunk repeats the usage; count the final usage-only chunk once.
       if (chunk.usage && chunk.choices.length === 0) {
-        costUsd += (chunk.usage as { cost: number }).cost;
+        costUsd += (chunk.usage as unknown as { cost: number }).cost;
         ids.push(chunk.id);
       }
     }
