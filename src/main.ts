@@ -2,11 +2,10 @@
  * Production entry: one process, one node:http server. /v1/* goes straight to the gateway core (no framework on the
  * hot path); every other path goes to Next.js in the same process, sharing one container.
  */
-import path from "node:path";
-import { startControlServer } from "~/cli/control-socket";
+import { controlSocketPath, startControlServer } from "~/cli/control-socket";
 import { createCliContextFromContainer, runCli } from "~/cli/run-cli";
 import { loadDotEnv, readEnv } from "~/env";
-import { createContainer, setContainer } from "~/server/container";
+import { createContainer, setContainer, type Container } from "~/server/container";
 import { startServer, type RequestHandler } from "~/server/http/start-server";
 
 async function createDashboardHandler(dev: boolean, hostname: string, port: number): Promise<RequestHandler> {
@@ -23,19 +22,23 @@ async function main(): Promise<void> {
   (process.env as Record<string, string | undefined>).NODE_ENV ??= dev ? "development" : "production";
   loadDotEnv();
   const env = readEnv();
-  const containerPromise = createContainer({ env });
-  setContainer(containerPromise);
-  const container = await containerPromise;
-  const { logger } = container;
 
-  // With embedded PGlite this process owns the database, so the CLI sends its commands here instead.
+  // With embedded PGlite this process owns the database (PGlite admits one process per directory), so the CLI sends
+  // its commands here. The socket is up before the database opens, so a CLI started meanwhile waits for this process
+  // instead of opening the same directory.
+  const ready = Promise.withResolvers<Container>();
   const control =
-    container.database.kind === "pglite"
+    env.DATABASE_URL === undefined
       ? await startControlServer({
-          socketPath: path.join(env.DATA_DIR, "control.sock"),
-          run: (argv: string[]) => runCli(argv, createCliContextFromContainer(container)),
+          socketPath: controlSocketPath(env),
+          run: async (argv: string[]) => runCli(argv, createCliContextFromContainer(await ready.promise)),
         })
       : null;
+  const containerPromise = createContainer({ env });
+  setContainer(containerPromise);
+  containerPromise.then(ready.resolve, ready.reject);
+  const container = await containerPromise;
+  const { logger } = container;
 
   const dashboard = env.SERVE_DASHBOARD ? await createDashboardHandler(dev, env.HOST, env.PORT) : null;
   const running = await startServer({ container, host: env.HOST, port: env.PORT, dashboard });

@@ -2,53 +2,16 @@
  * `npm start`: builds the dashboard when its sources changed since the last build (or it was never built), then runs
  * the production entry in this same process. A fresh clone needs nothing but `npm install && npm start`.
  */
-import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { loadDotEnv, readEnv } from "~/env";
-
-const root = process.cwd();
-const STAMP_FILE = path.join(root, ".next", "tollgate-source-stamp");
-const BUILD_INPUTS = ["src", "public", "next.config.mjs", "package-lock.json", "tsconfig.json"];
-
-/** A digest of every build input's path, size and modification time: cheap, and changes whenever a file does. */
-function sourceStamp(): string {
-  const hash = createHash("sha256");
-  const visit = (entry: string) => {
-    const full = path.join(root, entry);
-    if (!existsSync(full)) return;
-    const stats = statSync(full);
-    if (stats.isDirectory()) {
-      for (const child of readdirSync(full).sort()) visit(path.join(entry, child));
-    } else {
-      hash.update(`${entry}\0${stats.size}\0${stats.mtimeMs}\n`);
-    }
-  };
-  BUILD_INPUTS.forEach(visit);
-  return hash.digest("hex");
-}
-
-function ensureDashboardBuild(): void {
-  const stamp = sourceStamp();
-  const built = existsSync(path.join(root, ".next", "BUILD_ID")) && existsSync(STAMP_FILE);
-  if (built && readFileSync(STAMP_FILE, "utf8") === stamp) return;
-  process.stdout.write("Building the dashboard (first start, or its sources changed)...\n");
-  const result = spawnSync(
-    process.execPath,
-    [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"],
-    {
-      stdio: "inherit",
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
-    },
-  );
-  if (result.status !== 0) {
-    process.stderr.write("Dashboard build failed; see the output above.\n");
-    process.exit(result.status ?? 1);
-  }
-  writeFileSync(STAMP_FILE, stamp);
-}
+import { ensureDashboardBuild } from "./dashboard-build";
 
 loadDotEnv();
-if (readEnv().SERVE_DASHBOARD) ensureDashboardBuild();
+if (readEnv().SERVE_DASHBOARD) {
+  try {
+    ensureDashboardBuild();
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}
 await import("~/main");

@@ -1,0 +1,54 @@
+import { formatNanoAsUsd, parseUsdToNano } from "~/server/gateway/billing/money";
+import { addCredits } from "~/server/services/credits";
+import { requireUserByEmail } from "~/server/services/users";
+import { optionText, requiredString, UsageError, type CommandSpec } from "../command";
+import { formatUsd } from "../format";
+import { readEmail } from "./user";
+
+function readAmountNano(text: string): bigint {
+  let nano: bigint;
+  try {
+    nano = parseUsdToNano(text);
+  } catch {
+    throw new UsageError(
+      `--usd: expected a USD amount with at most 9 decimals, such as 10 or -0.25, not ${JSON.stringify(text)}`,
+    );
+  }
+  if (nano === 0n) throw new UsageError("--usd: the amount must not be zero");
+  return nano;
+}
+
+export const creditsAdd: CommandSpec = {
+  path: ["credits", "add"],
+  summary: "Add credit to a user's balance through the ledger (a negative amount corrects it downwards)",
+  options: {
+    email: { type: "string", valueName: "EMAIL", required: true, description: "Whose balance" },
+    usd: {
+      type: "string",
+      valueName: "AMOUNT",
+      required: true,
+      description: "Decimal USD, exact to 9 decimals; may be negative",
+    },
+    note: { type: "string", valueName: "TEXT", description: "Why, kept with the ledger entry" },
+  },
+  async run(input, { db, changes }) {
+    const amountNano = readAmountNano(requiredString(input, "usd"));
+    const user = await requireUserByEmail(db, readEmail(input));
+    const note = optionText(input, "note");
+    const { balanceNano } = await addCredits(db, changes, { userId: user.id, amountNano, note });
+    const verb = amountNano < 0n ? `Removed ${formatUsd(-amountNano)} from` : `Added ${formatUsd(amountNano)} to`;
+    return {
+      text: `${verb} ${user.email}. Balance: ${formatUsd(balanceNano)}`,
+      json: {
+        userId: user.id,
+        email: user.email,
+        amountNano,
+        amountUsd: formatNanoAsUsd(amountNano),
+        balanceNano,
+        balanceUsd: formatNanoAsUsd(balanceNano),
+      },
+    };
+  },
+};
+
+export const creditsCommands = [creditsAdd];

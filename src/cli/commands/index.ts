@@ -1,0 +1,17 @@
+import type { CommandSpec } from "../command";
+import { catalogCommands } from "./catalog";
+import { channelCommands } from "./channel";
+import { creditsCommands } from "./credits";
+import { keyCommands } from "./key";
+import { migrateCommand } from "./migrate";
+import { userCommands } from "./user";
+
+/** Every command, in the order help lists them. */
+export const commands: readonly CommandSpec[] = [
+  ...userCommands,
+  ...creditsCommands,
+  ...keyCommands,
+  ...channelCommands,
+  ...catalogCommands,
+  migrateCommand,
+];

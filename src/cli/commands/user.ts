@@ -1,0 +1,38 @@
+import { createUser, emailSchema, passwordSchema } from "~/server/services/users";
+import { optionFlag, optionText, requiredString, UsageError, type CommandInput, type CommandSpec } from "../command";
+
+/** The email as the services store it, or a usage error naming the option. */
+export function readEmail(input: CommandInput): string {
+  const parsed = emailSchema.safeParse(requiredString(input, "email"));
+  if (!parsed.success) throw new UsageError(`--email: ${parsed.error.issues[0]?.message ?? "not an email address"}`);
+  return parsed.data;
+}
+
+export const userCreate: CommandSpec = {
+  path: ["user", "create"],
+  summary: "Create a user who can sign in to the dashboard (balance starts at zero)",
+  options: {
+    email: { type: "string", valueName: "EMAIL", required: true, description: "Sign-in email" },
+    password: { type: "string", valueName: "PASSWORD", required: true, description: "At least 8 characters" },
+    admin: { type: "boolean", description: "Make the user an administrator" },
+    name: { type: "string", valueName: "NAME", description: "Display name" },
+  },
+  async run(input, { db }) {
+    const email = readEmail(input);
+    const password = passwordSchema.safeParse(requiredString(input, "password"));
+    if (!password.success) throw new UsageError(`--password: ${password.error.issues[0]?.message ?? "invalid"}`);
+    const name = optionText(input, "name");
+    const user = await createUser(db, {
+      email,
+      password: password.data,
+      role: optionFlag(input, "admin") ? "admin" : "user",
+      name,
+    });
+    return {
+      text: `Created ${user.role === "admin" ? "admin " : ""}user ${user.email} (id ${user.id})`,
+      json: { id: user.id, email: user.email, name: user.name, role: user.role, createdAt: user.createdAt },
+    };
+  },
+};
+
+export const userCommands = [userCreate];

@@ -1,0 +1,483 @@
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
+import { runCli } from "~/cli/run-cli";
+import { apiKeys, balances, channels, ledgerEntries, modelEndpoints, models, users } from "~/server/db/schema";
+import { hashApiKey, API_KEY_PATTERN } from "~/server/gateway/keys/api-key-format";
+import { verifyPassword } from "~/server/services/users";
+import { availableDatabaseKinds } from "../../helpers/test-database";
+import { writeTestCatalog } from "./catalog-fixture";
+import { createCliTestContext, expectOneLineError, lastLine, SLOW, type CliTestContext } from "./cli-harness";
+
+describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
+  let harness: CliTestContext;
+  const run = (...argv: string[]) => runCli(argv, harness.context);
+  const db = () => harness.context.db;
+  const userByEmail = async (email: string) => (await db().select().from(users).where(eq(users.email, email)))[0];
+  const balanceOf = async (userId: string) =>
+    (await db().select().from(balances).where(eq(balances.userId, userId)))[0]?.balanceNano;
+
+  beforeAll(async () => {
+    harness = await createCliTestContext(kind, { UPSTREAM_KEY_FOR_TEST: "sk-from-environment-42" });
+  }, SLOW);
+  afterAll(() => harness.close(), SLOW);
+
+  describe("user create", () => {
+    it("creates a user with an argon2 password hash and a zero balance", async () => {
+      const result = await run(
+        "user",
+        "create",
+        "--email",
+        "Alice@Example.com",
+        "--password",
+        "correct-horse",
+        "--name",
+        "Alice",
+      );
+      expect(result).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(result.stdout).toMatch(/^Created user alice@example\.com \(id [0-9a-f-]{36}\)\n$/);
+
+      const user = await userByEmail("alice@example.com");
+      expect(user).toMatchObject({ email: "alice@example.com", name: "Alice", role: "user" });
+      expect(user!.passwordHash).toMatch(/^\$argon2id\$/);
+      expect(await verifyPassword(user!.passwordHash!, "correct-horse")).toBe(true);
+      expect(await balanceOf(user!.id)).toBe(0n);
+    });
+
+    it("makes admins and answers --json", async () => {
+      const result = await run(
+        "--json",
+        "user",
+        "create",
+        "--email",
+        "root@example.com",
+        "--password",
+        "admin-pass-1",
+        "--admin",
+      );
+      expect(result.exitCode).toBe(0);
+      const body = JSON.parse(result.stdout) as Record<string, unknown>;
+      expect(body).toMatchObject({ email: "root@example.com", role: "admin", name: null });
+      expect((await userByEmail("root@example.com"))?.id).toBe(body.id);
+    });
+
+    it("refuses a taken email in one line, exit 1", async () => {
+      const message = expectOneLineError(
+        await run("user", "create", "--email", "ALICE@example.com", "--password", "another-pass"),
+      );
+      expect(message).toBe("A user with email alice@example.com already exists");
+    });
+
+    it("rejects a bad email or a short password as usage errors, creating nothing", async () => {
+      expect(
+        expectOneLineError(await run("user", "create", "--email", "not-an-email", "--password", "long-enough"), 2),
+      ).toMatch(/^--email: /);
+      expect(
+        expectOneLineError(await run("user", "create", "--email", "bob@example.com", "--password", "short"), 2),
+      ).toBe("--password: Passwords need at least 8 characters");
+      expect(expectOneLineError(await run("user", "create", "--email", "bob@example.com"), 2)).toMatch(
+        /^--password is required/,
+      );
+      expect(await userByEmail("bob@example.com")).toBeUndefined();
+    });
+  });
+
+  describe("credits add", () => {
+    it("credits the exact nano amount through a ledger entry and tells gateways", async () => {
+      const user = (await userByEmail("alice@example.com"))!;
+      const result = await run(
+        "credits",
+        "add",
+        "--email",
+        "alice@example.com",
+        "--usd",
+        "12.345678901",
+        "--note",
+        "welcome",
+      );
+      expect(result).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(result.stdout).toBe("Added $12.345678901 to alice@example.com. Balance: $12.345678901\n");
+      expect(await balanceOf(user.id)).toBe(12_345_678_901n);
+
+      const entries = await db().select().from(ledgerEntries).where(eq(ledgerEntries.userId, user.id));
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({
+        kind: "adjustment",
+        amountNano: 12_345_678_901n,
+        balanceAfterNano: 12_345_678_901n,
+        note: "welcome",
+      });
+      expect(harness.published).toContainEqual({ topic: "balance-changed", userId: user.id });
+    });
+
+    it("takes negative corrections (also without =) and prints the new balance in --json", async () => {
+      const user = (await userByEmail("alice@example.com"))!;
+      const result = await run("credits", "add", "--email", "alice@example.com", "--usd", "-0.000000001", "--json");
+      expect(result.exitCode).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({
+        userId: user.id,
+        email: "alice@example.com",
+        amountNano: "-1",
+        amountUsd: "-0.000000001",
+        balanceNano: "12345678900",
+        balanceUsd: "12.3456789",
+      });
+      expect(await balanceOf(user.id)).toBe(12_345_678_900n);
+      const entries = await db().select().from(ledgerEntries).where(eq(ledgerEntries.userId, user.id));
+      expect(entries.map((entry) => entry.amountNano).sort()).toEqual([-1n, 12_345_678_901n]);
+    });
+
+    it("refuses amounts it cannot represent exactly, zero, and unknown users, changing nothing", async () => {
+      const user = (await userByEmail("alice@example.com"))!;
+      expect(
+        expectOneLineError(await run("credits", "add", "--email", "alice@example.com", "--usd", "0.0000000001"), 2),
+      ).toMatch(/^--usd: /);
+      expect(
+        expectOneLineError(await run("credits", "add", "--email", "alice@example.com", "--usd", "1e3"), 2),
+      ).toMatch(/^--usd: /);
+      expect(expectOneLineError(await run("credits", "add", "--email", "alice@example.com", "--usd", "0"), 2)).toBe(
+        "--usd: the amount must not be zero",
+      );
+      expect(expectOneLineError(await run("credits", "add", "--email", "nobody@example.com", "--usd", "5"))).toBe(
+        "No user with email nobody@example.com",
+      );
+      expect(await balanceOf(user.id)).toBe(12_345_678_900n);
+      expect(await db().select().from(ledgerEntries).where(eq(ledgerEntries.userId, user.id))).toHaveLength(2);
+    });
+  });
+
+  describe("keys", () => {
+    let firstKey: string;
+
+    it("key create prints the key alone on the last line and stores only its hash", async () => {
+      const result = await run("key", "create", "--email", "alice@example.com", "--name", "laptop");
+      expect(result).toMatchObject({ exitCode: 0, stderr: "" });
+      firstKey = lastLine(result.stdout);
+      expect(firstKey).toMatch(API_KEY_PATTERN);
+
+      const [row] = await db()
+        .select()
+        .from(apiKeys)
+        .where(eq(apiKeys.hash, hashApiKey(firstKey)));
+      expect(row).toMatchObject({ name: "laptop", prefix: firstKey.slice(0, 14), revokedAt: null });
+      expect(Object.values(row!).map(String)).not.toContain(firstKey);
+      expect(result.stdout).toContain(row!.id);
+    });
+
+    it("key create --json gives exactly id, name, prefix and key", async () => {
+      const result = await run("key", "create", "--email", "alice@example.com", "--name", "ci", "--json");
+      expect(result.exitCode).toBe(0);
+      const body = JSON.parse(result.stdout) as Record<string, string>;
+      expect(Object.keys(body).sort()).toEqual(["id", "key", "name", "prefix"]);
+      expect(body.key).toMatch(API_KEY_PATTERN);
+      expect(body.prefix).toBe(body.key!.slice(0, 14));
+      const [row] = await db().select().from(apiKeys).where(eq(apiKeys.id, body.id!));
+      expect(row?.hash).toBe(hashApiKey(body.key!));
+    });
+
+    it("key list shows prefixes and dates, never keys", async () => {
+      const text = await run("key", "list", "--email", "alice@example.com");
+      expect(text.exitCode).toBe(0);
+      expect(text.stdout).toMatch(/^ID\s+NAME\s+PREFIX\s+CREATED\s+LAST USED\s+REVOKED\n/);
+      expect(text.stdout).toContain(firstKey.slice(0, 14));
+      expect(text.stdout).not.toContain(firstKey);
+
+      const json = await run("key", "list", "--email", "alice@example.com", "--json");
+      const listed = JSON.parse(json.stdout) as Record<string, unknown>[];
+      expect(listed.map((key) => key.name).sort()).toEqual(["ci", "laptop"]);
+      expect(json.stdout).not.toContain(firstKey);
+      expect(json.stdout).not.toContain(hashApiKey(firstKey));
+    });
+
+    it("key revoke by prefix sets revoked_at and tells gateways to drop the key", async () => {
+      const result = await run("key", "revoke", firstKey.slice(0, 14));
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toMatch(/^Revoked key "laptop"/);
+      const [row] = await db()
+        .select()
+        .from(apiKeys)
+        .where(eq(apiKeys.hash, hashApiKey(firstKey)));
+      expect(row?.revokedAt).toBeInstanceOf(Date);
+      expect(harness.published).toContainEqual({ topic: "api-key-revoked", hash: hashApiKey(firstKey) });
+
+      expect(expectOneLineError(await run("key", "revoke", firstKey.slice(0, 14)))).toBe(
+        `No active key matches ${firstKey.slice(0, 14)}`,
+      );
+    });
+
+    it("key revoke by id, scoped by --email", async () => {
+      const [live] = await db().select().from(apiKeys).where(eq(apiKeys.name, "ci"));
+      expect(expectOneLineError(await run("key", "revoke", live!.id, "--email", "root@example.com"))).toBe(
+        `No active key matches ${live!.id}`,
+      );
+      expect((await db().select().from(apiKeys).where(eq(apiKeys.id, live!.id)))[0]?.revokedAt).toBeNull();
+
+      const result = await run("key", "revoke", live!.id, "--email", "alice@example.com", "--json");
+      expect(result.exitCode).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ id: live!.id, name: "ci" });
+      expect((await db().select().from(apiKeys).where(eq(apiKeys.id, live!.id)))[0]?.revokedAt).toBeInstanceOf(Date);
+    });
+
+    it("key list and create need a known user", async () => {
+      expect(expectOneLineError(await run("key", "list", "--email", "ghost@example.com"))).toBe(
+        "No user with email ghost@example.com",
+      );
+      expect(expectOneLineError(await run("key", "create", "--email", "ghost@example.com", "--name", "x"))).toBe(
+        "No user with email ghost@example.com",
+      );
+      expect(expectOneLineError(await run("key", "revoke"), 2)).toMatch(/^missing ID_OR_PREFIX/);
+    });
+  });
+
+  describe("catalog import", () => {
+    it("imports models with exact nano prices and reports counts", async () => {
+      const file = writeTestCatalog(harness.dataDir);
+      const result = await run("catalog", "import", file, "--json");
+      expect(result.exitCode).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({ file, models: 3, endpoints: 0 });
+      const [widget] = await db().select().from(models).where(eq(models.id, "acme/widget-1"));
+      expect(widget).toMatchObject({ inputPriceNano: 1n, outputPriceNano: 123_456_789_012n, author: "acme" });
+      expect(harness.published).toContainEqual({ topic: "catalog-changed" });
+    });
+
+    it("resolves a relative path against the invoking directory", async () => {
+      const relative = path.relative(harness.context.invoker!.cwd, writeTestCatalog(harness.dataDir));
+      const result = await run("catalog", "import", relative);
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toMatch(/^Imported 3 models from \/.*catalog\.json; 0 channel endpoints/);
+    });
+
+    it("reports missing and malformed files in one line", async () => {
+      expect(expectOneLineError(await run("catalog", "import", path.join(harness.dataDir, "missing.json")))).toMatch(
+        /^no such file: /,
+      );
+      const broken = path.join(harness.dataDir, "broken.json");
+      writeFileSync(broken, "{ not json");
+      expect(expectOneLineError(await run("catalog", "import", broken))).toMatch(/is not valid JSON/);
+      writeFileSync(broken, JSON.stringify({ version: 1, models: [{ id: "x" }] }));
+      expect(expectOneLineError(await run("catalog", "import", broken))).toMatch(/^Invalid catalog file /);
+    });
+  });
+
+  describe("channels", () => {
+    const SECRET = "sk-upstream-secret-value-123";
+
+    it("channel add stores the key encrypted, never prints it, and serves the provider's models", async () => {
+      const result = await run(
+        "channel",
+        "add",
+        "--kind",
+        "openai",
+        "--name",
+        "openai-main",
+        "--base-url",
+        "https://api.openai.com/v1/",
+        "--api-key",
+        SECRET,
+        "--priority",
+        "-1",
+        "--weight",
+        "3",
+      );
+      expect(result).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(result.stdout).toBe(
+        "Added channel openai-main (openai, provider openai, key stored encrypted); it serves 2 models\n",
+      );
+
+      const [row] = await db().select().from(channels).where(eq(channels.name, "openai-main"));
+      expect(row).toMatchObject({
+        kind: "openai",
+        provider: "openai",
+        baseUrl: "https://api.openai.com/v1",
+        priority: -1,
+        weight: 3,
+      });
+      expect(row!.encryptedSecret).not.toBeNull();
+      expect(row!.encryptedSecret).not.toContain(SECRET);
+      expect(harness.context.secretBox.decrypt(row!.encryptedSecret!)).toBe(SECRET);
+      const endpoints = await db().select().from(modelEndpoints).where(eq(modelEndpoints.channelId, row!.id));
+      expect(endpoints.map((endpoint) => [endpoint.modelId, endpoint.upstreamModel]).sort()).toEqual([
+        ["openai/test-alpha", "test-alpha"],
+        ["openai/test-beta", "test-beta"],
+      ]);
+      expect(endpoints.find((endpoint) => endpoint.modelId === "openai/test-alpha")?.inputPriceNano).toBe(150_000_000n);
+    });
+
+    it("reads the key from --api-key-env and maps explicit models to upstream names", async () => {
+      const result = await run(
+        "channel",
+        "add",
+        "--kind",
+        "openai-compatible",
+        "--name",
+        "acme-proxy",
+        "--provider",
+        "ACME",
+        "--base-url",
+        "http://127.0.0.1:8080/v1",
+        "--api-key-env",
+        "UPSTREAM_KEY_FOR_TEST",
+        "--models",
+        "acme/widget-1=widget-1-2025, openai/test-alpha",
+        "--json",
+      );
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).not.toContain("sk-from-environment-42");
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        name: "acme-proxy",
+        kind: "openai-compatible",
+        provider: "acme",
+        hasKey: true,
+        endpointCount: 2,
+      });
+      const [row] = await db().select().from(channels).where(eq(channels.name, "acme-proxy"));
+      expect(harness.context.secretBox.decrypt(row!.encryptedSecret!)).toBe("sk-from-environment-42");
+      const endpoints = await db().select().from(modelEndpoints).where(eq(modelEndpoints.channelId, row!.id));
+      expect(endpoints.map((endpoint) => [endpoint.modelId, endpoint.upstreamModel]).sort()).toEqual([
+        ["acme/widget-1", "widget-1-2025"],
+        ["openai/test-alpha", "test-alpha"],
+      ]);
+    });
+
+    it("allows a keyless openai-compatible channel", async () => {
+      const result = await run(
+        "channel",
+        "add",
+        "--kind",
+        "openai-compatible",
+        "--name",
+        "local-llm",
+        "--base-url",
+        "http://localhost:11434/v1",
+        "--models",
+        "acme/widget-1",
+      );
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain("no key");
+      const [row] = await db().select().from(channels).where(eq(channels.name, "local-llm"));
+      expect(row).toMatchObject({ provider: "local-llm", encryptedSecret: null });
+    });
+
+    it("refuses bad input without writing anything", async () => {
+      const count = async () => (await db().select().from(channels)).length;
+      const before = await count();
+      const add = (...extra: string[]) => run("channel", "add", "--name", "bad", ...extra);
+      expect(
+        expectOneLineError(await add("--kind", "openai", "--base-url", "ftp://x.example/v1", "--api-key", "k"), 2),
+      ).toBe("--base-url must be an http or https URL");
+      expect(expectOneLineError(await add("--kind", "openai", "--base-url", "not a url", "--api-key", "k"), 2)).toMatch(
+        /^--base-url is not a URL/,
+      );
+      expect(
+        expectOneLineError(await add("--kind", "openai", "--base-url", "https://u:p@x.example", "--api-key", "k"), 2),
+      ).toMatch(/credentials/);
+      expect(expectOneLineError(await add("--kind", "openai", "--base-url", "https://x.example"), 2)).toBe(
+        "--api-key or --api-key-env is required for openai channels",
+      );
+      expect(
+        expectOneLineError(await add("--kind", "demo", "--base-url", "https://x.example", "--api-key", "k"), 2),
+      ).toMatch(/^--kind must be one of/);
+      expect(
+        expectOneLineError(
+          await add("--kind", "openai", "--base-url", "https://x.example", "--api-key-env", "UNSET_VARIABLE_XYZ"),
+          2,
+        ),
+      ).toBe("--api-key-env: environment variable UNSET_VARIABLE_XYZ is not set");
+      expect(
+        expectOneLineError(
+          await add("--kind", "openai", "--base-url", "https://x.example", "--api-key", "k", "--weight", "0"),
+          2,
+        ),
+      ).toMatch(/^--weight must be an integer of at least 1/);
+      expect(
+        expectOneLineError(
+          await add("--kind", "openai", "--base-url", "https://x.example", "--api-key", "k", "--models", "openai/nope"),
+        ),
+      ).toBe("Unknown model(s): openai/nope");
+      expect(
+        expectOneLineError(
+          await run(
+            "channel",
+            "add",
+            "--kind",
+            "openai",
+            "--name",
+            "openai-main",
+            "--base-url",
+            "https://x.example",
+            "--api-key",
+            "k",
+          ),
+        ),
+      ).toBe("a channel named openai-main already exists");
+      expect(await count()).toBe(before);
+    });
+
+    it("channel list shows whether there is a key, never the key", async () => {
+      const text = await run("channel", "list");
+      expect(text.exitCode).toBe(0);
+      expect(text.stdout.split("\n")[0]).toMatch(
+        /^NAME\s+KIND\s+PROVIDER\s+BASE URL\s+ENABLED\s+PRIORITY\s+WEIGHT\s+ENDPOINTS\s+KEY$/,
+      );
+      expect(text.stdout).toMatch(
+        /openai-main\s+openai\s+openai\s+https:\/\/api\.openai\.com\/v1\s+yes\s+-1\s+3\s+2\s+yes/,
+      );
+      expect(text.stdout).toMatch(
+        /local-llm\s+openai-compatible\s+local-llm\s+http:\/\/localhost:11434\/v1\s+yes\s+0\s+1\s+1\s+no/,
+      );
+
+      const json = await run("channel", "list", "--json");
+      const listed = JSON.parse(json.stdout) as Record<string, unknown>[];
+      expect(listed.map((channel) => channel.name)).toEqual(["acme-proxy", "local-llm", "openai-main"]);
+      expect(listed.find((channel) => channel.name === "openai-main")).toMatchObject({
+        hasKey: true,
+        endpointCount: 2,
+        priority: -1,
+        weight: 3,
+      });
+      for (const output of [text.stdout, json.stdout]) {
+        expect(output).not.toContain(SECRET);
+        expect(output).not.toContain("sk-from-environment-42");
+        expect(output).not.toContain("v1.");
+      }
+    });
+
+    it("catalog import re-prices existing channels' endpoints", async () => {
+      const result = await run("catalog", "import", writeTestCatalog(harness.dataDir), "--json");
+      // openai-main serves both OpenAI models; the other two channels serve what their provider's catalog has.
+      expect(JSON.parse(result.stdout)).toMatchObject({ models: 3 });
+      expect((JSON.parse(result.stdout) as { endpoints: number }).endpoints).toBeGreaterThanOrEqual(2);
+    });
+  });
+
+  describe("migrate, help and usage", () => {
+    it("migrate is idempotent", async () => {
+      const result = await run("migrate", "--json");
+      expect(result.exitCode).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({ applied: true, by: "cli", database: kind });
+    });
+
+    it("prints help on stdout and usage errors as one line with exit 2", async () => {
+      const help = await run("--help");
+      expect(help.exitCode).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: tollgate <command>/);
+      expect((await run("channel", "add", "-h")).stdout).toMatch(
+        /^Usage: tollgate channel add --kind KIND --name NAME --base-url URL/,
+      );
+      expect(JSON.parse((await run("key", "--help", "--json")).stdout)).toMatchObject({
+        usage: expect.stringContaining("key create") as unknown,
+      });
+
+      expect(expectOneLineError(await run(), 2)).toMatch(/^missing command/);
+      expect(expectOneLineError(await run("frobnicate"), 2)).toMatch(/^unknown command "frobnicate"/);
+      expect(expectOneLineError(await run("key"), 2)).toMatch(/^"key" needs a subcommand: create, revoke, list/);
+      expect(
+        expectOneLineError(
+          await run("user", "create", "--email", "x@example.com", "--password", "long-enough", "--bogus"),
+          2,
+        ),
+      ).toMatch(/--bogus/);
+    });
+  });
+});
