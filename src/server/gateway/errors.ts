@@ -69,6 +69,13 @@ export const errors = {
         allow: allowed.join(", "),
       },
     ),
+  payloadTooLarge: (limitBytes: number) =>
+    new GatewayError(
+      413,
+      "invalid_request_error",
+      "payload_too_large",
+      `The request body is larger than the ${limitBytes}-byte limit.`,
+    ),
   upstreamFailed: (message = "The upstream provider failed to answer. Please retry.") =>
     new GatewayError(502, "upstream_error", "upstream_error", message),
   noUpstream: (model: string) =>

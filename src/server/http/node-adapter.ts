@@ -1,15 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Gateway, GatewayResponse } from "~/server/gateway";
-import { GatewayError } from "~/server/gateway/errors";
-
-function payloadTooLarge(limitBytes: number): GatewayError {
-  return new GatewayError(
-    413,
-    "invalid_request_error",
-    "payload_too_large",
-    `The request body is larger than the ${limitBytes}-byte limit.`,
-  );
-}
+import { errors } from "~/server/gateway/errors";
 
 class BodyTooLargeError extends Error {}
 
@@ -94,7 +85,7 @@ export async function serveGatewayRequest(
     });
   } catch (error) {
     if (!(error instanceof BodyTooLargeError)) throw error;
-    answer = payloadTooLarge(options.maxBodyBytes).toResponse();
+    answer = errors.payloadTooLarge(options.maxBodyBytes).toResponse();
     // Do not read the rest of an oversized upload; close the connection after answering.
     answer.headers.connection = "close";
   }

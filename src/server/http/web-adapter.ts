@@ -1,5 +1,5 @@
 import type { Gateway, GatewayResponse } from "~/server/gateway";
-import { GatewayError } from "~/server/gateway/errors";
+import { errors } from "~/server/gateway/errors";
 
 function toReadableStream(body: AsyncIterable<string | Uint8Array>): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -22,21 +22,33 @@ function toResponse(answer: GatewayResponse): Response {
   return new Response(payload as BodyInit, { status: answer.status, headers: answer.headers });
 }
 
+/** Reads the body up to `limitBytes`; null when it is larger (the rest is not read). */
+async function readLimitedBody(request: Request, limitBytes: number): Promise<Uint8Array | null> {
+  if (Number(request.headers.get("content-length") ?? "0") > limitBytes) return null;
+  if (request.body === null) return new Uint8Array();
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limitBytes) {
+      await reader.cancel();
+      return null;
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts);
+}
+
 /** Serves a /v1 request arriving as a Web Request (Next route handlers, `next dev`) from the same gateway core. */
 export async function handleWebRequest(gateway: Gateway, request: Request, maxBodyBytes: number): Promise<Response> {
-  const url = new URL(request.url);
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  const body = new Uint8Array(await request.arrayBuffer());
-  if (declared > maxBodyBytes || body.byteLength > maxBodyBytes) {
-    return toResponse(
-      new GatewayError(
-        413,
-        "invalid_request_error",
-        "payload_too_large",
-        `The request body is larger than the ${maxBodyBytes}-byte limit.`,
-      ).toResponse(),
-    );
+  const body = await readLimitedBody(request, maxBodyBytes);
+  if (body === null) {
+    return toResponse(errors.payloadTooLarge(maxBodyBytes).toResponse());
   }
+  const url = new URL(request.url);
   const headers: Record<string, string> = {};
   request.headers.forEach((value, name) => {
     headers[name] = value;

@@ -4,6 +4,8 @@ import { apiKeys, generations } from "~/server/db/schema";
 import type { Logger } from "../logger";
 import { postLedgerEntries, type LedgerEntryInput } from "./ledger";
 
+const MAX_RETRY_DELAY_MS = 5_000;
+
 export type GenerationRow = typeof generations.$inferInsert;
 
 /** Everything one finished /v1 call must persist: its generation row and, when it cost anything, its debit. */
@@ -45,6 +47,8 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   let queue: Settlement[] = [];
   const pendingByUser = new Map<string, bigint>();
   let timer: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let consecutiveFailures = 0;
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
 
@@ -98,12 +102,40 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       try {
         await writeBatch(batch);
         queue = queue.slice(batch.length);
+        consecutiveFailures = 0;
+        continue;
       } catch (error) {
-        logger.error("usage batch failed; will retry", { error, size: batch.length });
-        schedule();
-        throw error;
+        if (batch.length === 1) return retryLater(error, batch.length);
       }
+      // One bad settlement must not hold back the others: write this batch one by one, keep what still fails.
+      const stuck: Settlement[] = [];
+      let lastError: unknown;
+      for (const settlement of batch) {
+        try {
+          await writeBatch([settlement]);
+        } catch (error) {
+          stuck.push(settlement);
+          lastError = error;
+        }
+      }
+      queue = [...stuck, ...queue.slice(batch.length)];
+      if (stuck.length > 0) return retryLater(lastError, stuck.length);
     }
+  }
+
+  /** Leaves failed settlements queued (still counted against the balance) and retries with a growing delay. */
+  function retryLater(error: unknown, failed: number): never {
+    consecutiveFailures += 1;
+    const delayMs = Math.min(MAX_RETRY_DELAY_MS, flushIntervalMs * 2 ** consecutiveFailures);
+    logger.error("usage write failed; will retry", { error, failed, queued: queue.length, retryInMs: delayMs });
+    if (retryTimer === undefined) {
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        void flush().catch(() => {});
+      }, delayMs);
+      retryTimer.unref();
+    }
+    throw error instanceof Error ? error : new Error(String(error));
   }
 
   function flush(): Promise<void> {
@@ -115,19 +147,20 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
 
   return {
     enqueue(settlement) {
-      if (closed) throw new Error("usage writer is closed");
+      // Calls that finish during shutdown are still queued: close() drains until the queue is empty.
       queue.push(settlement);
       const userId = settlement.generation.userId;
       pendingByUser.set(userId, (pendingByUser.get(userId) ?? 0n) + settlement.costNano);
-      if (queue.length >= maxBatchSize) void flush().catch(() => {});
+      if (queue.length >= maxBatchSize || closed) void flush().catch(() => {});
       else schedule();
     },
     pendingDebitNano: (userId) => pendingByUser.get(userId) ?? 0n,
     flush,
     async close() {
       closed = true;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
+      clearTimeout(timer);
+      clearTimeout(retryTimer);
+      timer = retryTimer = undefined;
       await flush();
     },
   };

@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureDashboardBuild } from "~/scripts/dashboard-build";
+import { runCli, startGatewayProcess, type GatewayProcess } from "../helpers/gateway-process";
+
+// One process serves the dashboard (Next.js) and /v1 (the gateway core) on one port, as `npm start` does.
+let gateway: GatewayProcess;
+let origin: string;
+let variables: Record<string, string>;
+const dataDir = mkdtempSync(path.join(tmpdir(), "tollgate-dashboard-"));
+
+beforeAll(async () => {
+  ensureDashboardBuild();
+  variables = { DATA_DIR: dataDir, PGLITE_DIR: path.join(dataDir, "pglite") };
+  gateway = await startGatewayProcess({ ...variables, SERVE_DASHBOARD: "true" });
+  origin = gateway.baseUrl.replace(/\/v1$/, "");
+}, 900_000);
+
+afterAll(async () => {
+  await gateway?.stop("SIGTERM");
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("the production entry with the dashboard", () => {
+  it("serves the landing, sign-in and sign-up pages", async () => {
+    for (const page of ["/", "/sign-in", "/sign-up"]) {
+      const response = await fetch(`${origin}${page}`);
+      expect(response.status, page).toBe(200);
+      expect(response.headers.get("content-type")).toContain("text/html");
+      expect(await response.text()).toContain("Tollgate");
+    }
+  });
+
+  it("sends visitors without a session from /keys to sign in", async () => {
+    const response = await fetch(`${origin}/keys`, { redirect: "manual" });
+    expect([302, 303, 307, 308]).toContain(response.status);
+    expect(response.headers.get("location")).toContain("/sign-in");
+  });
+
+  it("reports health after checking the database", async () => {
+    const response = await fetch(`${origin}/api/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: "ok" });
+  });
+
+  it("serves /v1 from the same port and container", async () => {
+    const email = "dashboard-process@example.com";
+    expect((await runCli(["user", "create", "--email", email, "--password", "password-123"], variables)).code).toBe(0);
+    const created = await runCli(["key", "create", "--email", email, "--name", "dash"], variables);
+    const apiKey = created.stdout.trim().split("\n").at(-1) ?? "";
+    const response = await fetch(`${gateway.baseUrl}/models`, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { data: { id: string }[] };
+    expect(body.data.map((model) => model.id)).toContain("tollgate/echo");
+  });
+});

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "~/server/db";
+import { postLedgerEntriesNow } from "~/server/gateway/billing/ledger";
+import { createUsageWriter, type Settlement } from "~/server/gateway/billing/usage-writer";
+import { silentLogger } from "~/server/gateway/logger";
+import { createUser } from "~/server/services/users";
+import { balanceOf, expectLedgerConsistent, generationsOf, ledgerOf } from "../../../../helpers/ledger-assertions";
+import { createTestDatabase, type TestDatabase } from "../../../../helpers/test-database";
+
+let database: TestDatabase;
+let db: Database;
+let users = 0;
+
+beforeAll(async () => {
+  database = await createTestDatabase({ poolSize: 12 });
+  db = database.handle.db;
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+async function newUser(): Promise<string> {
+  users += 1;
+  return (await createUser(db, { email: `ledger${users}@example.com`, password: "password-123" })).id;
+}
+
+function settlement(userId: string, id: string, costNano: bigint): Settlement {
+  return {
+    costNano,
+    generation: {
+      id,
+      userId,
+      modelId: "tollgate/echo",
+      provider: "tollgate",
+      upstreamModel: "echo",
+      streamed: false,
+      httpStatus: 200,
+      promptTokens: 1,
+      completionTokens: 1,
+      costNano,
+      latencyMs: 1,
+      createdAt: new Date(),
+    },
+  };
+}
+
+describe("postLedgerEntries", () => {
+  it("keeps balance = sum of ledger under concurrent writers, with an unbroken running balance", async () => {
+    const userId = await newUser();
+    await Promise.all(
+      Array.from({ length: 24 }, (_, index) =>
+        postLedgerEntriesNow(db, [
+          {
+            userId,
+            kind: index % 3 === 0 ? "usage" : "topup",
+            externalId: `concurrent-${index}`,
+            amountNano: index % 3 === 0 ? -7n : 1_000n,
+          },
+        ]),
+      ),
+    );
+    expect(await balanceOf(db, userId)).toBe(16n * 1_000n - 8n * 7n);
+    expect(await ledgerOf(db, userId)).toHaveLength(24);
+    await expectLedgerConsistent(db, userId);
+  });
+
+  it("treats a replayed (kind, external id) as a no-op, even concurrently", async () => {
+    const userId = await newUser();
+    const entry = { userId, kind: "topup" as const, externalId: "cs_test_replayed", amountNano: 5_000_000_000n };
+    const results = await Promise.all(Array.from({ length: 5 }, () => postLedgerEntriesNow(db, [entry])));
+    expect(results.filter((result) => result.posted.length === 1)).toHaveLength(1);
+    expect(await balanceOf(db, userId)).toBe(5_000_000_000n);
+    // The same external id under another kind is a different movement.
+    await postLedgerEntriesNow(db, [{ ...entry, kind: "refund", amountNano: -1_000_000_000n }]);
+    expect(await balanceOf(db, userId)).toBe(4_000_000_000n);
+    await expectLedgerConsistent(db, userId);
+  });
+});
+
+describe("usage writer", () => {
+  it("commits a batch of usage rows and debits in one go and reports the new balances", async () => {
+    const [alice, bob] = [await newUser(), await newUser()];
+    await postLedgerEntriesNow(db, [
+      { userId: alice, kind: "topup", externalId: `seed-${alice}`, amountNano: 1_000_000n },
+      { userId: bob, kind: "topup", externalId: `seed-${bob}`, amountNano: 1_000_000n },
+    ]);
+    const reported: Map<string, bigint>[] = [];
+    const writer = createUsageWriter({
+      db,
+      logger: silentLogger,
+      flushIntervalMs: 60_000,
+      onBalancesWritten: (balances) => reported.push(balances),
+    });
+    writer.enqueue(settlement(alice, "gen-a1", 300n));
+    writer.enqueue(settlement(alice, "gen-a2", 200n));
+    writer.enqueue(settlement(bob, "gen-b1", 0n));
+    expect(writer.pendingDebitNano(alice)).toBe(500n);
+
+    await writer.flush();
+    expect(writer.pendingDebitNano(alice)).toBe(0n);
+    expect(await balanceOf(db, alice)).toBe(999_500n);
+    expect(await balanceOf(db, bob)).toBe(1_000_000n);
+    expect((await generationsOf(db, alice)).map((row) => row.id).sort()).toEqual(["gen-a1", "gen-a2"]);
+    expect(await generationsOf(db, bob)).toHaveLength(1);
+    // A free call leaves a usage row but no ledger entry.
+    expect((await ledgerOf(db, bob)).filter((entry) => entry.kind === "usage")).toHaveLength(0);
+    expect(reported.at(-1)?.get(alice)).toBe(999_500n);
+    await expectLedgerConsistent(db, alice);
+
+    // Settling the same generation again (a retry) debits nothing more.
+    writer.enqueue(settlement(alice, "gen-a1", 300n));
+    await writer.close();
+    expect(await balanceOf(db, alice)).toBe(999_500n);
+  });
+
+  it("writes the good settlements of a batch that holds a bad one, and keeps the bad one queued", async () => {
+    const userId = await newUser();
+    const writer = createUsageWriter({ db, logger: silentLogger, flushIntervalMs: 60_000 });
+    writer.enqueue(settlement(userId, "gen-good-1", 10n));
+    writer.enqueue(settlement("no-such-user", "gen-orphan", 99n));
+    writer.enqueue(settlement(userId, "gen-good-2", 20n));
+
+    await expect(writer.flush()).rejects.toThrow();
+    expect((await generationsOf(db, userId)).map((row) => row.id).sort()).toEqual(["gen-good-1", "gen-good-2"]);
+    expect(await balanceOf(db, userId)).toBe(-30n);
+    expect(writer.pendingDebitNano(userId)).toBe(0n);
+    expect(writer.pendingDebitNano("no-such-user")).toBe(99n);
+    await expect(writer.close()).rejects.toThrow();
+  });
+});
