@@ -11,10 +11,15 @@ export const changeSchema = z.discriminatedUnion("topic", [
 ]);
 export type Change = z.infer<typeof changeSchema>;
 
+export type ChangeListener = (change: Change) => void | Promise<void>;
+
 export interface ChangeBus {
-  /** Applies the change in this process at once, then tells every other process through PostgreSQL NOTIFY. */
+  /**
+   * Applies the change in this process (resolving once its listeners have, e.g. after the catalog reloaded), then tells
+   * every other process through PostgreSQL NOTIFY.
+   */
   publish(change: Change): Promise<void>;
-  subscribe(listener: (change: Change) => void): () => void;
+  subscribe(listener: ChangeListener): () => void;
   close(): Promise<void>;
 }
 
@@ -27,15 +32,19 @@ export async function createChangeBus(
   options: { listen: boolean },
 ): Promise<ChangeBus> {
   const origin = randomUUID();
-  const listeners = new Set<(change: Change) => void>();
-  const dispatch = (change: Change) => {
-    for (const listener of listeners) listener(change);
+  const listeners = new Set<ChangeListener>();
+  const dispatch = async (change: Change) => {
+    const results = await Promise.allSettled([...listeners].map(async (listener) => listener(change)));
+    for (const result of results) {
+      if (result.status === "rejected")
+        logger.error("applying a change failed", { error: result.reason, topic: change.topic });
+    }
   };
   const unlisten = options.listen
     ? await database.listen(CHANNEL, (payload) => {
         try {
           const envelope = envelopeSchema.parse(JSON.parse(payload));
-          if (envelope.origin !== origin) dispatch(envelope.change);
+          if (envelope.origin !== origin) void dispatch(envelope.change);
         } catch (error) {
           logger.warn("ignored a malformed change notification", { error });
         }
@@ -43,7 +52,7 @@ export async function createChangeBus(
     : async () => {};
   return {
     async publish(change) {
-      dispatch(change);
+      await dispatch(change);
       await database.notify(CHANNEL, JSON.stringify({ origin, change }));
     },
     subscribe(listener) {

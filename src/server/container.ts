@@ -87,10 +87,10 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     clock,
   });
 
-  changes.subscribe((change) => {
+  changes.subscribe(async (change) => {
     if (change.topic === "api-key-revoked") authenticator.invalidate(change.hash);
     else if (change.topic === "balance-changed") gate.forget(change.userId);
-    else void catalog.reload().catch((error: unknown) => logger.error("catalog reload failed", { error }));
+    else await catalog.reload();
   });
 
   const http = createHttpTransport();

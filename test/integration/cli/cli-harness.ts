@@ -37,7 +37,9 @@ export async function createCliTestContext(
   const dataDir = mkdtempSync(path.join(tmpdir(), "tollgate-cli-"));
   const changes = await createChangeBus(database.handle, silentLogger, { listen: false });
   const published: Change[] = [];
-  changes.subscribe((change) => published.push(change));
+  changes.subscribe((change) => {
+    published.push(change);
+  });
   const env = readEnv({
     NODE_ENV: "test",
     DATA_DIR: dataDir,
