@@ -15,9 +15,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function databaseFor(
-  kind: "pglite" | "postgres",
-): Promise<{
+async function databaseFor(kind: "pglite" | "postgres"): Promise<{
   variables: Record<string, string>;
   open: () => ReturnType<typeof openDatabase>;
   database?: TestDatabase;

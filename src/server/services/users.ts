@@ -67,9 +67,16 @@ export async function requireUserByEmail(db: Database, email: string): Promise<U
   return user;
 }
 
-/** Checks an email and password; returns the user or null without saying which part was wrong. */
+/** Verified against when the email is unknown, so a failed sign-in takes as long whether or not the account exists. */
+let decoyHash: Promise<string> | undefined;
+
+/** Checks an email and password; returns the user or null without saying (or timing) which part was wrong. */
 export async function authenticateUser(db: Database, email: string, password: string): Promise<User | null> {
   const user = await findUserByEmail(db, email);
-  if (user?.passwordHash == null) return null;
+  if (user?.passwordHash == null) {
+    decoyHash ??= hashPassword("decoy password that no account has");
+    await verifyPassword(await decoyHash, password);
+    return null;
+  }
   return (await verifyPassword(user.passwordHash, password)) ? user : null;
 }

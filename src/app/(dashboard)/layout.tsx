@@ -1,0 +1,33 @@
+import { TRPCError } from "@trpc/server";
+import Link from "next/link";
+import { redirect } from "next/navigation";
+import type { ReactNode } from "react";
+import { SignOutButton } from "~/components/dashboard/sign-out-button";
+import { SiteHeader } from "~/components/ui/site-header";
+import { auth } from "~/server/auth";
+import { api } from "~/trpc/server";
+
+/** The real guard for every dashboard page (tRPC procedures guard the data again). */
+export default async function DashboardLayout({ children }: { children: ReactNode }) {
+  const session = await auth();
+  if (session === null) redirect("/sign-in");
+  // A token can outlive its user (deleted from the CLI); treat that as signed out.
+  const me = await api.account.me().catch((error: unknown) => {
+    if (error instanceof TRPCError && error.code === "UNAUTHORIZED") return null;
+    throw error;
+  });
+  if (me === null) redirect("/sign-in");
+
+  return (
+    <>
+      <SiteHeader>
+        <Link href="/keys" className="nav-link">
+          API keys
+        </Link>
+        <span className="muted small nav-user">{me.email}</span>
+        <SignOutButton />
+      </SiteHeader>
+      <main className="container dashboard-main">{children}</main>
+    </>
+  );
+}

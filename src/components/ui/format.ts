@@ -1,0 +1,25 @@
+/**
+ * Dates render on the server and again in the browser; a fixed time zone keeps the two renders identical
+ * (hydration) and unambiguous.
+ */
+const dateTime = new Intl.DateTimeFormat("en-GB", {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  timeZone: "UTC",
+});
+
+/** "22 Nov 2026, 13:29", in UTC: say so where it is shown. */
+export function formatDateTime(date: Date): string {
+  return dateTime.format(date);
+}
+
+/** "12.5" → "$12.50", "0.0000005" → "$0.0000005": at least cents, never rounds the exact value away. */
+export function formatUsd(decimal: string): string {
+  const negative = decimal.startsWith("-");
+  const [whole = "0", fraction = ""] = (negative ? decimal.slice(1) : decimal).split(".");
+  const wholeWithCommas = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${negative ? "-" : ""}$${wholeWithCommas}.${fraction.padEnd(2, "0")}`;
+}

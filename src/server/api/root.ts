@@ -1,0 +1,15 @@
+import { accountRouter } from "./routers/account";
+import { adminRouter } from "./routers/admin";
+import { keysRouter } from "./routers/keys";
+import { createCallerFactory, createTRPCRouter } from "./trpc";
+
+export const appRouter = createTRPCRouter({
+  account: accountRouter,
+  keys: keysRouter,
+  admin: adminRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+/** Server-side calls without HTTP: `createCaller(context).account.me()`. */
+export const createCaller = createCallerFactory(appRouter);

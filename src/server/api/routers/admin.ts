@@ -1,0 +1,100 @@
+import { TRPCError } from "@trpc/server";
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { z } from "zod";
+import { balances, users } from "~/server/db/schema";
+import { formatNanoAsUsd, NANO_PER_USD, parseUsdToNano } from "~/server/gateway/billing/money";
+import { addCredits } from "~/server/services/credits";
+import { emailSchema, findUserByEmail } from "~/server/services/users";
+import { adminProcedure, createTRPCRouter } from "../trpc";
+
+/** Guards against a slipped finger; larger grants can be made in steps or through the CLI. */
+const MAX_GRANT_NANO = 1_000_000n * NANO_PER_USD;
+
+const usersRouter = createTRPCRouter({
+  /** Newest first. The cursor is the id of the last user of the previous page. */
+  list: adminProcedure
+    .input(
+      z.object({
+        limit: z.number().int().min(1).max(100).default(50),
+        cursor: z.string().nullish(),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const { db } = ctx.container;
+      let after;
+      if (input.cursor != null) {
+        // Compare in the database: timestamps there have microseconds, a JS Date only milliseconds.
+        const anchor = db.select({ createdAt: users.createdAt }).from(users).where(eq(users.id, input.cursor));
+        after = or(
+          lt(users.createdAt, sql`(${anchor})`),
+          and(eq(users.createdAt, sql`(${anchor})`), lt(users.id, input.cursor)),
+        );
+      }
+      const rows = await db
+        .select({
+          id: users.id,
+          email: users.email,
+          name: users.name,
+          role: users.role,
+          createdAt: users.createdAt,
+          balanceNano: balances.balanceNano,
+        })
+        .from(users)
+        .leftJoin(balances, eq(balances.userId, users.id))
+        .where(after)
+        .orderBy(desc(users.createdAt), desc(users.id))
+        .limit(input.limit + 1);
+      const page = rows.slice(0, input.limit);
+      const items = page.map((row) => {
+        const balanceNano = row.balanceNano ?? 0n;
+        return { ...row, balanceNano, balanceUsd: formatNanoAsUsd(balanceNano) };
+      });
+      return { items, nextCursor: rows.length > input.limit ? (page.at(-1)?.id ?? null) : null };
+    }),
+});
+
+const creditsRouter = createTRPCRouter({
+  add: adminProcedure
+    .input(
+      z.object({
+        email: emailSchema,
+        /** A decimal string, parsed exactly: "12.5", "0.000000001". */
+        usd: z
+          .string()
+          .trim()
+          .regex(/^\d+(\.\d{1,9})?$/, "A positive USD amount with at most 9 decimals"),
+        note: z.string().trim().max(500).optional(),
+        /** Makes a retried submission a no-op instead of a second grant. */
+        requestId: z.uuid().optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const amountNano = parseUsdToNano(input.usd);
+      if (amountNano <= 0n) throw new TRPCError({ code: "BAD_REQUEST", message: "The amount must be positive" });
+      if (amountNano > MAX_GRANT_NANO)
+        throw new TRPCError({ code: "BAD_REQUEST", message: "At most 1,000,000 USD at a time" });
+      const { db, changes } = ctx.container;
+      const user = await findUserByEmail(db, input.email);
+      if (user === null) throw new TRPCError({ code: "NOT_FOUND", message: `No user with email ${input.email}` });
+      const by = ctx.session.user.email ?? ctx.session.user.id;
+      const result = await addCredits(db, changes, {
+        userId: user.id,
+        amountNano,
+        kind: "adjustment",
+        ...(input.requestId === undefined ? {} : { externalId: `admin-${input.requestId}` }),
+        note: input.note ? `${input.note} (by ${by})` : `granted by ${by}`,
+      });
+      return {
+        userId: user.id,
+        amountNano,
+        balanceNano: result.balanceNano,
+        balanceUsd: formatNanoAsUsd(result.balanceNano),
+        posted: result.posted,
+      };
+    }),
+});
+
+export const adminRouter = createTRPCRouter({
+  users: usersRouter,
+  credits: creditsRouter,
+});

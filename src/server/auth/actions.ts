@@ -1,0 +1,38 @@
+"use server";
+
+import { AuthError } from "next-auth";
+import { signIn, signOut } from "./index";
+
+export interface SignInState {
+  error?: string;
+  /** Echoed back so the form (which React resets after an action) keeps the email after a failed attempt. */
+  email?: string;
+}
+
+/**
+ * Form action for the Credentials provider. On success next-auth redirects (by throwing Next's redirect, which
+ * must propagate); a failed check comes back as a message for the form.
+ */
+export async function signInWithPassword(_previous: SignInState, formData: FormData): Promise<SignInState> {
+  const email = formData.get("email");
+  const password = formData.get("password");
+  if (typeof email !== "string" || typeof password !== "string" || email === "" || password === "") {
+    return { error: "Enter your email and password.", email: typeof email === "string" ? email : "" };
+  }
+  try {
+    await signIn("credentials", { email, password, redirectTo: "/keys" });
+  } catch (error) {
+    if (error instanceof AuthError) {
+      return {
+        error: error.type === "CredentialsSignin" ? "Wrong email or password." : "Could not sign in. Please try again.",
+        email,
+      };
+    }
+    throw error;
+  }
+  return {};
+}
+
+export async function signOutAndLeave(): Promise<void> {
+  await signOut({ redirectTo: "/" });
+}

@@ -1,0 +1,105 @@
+import { DrizzleAdapter } from "@auth/drizzle-adapter";
+import type { DefaultSession, NextAuthConfig } from "next-auth";
+import Credentials from "next-auth/providers/credentials";
+import { z } from "zod";
+import type { Container } from "~/server/container";
+import type { Database } from "~/server/db";
+import { accounts, sessions, users, verificationTokens } from "~/server/db/schema";
+import { authenticateUser, emailSchema, type UserRole } from "~/server/services/users";
+
+declare module "next-auth" {
+  interface Session extends DefaultSession {
+    user: { id: string; role: UserRole } & DefaultSession["user"];
+  }
+  interface User {
+    role?: UserRole;
+  }
+}
+
+declare module "@auth/core/jwt" {
+  interface JWT {
+    id?: string;
+    role?: UserRole;
+  }
+}
+
+/** Length limits stop a megabyte "password" from reaching argon2. */
+const credentialsSchema = z.object({
+  email: emailSchema,
+  password: z.string().min(1).max(256),
+});
+
+export interface AuthorizedUser {
+  id: string;
+  email: string;
+  name: string | null;
+  image: string | null;
+  role: UserRole;
+}
+
+/**
+ * The Credentials provider's check: email and password against the argon2id hash. Returns null for anything wrong
+ * (malformed input, unknown email, bad password) without saying which, as Auth.js expects.
+ */
+export async function authorizeCredentials(db: Database, credentials: unknown): Promise<AuthorizedUser | null> {
+  const parsed = credentialsSchema.safeParse(credentials);
+  if (!parsed.success) return null;
+  const user = await authenticateUser(db, parsed.data.email, parsed.data.password);
+  if (user === null) return null;
+  return { id: user.id, email: user.email, name: user.name, image: user.image, role: user.role };
+}
+
+export function createAuthConfig(container: Pick<Container, "db" | "authSecret" | "logger">): NextAuthConfig {
+  const { db, logger } = container;
+  return {
+    secret: container.authSecret,
+    // Into the app's JSON log; a wrong password is routine, not an error.
+    logger: {
+      error(error) {
+        // Auth.js errors carry a stable `type`; class names do not survive minification.
+        if ("type" in error && error.type === "CredentialsSignin")
+          logger.info("sign-in refused: wrong email or password");
+        else logger.error("auth error", { error });
+      },
+      warn(code) {
+        logger.warn("auth warning", { code });
+      },
+      debug() {},
+    },
+    trustHost: true,
+    // Credentials sign-ins cannot use database sessions; the adapter is still wired so OAuth providers can be added.
+    session: { strategy: "jwt" },
+    adapter: DrizzleAdapter(db, {
+      usersTable: users,
+      accountsTable: accounts,
+      sessionsTable: sessions,
+      verificationTokensTable: verificationTokens,
+    }),
+    pages: { signIn: "/sign-in" },
+    providers: [
+      Credentials({
+        credentials: {
+          email: { label: "Email", type: "email" },
+          password: { label: "Password", type: "password" },
+        },
+        authorize: (credentials) => authorizeCredentials(db, credentials),
+      }),
+    ],
+    callbacks: {
+      jwt({ token, user }) {
+        // `user` is only present on the sign-in that creates the token.
+        if (user?.id !== undefined) {
+          token.id = user.id;
+          token.role = user.role ?? "user";
+        }
+        return token;
+      },
+      session({ session, token }) {
+        return {
+          ...session,
+          user: { ...session.user, id: token.id ?? token.sub ?? "", role: token.role ?? "user" },
+        };
+      },
+    },
+  };
+}
