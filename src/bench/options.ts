@@ -1,0 +1,80 @@
+import { parseArgs } from "node:util";
+
+export type Scenario = "non-streaming" | "streaming";
+
+export interface BenchOptions {
+  connections: number[];
+  durationSeconds: number;
+  warmupSeconds: number;
+  chunks: number;
+  scenarios: Scenario[];
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+Measures what Tollgate's /v1/chat/completions adds on top of a local mock upstream: throughput, latency,
+time to first byte for streams, the gateway process's CPU time per request and its peak RSS.
+
+Options:
+  --connections LIST   Concurrency levels, comma-separated (default 1,16,64)
+  --duration SECONDS   Length of each measured run (default 10)
+  --warmup SECONDS     Length of the unmeasured run before each measured one (default 2; 0 to skip)
+  --chunks N           Content chunks per streamed answer (default 20)
+  --scenarios LIST     non-streaming,streaming (default both)
+  -h, --help           Show this help
+
+Environment:
+  DATABASE_URL         When set, the gateway runs on a fresh database created on that PostgreSQL server for this
+                       run (and dropped afterwards); otherwise on embedded PGlite in a temporary directory.`;
+
+function positiveNumber(name: string, text: string, { integer }: { integer: boolean }): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || (integer && !Number.isInteger(value))) {
+    throw new Error(`--${name}: expected a ${integer ? "whole " : ""}number, not ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+/** Parses the bench's command line; returns null when help was asked for. */
+export function parseBenchOptions(argv: string[]): BenchOptions | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      connections: { type: "string", default: "1,16,64" },
+      duration: { type: "string", default: "10" },
+      warmup: { type: "string", default: "2" },
+      chunks: { type: "string", default: "20" },
+      scenarios: { type: "string", default: "non-streaming,streaming" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return null;
+
+  const connections = values.connections.split(",").map((part) => {
+    const value = positiveNumber("connections", part.trim(), { integer: true });
+    if (value < 1 || value > 1024) throw new Error(`--connections: ${value} is outside 1..1024`);
+    return value;
+  });
+  const durationSeconds = positiveNumber("duration", values.duration, { integer: false });
+  if (durationSeconds < 1 || durationSeconds > 600) throw new Error("--duration: expected 1..600 seconds");
+  const warmupSeconds = positiveNumber("warmup", values.warmup, { integer: false });
+  if (warmupSeconds > 60) throw new Error("--warmup: expected 0..60 seconds");
+  const chunks = positiveNumber("chunks", values.chunks, { integer: true });
+  if (chunks < 1 || chunks > 10_000) throw new Error("--chunks: expected 1..10000");
+  const scenarios = values.scenarios.split(",").map((part) => {
+    const name = part.trim();
+    if (name !== "non-streaming" && name !== "streaming") {
+      throw new Error(`--scenarios: unknown scenario ${JSON.stringify(name)} (non-streaming, streaming)`);
+    }
+    return name;
+  });
+  return {
+    connections: [...new Set(connections)],
+    durationSeconds,
+    warmupSeconds,
+    chunks,
+    scenarios: [...new Set(scenarios)],
+  };
+}
