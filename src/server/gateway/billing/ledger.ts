@@ -1,6 +1,7 @@
-import { eq, inArray, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Database, Transaction } from "~/server/db";
-import { balances, ledgerEntries } from "~/server/db/schema";
+import { jsonParam, rowsOf } from "~/server/db/raw-rows";
+import { balances, type ledgerEntries } from "~/server/db/schema";
 
 export type LedgerKind = (typeof ledgerEntries.$inferInsert)["kind"];
 
@@ -30,29 +31,26 @@ export async function postLedgerEntries(tx: Transaction, entries: LedgerEntryInp
   const result: LedgerPostResult = { posted: [], balances: new Map() };
   if (entries.length === 0) return result;
 
-  const userIds = [...new Set(entries.map((entry) => entry.userId))].sort();
-  await tx
-    .insert(balances)
-    .values(userIds.map((userId) => ({ userId })))
-    .onConflictDoNothing();
-  const locked = await tx
-    .select({ userId: balances.userId, balanceNano: balances.balanceNano })
-    .from(balances)
-    .where(inArray(balances.userId, userIds))
-    .orderBy(balances.userId)
-    .for("update");
-  for (const row of locked) result.balances.set(row.userId, row.balanceNano);
+  const userIds = jsonParam([...new Set(entries.map((entry) => entry.userId))].sort());
+  await tx.execute(
+    sql`insert into balances (user_id) select jsonb_array_elements_text(${userIds}::jsonb) on conflict do nothing`,
+  );
+  const locked = rowsOf<{ user_id: string; balance_nano: string }>(
+    await tx.execute(sql`
+      select user_id, balance_nano::text as balance_nano from balances
+      where user_id in (select jsonb_array_elements_text(${userIds}::jsonb))
+      order by user_id
+      for update`),
+  );
+  for (const row of locked) result.balances.set(row.user_id, BigInt(row.balance_nano));
 
-  const existing = await tx
-    .select({ kind: ledgerEntries.kind, externalId: ledgerEntries.externalId })
-    .from(ledgerEntries)
-    .where(
-      inArray(
-        ledgerEntries.externalId,
-        entries.map((entry) => entry.externalId),
-      ),
-    );
-  const seen = new Set(existing.map((row) => `${row.kind}\u0000${row.externalId}`));
+  const externalIds = jsonParam(entries.map((entry) => entry.externalId));
+  const existing = rowsOf<{ kind: string; external_id: string }>(
+    await tx.execute(sql`
+      select kind::text as kind, external_id from ledger_entries
+      where external_id in (select jsonb_array_elements_text(${externalIds}::jsonb))`),
+  );
+  const seen = new Set(existing.map((row) => `${row.kind}\u0000${row.external_id}`));
 
   for (const entry of entries) {
     const identity = `${entry.kind}\u0000${entry.externalId}`;
@@ -64,22 +62,32 @@ export async function postLedgerEntries(tx: Transaction, entries: LedgerEntryInp
   }
   if (result.posted.length === 0) return result;
 
-  await tx.insert(ledgerEntries).values(
+  const rows = jsonParam(
     result.posted.map((entry) => ({
-      userId: entry.userId,
+      user_id: entry.userId,
       kind: entry.kind,
-      externalId: entry.externalId,
-      amountNano: entry.amountNano,
-      balanceAfterNano: entry.balanceAfterNano,
+      external_id: entry.externalId,
+      amount_nano: entry.amountNano,
+      balance_after_nano: entry.balanceAfterNano,
       note: entry.note ?? null,
     })),
   );
-  for (const userId of new Set(result.posted.map((entry) => entry.userId))) {
-    await tx
-      .update(balances)
-      .set({ balanceNano: result.balances.get(userId) ?? 0n, updatedAt: sql`now()` })
-      .where(eq(balances.userId, userId));
-  }
+  await tx.execute(sql`
+    insert into ledger_entries (user_id, kind, external_id, amount_nano, balance_after_nano, note)
+    select user_id, kind::ledger_kind, external_id, amount_nano, balance_after_nano, note
+    from jsonb_to_recordset(${rows}::jsonb)
+      as entry(user_id text, kind text, external_id text, amount_nano bigint, balance_after_nano bigint, note text)`);
+  const touched = jsonParam(
+    [...new Set(result.posted.map((entry) => entry.userId))].map((userId) => ({
+      user_id: userId,
+      balance_nano: result.balances.get(userId) ?? 0n,
+    })),
+  );
+  // The rows are locked above, so writing the computed balance is as safe as an increment.
+  await tx.execute(sql`
+    update balances set balance_nano = touched.balance_nano, updated_at = now()
+    from jsonb_to_recordset(${touched}::jsonb) as touched(user_id text, balance_nano bigint)
+    where balances.user_id = touched.user_id`);
   return result;
 }
 

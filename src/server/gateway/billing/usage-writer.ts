@@ -1,10 +1,71 @@
-import { inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Database } from "~/server/db";
-import { apiKeys, generations } from "~/server/db/schema";
+import { jsonParam } from "~/server/db/raw-rows";
+import type { generations } from "~/server/db/schema";
 import type { Logger } from "../logger";
 import { postLedgerEntries, type LedgerEntryInput } from "./ledger";
 
 const MAX_RETRY_DELAY_MS = 5_000;
+
+/**
+ * The generations columns this writer fills, with their SQL types. Rows go to PostgreSQL as one JSON parameter:
+ * building a multi-row insert with the query builder costs far more CPU than the insert itself.
+ */
+const GENERATION_COLUMNS = {
+  id: "text",
+  user_id: "text",
+  api_key_id: "uuid",
+  model_id: "text",
+  channel_id: "uuid",
+  provider: "text",
+  upstream_model: "text",
+  upstream_id: "text",
+  streamed: "boolean",
+  cancelled: "boolean",
+  finish_reason: "text",
+  http_status: "integer",
+  error_type: "text",
+  prompt_tokens: "integer",
+  completion_tokens: "integer",
+  cached_tokens: "integer",
+  cache_write_tokens: "integer",
+  reasoning_tokens: "integer",
+  cost_nano: "bigint",
+  latency_ms: "integer",
+  time_to_first_token_ms: "integer",
+  created_at: "timestamptz",
+} as const;
+const GENERATION_COLUMN_NAMES = Object.keys(GENERATION_COLUMNS).join(", ");
+const GENERATION_COLUMN_TYPES = Object.entries(GENERATION_COLUMNS)
+  .map(([name, type]) => `${name} ${type}`)
+  .join(", ");
+
+function generationColumns(row: GenerationRow): Record<keyof typeof GENERATION_COLUMNS, unknown> {
+  return {
+    id: row.id,
+    user_id: row.userId,
+    api_key_id: row.apiKeyId ?? null,
+    model_id: row.modelId,
+    channel_id: row.channelId ?? null,
+    provider: row.provider,
+    upstream_model: row.upstreamModel,
+    upstream_id: row.upstreamId ?? null,
+    streamed: row.streamed,
+    cancelled: row.cancelled ?? false,
+    finish_reason: row.finishReason ?? null,
+    http_status: row.httpStatus,
+    error_type: row.errorType ?? null,
+    prompt_tokens: row.promptTokens ?? 0,
+    completion_tokens: row.completionTokens ?? 0,
+    cached_tokens: row.cachedTokens ?? 0,
+    cache_write_tokens: row.cacheWriteTokens ?? 0,
+    reasoning_tokens: row.reasoningTokens ?? 0,
+    cost_nano: row.costNano ?? 0n,
+    latency_ms: row.latencyMs,
+    time_to_first_token_ms: row.timeToFirstTokenMs ?? null,
+    created_at: row.createdAt.toISOString(),
+  };
+}
 
 export type GenerationRow = typeof generations.$inferInsert;
 
@@ -73,17 +134,18 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
     const keyIds = [
       ...new Set(batch.map((settlement) => settlement.generation.apiKeyId).filter((id) => typeof id === "string")),
     ];
+    const rows = jsonParam(batch.map((settlement) => generationColumns(settlement.generation)));
     const written = await db.transaction(async (tx) => {
-      await tx
-        .insert(generations)
-        .values(batch.map((settlement) => settlement.generation))
-        .onConflictDoNothing();
+      await tx.execute(sql`
+        insert into generations (${sql.raw(GENERATION_COLUMN_NAMES)})
+        select ${sql.raw(GENERATION_COLUMN_NAMES)}
+        from jsonb_to_recordset(${rows}::jsonb) as generation(${sql.raw(GENERATION_COLUMN_TYPES)})
+        on conflict (id) do nothing`);
       const ledger = await postLedgerEntries(tx, debits);
       if (keyIds.length > 0) {
-        await tx
-          .update(apiKeys)
-          .set({ lastUsedAt: sql`now()` })
-          .where(inArray(apiKeys.id, keyIds));
+        await tx.execute(sql`
+          update api_keys set last_used_at = now()
+          where id in (select jsonb_array_elements_text(${jsonParam(keyIds)}::jsonb)::uuid)`);
       }
       return ledger.balances;
     });
