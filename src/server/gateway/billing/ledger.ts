@@ -26,31 +26,38 @@ export interface LedgerPostResult {
  * The only way a balance changes. Locks the users' balance rows (in a stable order, so concurrent batches cannot
  * deadlock), skips entries already posted, appends the rest with the running balance and updates the balances, all
  * inside the caller's transaction. Because every writer takes the same row locks first, the replay check cannot race.
+ * `knownNew` skips that check for callers that already know the entries are new (the unique index still guards).
  */
-export async function postLedgerEntries(tx: Transaction, entries: LedgerEntryInput[]): Promise<LedgerPostResult> {
+export async function postLedgerEntries(
+  tx: Transaction,
+  entries: LedgerEntryInput[],
+  options: { knownNew?: boolean } = {},
+): Promise<LedgerPostResult> {
   const result: LedgerPostResult = { posted: [], balances: new Map() };
   if (entries.length === 0) return result;
 
+  // Creates missing balance rows and locks all of them, in user order so concurrent writers cannot deadlock; the
+  // no-op update is what takes the lock and returns the current balance in the same statement.
   const userIds = jsonParam([...new Set(entries.map((entry) => entry.userId))].sort());
-  await tx.execute(
-    sql`insert into balances (user_id) select jsonb_array_elements_text(${userIds}::jsonb) on conflict do nothing`,
-  );
   const locked = rowsOf<{ user_id: string; balance_nano: string }>(
     await tx.execute(sql`
-      select user_id, balance_nano::text as balance_nano from balances
-      where user_id in (select jsonb_array_elements_text(${userIds}::jsonb))
-      order by user_id
-      for update`),
+      insert into balances (user_id)
+      select user_id from jsonb_array_elements_text(${userIds}::jsonb) as ids(user_id) order by user_id
+      on conflict (user_id) do update set user_id = excluded.user_id
+      returning user_id, balance_nano::text as balance_nano`),
   );
   for (const row of locked) result.balances.set(row.user_id, BigInt(row.balance_nano));
 
-  const externalIds = jsonParam(entries.map((entry) => entry.externalId));
-  const existing = rowsOf<{ kind: string; external_id: string }>(
-    await tx.execute(sql`
-      select kind::text as kind, external_id from ledger_entries
-      where external_id in (select jsonb_array_elements_text(${externalIds}::jsonb))`),
-  );
-  const seen = new Set(existing.map((row) => `${row.kind}\u0000${row.external_id}`));
+  const seen = new Set<string>();
+  if (options.knownNew !== true) {
+    const externalIds = jsonParam(entries.map((entry) => entry.externalId));
+    const existing = rowsOf<{ kind: string; external_id: string }>(
+      await tx.execute(sql`
+        select kind::text as kind, external_id from ledger_entries
+        where external_id in (select jsonb_array_elements_text(${externalIds}::jsonb))`),
+    );
+    for (const row of existing) seen.add(`${row.kind}\u0000${row.external_id}`);
+  }
 
   for (const entry of entries) {
     const identity = `${entry.kind}\u0000${entry.externalId}`;
@@ -72,19 +79,21 @@ export async function postLedgerEntries(tx: Transaction, entries: LedgerEntryInp
       note: entry.note ?? null,
     })),
   );
-  await tx.execute(sql`
-    insert into ledger_entries (user_id, kind, external_id, amount_nano, balance_after_nano, note)
-    select user_id, kind::ledger_kind, external_id, amount_nano, balance_after_nano, note
-    from jsonb_to_recordset(${rows}::jsonb)
-      as entry(user_id text, kind text, external_id text, amount_nano bigint, balance_after_nano bigint, note text)`);
   const touched = jsonParam(
     [...new Set(result.posted.map((entry) => entry.userId))].map((userId) => ({
       user_id: userId,
       balance_nano: result.balances.get(userId) ?? 0n,
     })),
   );
-  // The rows are locked above, so writing the computed balance is as safe as an increment.
+  // One statement appends the entries and sets the balances; the rows are locked above, so writing the computed
+  // balance is as safe as an increment.
   await tx.execute(sql`
+    with appended as (
+      insert into ledger_entries (user_id, kind, external_id, amount_nano, balance_after_nano, note)
+      select user_id, kind::ledger_kind, external_id, amount_nano, balance_after_nano, note
+      from jsonb_to_recordset(${rows}::jsonb)
+        as entry(user_id text, kind text, external_id text, amount_nano bigint, balance_after_nano bigint, note text)
+    )
     update balances set balance_nano = touched.balance_nano, updated_at = now()
     from jsonb_to_recordset(${touched}::jsonb) as touched(user_id text, balance_nano bigint)
     where balances.user_id = touched.user_id`);

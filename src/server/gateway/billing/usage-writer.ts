@@ -1,11 +1,13 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "~/server/db";
-import { jsonParam } from "~/server/db/raw-rows";
+import { jsonParam, rowsOf } from "~/server/db/raw-rows";
 import type { generations } from "~/server/db/schema";
 import type { Logger } from "../logger";
 import { postLedgerEntries, type LedgerEntryInput } from "./ledger";
 
 const MAX_RETRY_DELAY_MS = 5_000;
+/** `last_used_at` is a dashboard hint: written at most once a minute per key, not on every batch. */
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
  * The generations columns this writer fills, with their SQL types. Rows go to PostgreSQL as one JSON parameter:
@@ -109,6 +111,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   const pendingByUser = new Map<string, bigint>();
   let timer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
+  const lastUsedWritten = new Map<string, number>();
   let consecutiveFailures = 0;
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
@@ -123,25 +126,32 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   }
 
   async function writeBatch(batch: Settlement[]): Promise<void> {
-    const debits: LedgerEntryInput[] = batch
-      .filter((settlement) => settlement.costNano > 0n)
-      .map((settlement) => ({
-        userId: settlement.generation.userId,
-        kind: "usage",
-        externalId: settlement.generation.id,
-        amountNano: -settlement.costNano,
-      }));
-    const keyIds = [
-      ...new Set(batch.map((settlement) => settlement.generation.apiKeyId).filter((id) => typeof id === "string")),
-    ];
     const rows = jsonParam(batch.map((settlement) => generationColumns(settlement.generation)));
+    const now = Date.now();
+    const keyIds = [...new Set(batch.map((settlement) => settlement.generation.apiKeyId))].filter(
+      (id): id is string => typeof id === "string" && now - (lastUsedWritten.get(id) ?? 0) >= LAST_USED_RESOLUTION_MS,
+    );
     const written = await db.transaction(async (tx) => {
-      await tx.execute(sql`
-        insert into generations (${sql.raw(GENERATION_COLUMN_NAMES)})
-        select ${sql.raw(GENERATION_COLUMN_NAMES)}
-        from jsonb_to_recordset(${rows}::jsonb) as generation(${sql.raw(GENERATION_COLUMN_TYPES)})
-        on conflict (id) do nothing`);
-      const ledger = await postLedgerEntries(tx, debits);
+      const inserted = rowsOf<{ id: string }>(
+        await tx.execute(sql`
+          insert into generations (${sql.raw(GENERATION_COLUMN_NAMES)})
+          select ${sql.raw(GENERATION_COLUMN_NAMES)}
+          from jsonb_to_recordset(${rows}::jsonb) as generation(${sql.raw(GENERATION_COLUMN_TYPES)})
+          on conflict (id) do nothing
+          returning id`),
+      );
+      // A usage debit is written in the same transaction as its generation row, so only generations inserted just
+      // now can lack one: a retried settlement finds its row and debits nothing.
+      const fresh = new Set(inserted.map((row) => row.id));
+      const debits: LedgerEntryInput[] = batch
+        .filter((settlement) => settlement.costNano > 0n && fresh.has(settlement.generation.id))
+        .map((settlement) => ({
+          userId: settlement.generation.userId,
+          kind: "usage",
+          externalId: settlement.generation.id,
+          amountNano: -settlement.costNano,
+        }));
+      const ledger = await postLedgerEntries(tx, debits, { knownNew: true });
       if (keyIds.length > 0) {
         await tx.execute(sql`
           update api_keys set last_used_at = now()
@@ -149,6 +159,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       }
       return ledger.balances;
     });
+    for (const id of keyIds) lastUsedWritten.set(id, now);
     for (const settlement of batch) {
       const userId = settlement.generation.userId;
       const remaining = (pendingByUser.get(userId) ?? 0n) - settlement.costNano;
