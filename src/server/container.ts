@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { env as processEnv, type Env } from "~/env";
 import { bootstrap } from "./bootstrap";
 import { createChangeBus, type ChangeBus } from "./changes";
@@ -49,8 +49,9 @@ export interface ContainerOptions {
   bootstrap?: boolean;
 }
 
+/** Time-ordered and unguessable; randomUUID draws from a cached entropy pool, far cheaper than randomBytes per call. */
 function newGenerationId(): string {
-  return `gen-${Date.now().toString(36)}-${randomBytes(10).toString("hex")}`;
+  return `gen-${Date.now().toString(36)}-${randomUUID().replaceAll("-", "").slice(0, 20)}`;
 }
 
 export async function createContainer(options: ContainerOptions): Promise<Container> {

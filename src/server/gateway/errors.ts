@@ -76,6 +76,8 @@ export const errors = {
       "payload_too_large",
       `The request body is larger than the ${limitBytes}-byte limit.`,
     ),
+  clientDisconnected: () =>
+    new GatewayError(499, "invalid_request_error", "client_disconnected", "The client closed the request."),
   upstreamFailed: (message = "The upstream provider failed to answer. Please retry.") =>
     new GatewayError(502, "upstream_error", "upstream_error", message),
   noUpstream: (model: string) =>

@@ -4,17 +4,25 @@ import { errors } from "~/server/gateway/errors";
 
 class BodyTooLargeError extends Error {}
 
-async function readRequestBody(request: IncomingMessage, limitBytes: number): Promise<Buffer> {
+function readRequestBody(request: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = Number(request.headers["content-length"] ?? "0");
-  if (declared > limitBytes) throw new BodyTooLargeError();
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const part of request as AsyncIterable<Buffer>) {
-    size += part.length;
-    if (size > limitBytes) throw new BodyTooLargeError();
-    parts.push(part);
-  }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  if (declared > limitBytes) return Promise.reject(new BodyTooLargeError());
+  // Plain events rather than an async iterator: this runs once per /v1 call.
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    request.on("data", (part: Buffer) => {
+      size += part.length;
+      if (size > limitBytes) {
+        request.removeAllListeners("data");
+        reject(new BodyTooLargeError());
+        return;
+      }
+      parts.push(part);
+    });
+    request.once("end", () => resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts)));
+    request.once("error", reject);
+  });
 }
 
 function flatHeaders(request: IncomingMessage): Record<string, string | undefined> {

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { revokeApiKey } from "~/server/services/api-keys";
@@ -180,5 +182,58 @@ describe("upstream errors", () => {
     const { status, error } = await rawCall({ body: JSON.stringify({ ...echo, model: "openai/gpt-4o" }) });
     expect(status).toBe(404);
     expect(JSON.stringify(error)).not.toContain("sk-upstream-secret");
+  });
+});
+
+describe("a client that gives up", () => {
+  it("aborts the upstream call, records a cancelled generation and bills nothing", async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    let requestArrived!: () => void;
+    const arrived = new Promise<void>((resolve) => (requestArrived = resolve));
+    // An upstream that never answers: only the client's abort can end the call.
+    const hanging = createServer((request) => {
+      requestArrived();
+      request.socket.once("close", () => upstreamClosed());
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    const { port } = hanging.address() as AddressInfo;
+    try {
+      await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
+        kind: "openai-compatible",
+        name: "hanging",
+        baseUrl: `http://127.0.0.1:${port}/v1`,
+        models: [{ modelId: "openai/gpt-4.1-nano", upstreamModel: "gpt-4.1-nano" }],
+      });
+      const user = await harness.createFundedUser("1");
+      const abort = new AbortController();
+      const call = fetch(`${harness.baseUrl}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${user.apiKey}` },
+        body: JSON.stringify({ ...echo, model: "openai/gpt-4.1-nano" }),
+        signal: abort.signal,
+      }).catch((error: unknown) => error);
+      await arrived;
+      abort.abort();
+      await call;
+      await closed;
+
+      await expect
+        .poll(async () => {
+          await harness.container.usageWriter.flush();
+          return (await generationsOf(harness.container.db, user.userId)).map((row) => [
+            row.httpStatus,
+            row.cancelled,
+            row.costNano,
+          ]);
+        })
+        .toEqual([[499, true, 0n]]);
+      expect(
+        (await ledgerOf(harness.container.db, user.userId)).filter((entry) => entry.kind === "usage"),
+      ).toHaveLength(0);
+    } finally {
+      hanging.closeAllConnections();
+      hanging.close();
+    }
   });
 });

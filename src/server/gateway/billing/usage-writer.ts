@@ -105,8 +105,8 @@ export interface UsageWriterOptions {
  */
 export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   const { db, logger } = options;
-  const flushIntervalMs = options.flushIntervalMs ?? 50;
-  const maxBatchSize = options.maxBatchSize ?? 500;
+  const flushIntervalMs = options.flushIntervalMs ?? 100;
+  const maxBatchSize = options.maxBatchSize ?? 1000;
   let queue: Settlement[] = [];
   const pendingByUser = new Map<string, bigint>();
   let timer: NodeJS.Timeout | undefined;

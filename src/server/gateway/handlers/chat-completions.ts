@@ -7,12 +7,14 @@ import type { Principal } from "../keys/api-key-authenticator";
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from "../protocol/chat-completion-request";
 import type { ChatCompletionChunk } from "../protocol/chat-completion-response";
 import { renderUsage } from "../protocol/render-usage";
-import { readBodyText } from "../providers/call-upstream";
 import type { ProviderAdapter, UpstreamErrorInfo, UpstreamResponse } from "../providers/types";
 import type { CatalogModel, ModelEndpoint } from "../routing/catalog";
 import { orderEndpoints } from "../routing/order-endpoints";
 import { encodeSseData, SSE_DONE, SSE_HEADERS } from "../sse/encode-sse";
 import { parseSse } from "../sse/parse-sse";
+
+/** nginx's status for a request the client abandoned; recorded on the generation, never sent (nobody listens). */
+const CLIENT_CLOSED_REQUEST = 499;
 
 /** What one call needs from start to settlement. */
 interface CallContext {
@@ -149,18 +151,23 @@ export async function handleChatCompletions(
   try {
     upstream = await transport(upstreamRequest, request.signal);
   } catch (error) {
-    settle(context, {
-      httpStatus: 502,
-      usage: null,
-      errorType: "upstream_unreachable",
-      cancelled: request.signal.aborted,
-    });
+    if (request.signal.aborted) {
+      // The client went away before the upstream answered: nothing was produced, nothing is billed.
+      settle(context, {
+        httpStatus: CLIENT_CLOSED_REQUEST,
+        usage: null,
+        errorType: "client_disconnected",
+        cancelled: true,
+      });
+      throw errors.clientDisconnected();
+    }
+    settle(context, { httpStatus: 502, usage: null, errorType: "upstream_unreachable" });
     deps.logger.warn("upstream unreachable", { channel: endpoint.channel.name, error });
     throw errors.upstreamFailed();
   }
 
   if (upstream.status >= 400) {
-    const text = await readBodyText(upstream.body).catch(() => "");
+    const text = await upstream.text().catch(() => "");
     const info = adapter.parseError(upstream.status, text);
     settle(context, { httpStatus: info.status, usage: null, errorType: info.type });
     deps.logger.info("upstream refused the request", {
@@ -183,7 +190,7 @@ async function completeOnce(
 ): Promise<GatewayResponse> {
   let completion;
   try {
-    completion = adapter.parseResponse(JSON.parse(await readBodyText(upstream.body)));
+    completion = adapter.parseResponse(JSON.parse(await upstream.text()));
   } catch (error) {
     settle(context, { httpStatus: 502, usage: null, errorType: "upstream_invalid_response" });
     context.deps.logger.warn("upstream answered garbage", { channel: context.endpoint.channel.name, error });

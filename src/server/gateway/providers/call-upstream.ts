@@ -37,20 +37,26 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
         signal,
         dispatcher: agent,
       });
-      return { status: response.statusCode, headers: response.headers, body: response.body };
+      return {
+        status: response.statusCode,
+        headers: response.headers,
+        body: response.body,
+        // Iterating is much cheaper than undici's body.text(), which goes through a web stream.
+        text: () => readBodyText(response.body),
+      };
     },
     close: () => agent.close(),
   };
 }
 
-/** Reads a whole upstream body as text (error bodies, non-streamed answers). */
+/** Reads a whole upstream body as text, refusing bodies larger than the limit. */
 export async function readBodyText(body: AsyncIterable<Uint8Array>, limitBytes = 64 * 1024 * 1024): Promise<string> {
-  const parts: Buffer[] = [];
+  const parts: Uint8Array[] = [];
   let size = 0;
   for await (const part of body) {
     size += part.byteLength;
     if (size > limitBytes) throw new Error(`upstream body larger than ${limitBytes} bytes`);
-    parts.push(Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+    parts.push(part);
   }
   return Buffer.concat(parts).toString("utf8");
 }

@@ -13,7 +13,10 @@ export interface UpstreamHttpRequest {
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** The body as it arrives (streams). Read either this or `text()`, once. */
   body: AsyncIterable<Uint8Array>;
+  /** The whole body as text (errors, non-streamed answers). */
+  text(): Promise<string>;
 }
 
 /** The only I/O in the provider layer: sends one HTTP request upstream (or to an in-process upstream). */

@@ -36,13 +36,17 @@ export function demoAnswer(messages: DemoMessage[]): string {
     : `Hello from Tollgate's offline demo model. You said: ${said}`;
 }
 
-function json(status: number, value: unknown): UpstreamResponse {
-  const bytes = new TextEncoder().encode(JSON.stringify(value));
+function respond(status: number, contentType: string, text: string): UpstreamResponse {
   return {
     status,
-    headers: { "content-type": "application/json" },
-    body: Readable.from([bytes]),
+    headers: { "content-type": contentType },
+    body: Readable.from([Buffer.from(text)]),
+    text: () => Promise.resolve(text),
   };
+}
+
+function json(status: number, value: unknown): UpstreamResponse {
+  return respond(status, "application/json", JSON.stringify(value));
 }
 
 /**
@@ -108,14 +112,12 @@ export function createDemoUpstream(clock: Clock): UpstreamTransport {
       { ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop", logprobs: null }] },
       ...(includeUsage ? [{ ...base, choices: [], usage }] : []),
     ];
-    const encoder = new TextEncoder();
+    const sse = [...events.map((event) => `data: ${JSON.stringify(event)}\n\n`), "data: [DONE]\n\n"];
     return Promise.resolve({
       status: 200,
       headers: { "content-type": "text/event-stream" },
-      body: Readable.from([
-        ...events.map((event) => encoder.encode(`data: ${JSON.stringify(event)}\n\n`)),
-        encoder.encode("data: [DONE]\n\n"),
-      ]),
+      body: Readable.from(sse.map((event) => Buffer.from(event))),
+      text: () => Promise.resolve(sse.join("")),
     });
   };
 }
