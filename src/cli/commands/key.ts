@@ -1,20 +1,8 @@
-import { createApiKey, listApiKeys, revokeApiKey, type ApiKeySummary } from "~/server/services/api-keys";
+import { createApiKey, describeApiKey, listApiKeys, revokeApiKey } from "~/server/services/api-keys";
 import { requireUserByEmail } from "~/server/services/users";
 import { optionString, requiredString, UsageError, type CommandSpec } from "../command";
 import { formatDate, formatTable } from "../format";
 import { readEmail } from "./user";
-
-function describeKey(key: ApiKeySummary) {
-  return {
-    id: key.id,
-    name: key.name,
-    prefix: key.prefix,
-    createdAt: key.createdAt,
-    lastUsedAt: key.lastUsedAt,
-    expiresAt: key.expiresAt,
-    revokedAt: key.revokedAt,
-  };
-}
 
 export const keyCreate: CommandSpec = {
   path: ["key", "create"],
@@ -53,7 +41,7 @@ export const keyRevoke: CommandSpec = {
     const key = await revokeApiKey(db, changes, { idOrPrefix: reference, userId });
     return {
       text: `Revoked key "${key.name}" (id ${key.id}, prefix ${key.prefix})`,
-      json: describeKey(key),
+      json: describeApiKey(key),
     };
   },
 };
@@ -81,7 +69,7 @@ export const keyList: CommandSpec = {
               formatDate(key.revokedAt),
             ]),
           );
-    return { text, json: keys.map(describeKey) };
+    return { text, json: keys.map(describeApiKey) };
   },
 };
 

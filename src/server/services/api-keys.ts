@@ -14,6 +14,19 @@ function summarise(key: ApiKey): ApiKeySummary {
   return summary;
 }
 
+/** What a key's owner is shown about it: neither the hash nor internal ownership fields. */
+export function describeApiKey(key: ApiKeySummary) {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    createdAt: key.createdAt,
+    lastUsedAt: key.lastUsedAt,
+    expiresAt: key.expiresAt,
+    revokedAt: key.revokedAt,
+  };
+}
+
 /** Creates a key; the plaintext is returned here once and never stored. */
 export async function createApiKey(
   db: Database,

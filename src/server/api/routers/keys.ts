@@ -1,21 +1,13 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { createApiKey, listApiKeys, revokeApiKey } from "~/server/services/api-keys";
+import { createApiKey, describeApiKey, listApiKeys, revokeApiKey } from "~/server/services/api-keys";
 import { NotFoundError } from "~/server/services/users";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 
 export const keysRouter = createTRPCRouter({
   list: protectedProcedure.query(async ({ ctx }) => {
     const keys = await listApiKeys(ctx.container.db, ctx.session.user.id);
-    return keys.map((key) => ({
-      id: key.id,
-      name: key.name,
-      prefix: key.prefix,
-      createdAt: key.createdAt,
-      lastUsedAt: key.lastUsedAt,
-      expiresAt: key.expiresAt,
-      revokedAt: key.revokedAt,
-    }));
+    return keys.map(describeApiKey);
   }),
 
   /** The plaintext is in this response only; it is never stored and cannot be shown again. */
