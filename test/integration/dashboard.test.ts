@@ -54,5 +54,5 @@ describe("the production entry with the dashboard", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { data: { id: string }[] };
     expect(body.data.map((model) => model.id)).toContain("tollgate/echo");
-  });
+  }, 300_000);
 });
