@@ -57,6 +57,8 @@ export interface SpawnOptions {
   /** Script path relative to the repository root, run with `node --import tsx`. */
   script: string;
   args?: string[];
+  /** Extra flags for node itself, before the script (e.g. --cpu-prof). */
+  nodeFlags?: string[];
   env: NodeJS.ProcessEnv;
   /** The CPU to pin to (`taskset -c`); null runs unpinned. */
   cpu: number | null;
@@ -64,7 +66,7 @@ export interface SpawnOptions {
 }
 
 export function spawnNode(options: SpawnOptions): NodeChild {
-  const nodeArgs = ["--import", "tsx", options.script, ...(options.args ?? [])];
+  const nodeArgs = [...(options.nodeFlags ?? []), "--import", "tsx", options.script, ...(options.args ?? [])];
   const pinned = options.cpu !== null && TASKSET !== null;
   const child = pinned
     ? spawn(TASKSET, ["-c", String(options.cpu), process.execPath, ...nodeArgs], {

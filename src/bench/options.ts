@@ -1,3 +1,4 @@
+import path from "node:path";
 import { parseArgs } from "node:util";
 
 export type Scenario = "non-streaming" | "streaming";
@@ -8,6 +9,8 @@ export interface BenchOptions {
   warmupSeconds: number;
   chunks: number;
   scenarios: Scenario[];
+  /** Where to write the gateway's V8 CPU profile (covers its whole life), or null. */
+  profileDir: string | null;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -21,6 +24,8 @@ Options:
   --warmup SECONDS     Length of the unmeasured run before each measured one (default 2; 0 to skip)
   --chunks N           Content chunks per streamed answer (default 20)
   --scenarios LIST     non-streaming,streaming (default both)
+  --profile DIR        Write the gateway's CPU profile (.cpuprofile, for Chrome DevTools) into DIR; profiling
+                       slows the gateway, so the figures of such a run are not comparable
   -h, --help           Show this help
 
 Environment:
@@ -45,6 +50,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
       warmup: { type: "string", default: "2" },
       chunks: { type: "string", default: "20" },
       scenarios: { type: "string", default: "non-streaming,streaming" },
+      profile: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -76,5 +82,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
     warmupSeconds,
     chunks,
     scenarios: [...new Set(scenarios)],
+    profileDir: values.profile === undefined || values.profile === "" ? null : path.resolve(values.profile),
   };
 }

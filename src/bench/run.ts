@@ -122,8 +122,11 @@ async function main(options: BenchOptions): Promise<void> {
 
   const env = gatewayEnvironment({ workDir, port: await findFreePort(), databaseUrl: database?.url ?? null });
   const startedAt = performance.now();
-  const gateway = await startGateway(env, pin);
+  const gateway = await startGateway(env, pin, { profileDir: options.profileDir });
   longLived.push(gateway.child);
+  if (options.profileDir !== null) {
+    progress(`the gateway's CPU profile goes to ${options.profileDir} when it exits (profiled figures run slow)`);
+  }
   progress(
     `gateway on ${gateway.origin} ${gateway.banner} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s ` +
       `(pid ${gateway.child.pid} = ${path.basename(gateway.identity.executable)}, CPUs ${gateway.identity.cpusAllowed}, ${gateway.identity.threads} threads)`,

@@ -82,9 +82,15 @@ export interface Gateway {
   identity: ProcessIdentity;
 }
 
-export async function startGateway(env: NodeJS.ProcessEnv, pin: boolean): Promise<Gateway> {
+export async function startGateway(
+  env: NodeJS.ProcessEnv,
+  pin: boolean,
+  options: { profileDir: string | null } = { profileDir: null },
+): Promise<Gateway> {
   const script = "src/main.ts";
-  const child = spawnNode({ name: "gateway", script, env, cpu: pin ? GATEWAY_CPU : null, keepLines: 500 });
+  // node writes the profile when the gateway exits, which the bench makes it do gracefully at the end.
+  const nodeFlags = options.profileDir === null ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`];
+  const child = spawnNode({ name: "gateway", script, nodeFlags, env, cpu: pin ? GATEWAY_CPU : null, keepLines: 500 });
   const [, origin, banner] = await child.waitForLine(
     /^Tollgate listening on (http:\/\/\S+)\s*(.*)$/,
     STARTUP_TIMEOUT_MS,
