@@ -47,6 +47,8 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(20 * 1024 * 1024),
+  /** Longest wait for an upstream's response headers (a model may think before answering); then 504. */
+  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
   /** How long graceful shutdown waits for in-flight requests before closing them. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });

@@ -94,7 +94,10 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     else await catalog.reload();
   });
 
-  const http = createHttpTransport();
+  const http = createHttpTransport({
+    headersTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+    bodyTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+  });
   const providers = createProviderRegistry({ http: http.send, demo: createDemoUpstream(clock) });
   const gateway = createGateway({
     authenticator,

@@ -13,7 +13,62 @@ export type GatewayErrorType =
   | "timeout_error"
   | "server_error";
 
-/** The one error type of the gateway. Rendered as OpenAI's `{"error":{"message","type","param","code"}}`. */
+/**
+ * A coarse, stable classification for clients that branch on errors without parsing messages, sent as
+ * `error.metadata.error_type` next to OpenAI's fields (OpenRouter's convention of extra detail under `metadata`).
+ */
+export type GatewayErrorKind =
+  | "invalid_request"
+  | "authentication"
+  | "insufficient_credits"
+  | "permission_denied"
+  | "not_found"
+  | "method_not_allowed"
+  | "timeout"
+  | "payload_too_large"
+  | "rate_limited"
+  | "client_disconnected"
+  | "internal"
+  | "provider_error"
+  | "no_provider_available";
+
+const KIND_BY_STATUS: Record<number, GatewayErrorKind> = {
+  400: "invalid_request",
+  401: "authentication",
+  402: "insufficient_credits",
+  403: "permission_denied",
+  404: "not_found",
+  405: "method_not_allowed",
+  408: "timeout",
+  413: "payload_too_large",
+  415: "invalid_request",
+  422: "invalid_request",
+  429: "rate_limited",
+  499: "client_disconnected",
+  500: "internal",
+  502: "provider_error",
+  503: "no_provider_available",
+  504: "timeout",
+};
+
+export function errorKindForStatus(status: number): GatewayErrorKind {
+  return KIND_BY_STATUS[status] ?? (status >= 500 ? "provider_error" : "invalid_request");
+}
+
+export interface GatewayErrorBody {
+  error: {
+    message: string;
+    type: string;
+    param: string | null;
+    code: string | null;
+    metadata: { error_type: GatewayErrorKind; [key: string]: unknown };
+  };
+}
+
+/**
+ * The one error type of the gateway. Rendered as OpenAI's `{"error":{"message","type","param","code"}}`, which makes
+ * every OpenAI SDK raise its matching exception class, plus `metadata`.
+ */
 export class GatewayError extends Error {
   constructor(
     readonly status: number,
@@ -22,13 +77,26 @@ export class GatewayError extends Error {
     message: string,
     readonly param: string | null = null,
     readonly headers: Record<string, string> = {},
+    readonly metadata: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = "GatewayError";
   }
 
-  toBody(): { error: { message: string; type: string; param: string | null; code: string | null } } {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  get kind(): GatewayErrorKind {
+    return errorKindForStatus(this.status);
+  }
+
+  toBody(): GatewayErrorBody {
+    return {
+      error: {
+        message: this.message,
+        type: this.type,
+        param: this.param,
+        code: this.code,
+        metadata: { ...this.metadata, error_type: this.kind },
+      },
+    };
   }
 
   toResponse(): GatewayResponse {
@@ -68,6 +136,28 @@ export const errors = {
       {
         allow: allowed.join(", "),
       },
+    ),
+  unsupportedContentType: (contentType: string | undefined) =>
+    new GatewayError(
+      400,
+      "invalid_request_error",
+      "unsupported_content_type",
+      `The request body must be JSON sent with \`content-type: application/json\`${
+        contentType === undefined ? " (no content-type was sent)" : `, not \`${contentType}\``
+      }.`,
+    ),
+  modelNotAllowed: (model: string) =>
+    new GatewayError(403, "permission_error", "model_not_allowed", `This API key may not use \`${model}\`.`, "model"),
+  rateLimited: (message: string, retryAfterSeconds: number) =>
+    new GatewayError(429, "rate_limit_error", "rate_limited", message, null, {
+      "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    }),
+  upstreamTimeout: () =>
+    new GatewayError(
+      504,
+      "timeout_error",
+      "upstream_timeout",
+      "The upstream provider did not answer in time. Please retry.",
     ),
   payloadTooLarge: (limitBytes: number) =>
     new GatewayError(

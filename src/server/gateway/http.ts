@@ -10,6 +10,8 @@ export interface GatewayRequest {
   /** Lower-case header names. */
   headers: Readonly<Record<string, string | undefined>>;
   body: Uint8Array;
+  /** Set by the adapter when the body was larger than this many bytes and was left unread (the body is empty). */
+  bodyOverLimit?: number;
   /** Fires when the client goes away; passed all the way to the upstream call. */
   signal: AbortSignal;
 }

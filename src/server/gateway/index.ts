@@ -29,11 +29,35 @@ async function authenticate(request: GatewayRequest, deps: GatewayDeps): Promise
 
 const MODEL_PATH = /^\/v1\/models\/(.+)$/;
 
+/** A client's own request id is kept when it is a sane token, so its logs and ours line up. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+function requestIdFor(request: GatewayRequest, deps: GatewayDeps): string {
+  const offered = request.headers["x-request-id"];
+  return offered !== undefined && CLIENT_REQUEST_ID.test(offered) ? offered : `req-${deps.newGenerationId().slice(4)}`;
+}
+
+/** JSON bodies only: `application/json`, with or without parameters, or any `+json` type. */
+function requireJson(request: GatewayRequest): void {
+  const contentType = request.headers["content-type"];
+  const mediaType = contentType?.split(";", 1)[0]?.trim().toLowerCase();
+  if (mediaType === "application/json" || mediaType?.endsWith("+json") === true) return;
+  throw errors.unsupportedContentType(contentType);
+}
+
 async function route(request: GatewayRequest, deps: GatewayDeps): Promise<GatewayResponse> {
   const { method, path } = request;
+  if (request.bodyOverLimit !== undefined) {
+    const error = errors.payloadTooLarge(request.bodyOverLimit);
+    // The rest of the upload was not read: close the connection after answering.
+    error.headers.connection = "close";
+    throw error;
+  }
   if (path === "/v1/chat/completions") {
     if (method !== "POST") throw errors.methodNotAllowed(["POST"]);
-    return handleChatCompletions(request, await authenticate(request, deps), deps);
+    const principal = await authenticate(request, deps);
+    requireJson(request);
+    return handleChatCompletions(request, principal, deps);
   }
   if (path === "/v1/models") {
     if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
@@ -52,13 +76,20 @@ async function route(request: GatewayRequest, deps: GatewayDeps): Promise<Gatewa
 export function createGateway(deps: GatewayDeps): Gateway {
   return {
     async handle(request) {
+      const requestId = requestIdFor(request, deps);
+      let response: GatewayResponse;
       try {
-        return await route(request, deps);
+        response = await route(request, deps);
       } catch (error) {
-        if (error instanceof GatewayError) return error.toResponse();
-        deps.logger.error("unhandled gateway error", { error, path: request.path });
-        return errors.internal().toResponse();
+        if (error instanceof GatewayError) {
+          response = error.toResponse();
+        } else {
+          deps.logger.error("unhandled gateway error", { error, path: request.path, requestId });
+          response = errors.internal().toResponse();
+        }
       }
+      response.headers["x-request-id"] = requestId;
+      return response;
     },
   };
 }

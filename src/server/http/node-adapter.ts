@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Gateway, GatewayResponse } from "~/server/gateway";
-import { errors } from "~/server/gateway/errors";
 
 class BodyTooLargeError extends Error {}
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 function readRequestBody(request: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = Number(request.headers["content-length"] ?? "0");
@@ -80,22 +81,21 @@ export async function serveGatewayRequest(
     if (!response.writableFinished) abort.abort();
   });
   const url = new URL(request.url ?? "/", "http://gateway.local");
-  let answer: GatewayResponse;
+  let body: Buffer | null;
   try {
-    const body = await readRequestBody(request, options.maxBodyBytes);
-    answer = await gateway.handle({
-      method: request.method ?? "GET",
-      path: url.pathname,
-      query: url.searchParams,
-      headers: flatHeaders(request),
-      body,
-      signal: abort.signal,
-    });
+    body = await readRequestBody(request, options.maxBodyBytes);
   } catch (error) {
     if (!(error instanceof BodyTooLargeError)) throw error;
-    answer = errors.payloadTooLarge(options.maxBodyBytes).toResponse();
-    // Do not read the rest of an oversized upload; close the connection after answering.
-    answer.headers.connection = "close";
+    body = null;
   }
+  const answer: GatewayResponse = await gateway.handle({
+    method: request.method ?? "GET",
+    path: url.pathname,
+    query: url.searchParams,
+    headers: flatHeaders(request),
+    body: body ?? EMPTY_BODY,
+    ...(body === null ? { bodyOverLimit: options.maxBodyBytes } : {}),
+    signal: abort.signal,
+  });
   await writeResponse(response, answer, abort);
 }

@@ -1,5 +1,4 @@
 import type { Gateway, GatewayResponse } from "~/server/gateway";
-import { errors } from "~/server/gateway/errors";
 
 function toReadableStream(body: AsyncIterable<string | Uint8Array>): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -45,9 +44,6 @@ async function readLimitedBody(request: Request, limitBytes: number): Promise<Ui
 /** Serves a /v1 request arriving as a Web Request (Next route handlers, `next dev`) from the same gateway core. */
 export async function handleWebRequest(gateway: Gateway, request: Request, maxBodyBytes: number): Promise<Response> {
   const body = await readLimitedBody(request, maxBodyBytes);
-  if (body === null) {
-    return toResponse(errors.payloadTooLarge(maxBodyBytes).toResponse());
-  }
   const url = new URL(request.url);
   const headers: Record<string, string> = {};
   request.headers.forEach((value, name) => {
@@ -58,7 +54,8 @@ export async function handleWebRequest(gateway: Gateway, request: Request, maxBo
     path: url.pathname,
     query: url.searchParams,
     headers,
-    body,
+    body: body ?? new Uint8Array(),
+    ...(body === null ? { bodyOverLimit: maxBodyBytes } : {}),
     signal: request.signal,
   });
   return toResponse(answer);

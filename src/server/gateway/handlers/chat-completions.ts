@@ -6,8 +6,16 @@ import type { GatewayRequest, GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from "../protocol/chat-completion-request";
 import type { ChatCompletionChunk } from "../protocol/chat-completion-response";
+import { describeIssue } from "../protocol/describe-issue";
+import { normaliseFinishReason } from "../protocol/finish-reason";
 import { renderUsage } from "../protocol/render-usage";
-import type { ProviderAdapter, UpstreamErrorInfo, UpstreamResponse } from "../providers/types";
+import {
+  UpstreamTimeoutError,
+  type ProviderAdapter,
+  type SseEvent,
+  type UpstreamErrorInfo,
+  type UpstreamResponse,
+} from "../providers/types";
 import type { CatalogModel, ModelEndpoint } from "../routing/catalog";
 import { orderEndpoints } from "../routing/order-endpoints";
 import { encodeSseData, SSE_DONE, SSE_HEADERS } from "../sse/encode-sse";
@@ -40,13 +48,9 @@ export function parseChatRequest(body: Uint8Array): ChatCompletionRequest {
   const parsed = chatCompletionRequestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const param = issue?.path.length ? issue.path.join(".") : null;
-    const missing = issue?.code === "invalid_type" && issue.input === undefined;
-    throw errors.invalidRequest(
-      issue?.message ?? "Invalid request.",
-      param,
-      missing ? "missing_required_parameter" : "invalid_value",
-    );
+    if (issue === undefined) throw errors.invalidRequest("Invalid request.");
+    const { message, param, code } = describeIssue(issue, json);
+    throw errors.invalidRequest(message, param, code);
   }
   return parsed.data;
 }
@@ -161,6 +165,11 @@ export async function handleChatCompletions(
       });
       throw errors.clientDisconnected();
     }
+    if (error instanceof UpstreamTimeoutError) {
+      settle(context, { httpStatus: 504, usage: null, errorType: "upstream_timeout" });
+      deps.logger.warn("upstream timed out", { channel: endpoint.channel.name });
+      throw errors.upstreamTimeout();
+    }
     settle(context, { httpStatus: 502, usage: null, errorType: "upstream_unreachable" });
     deps.logger.warn("upstream unreachable", { channel: endpoint.channel.name, error });
     throw errors.upstreamFailed();
@@ -197,10 +206,15 @@ async function completeOnce(
     throw errors.upstreamFailed("The upstream provider returned an invalid response.");
   }
   const usage = adapter.parseUsage(completion.usage);
+  const choices = completion.choices.map((choice) => ({
+    ...choice,
+    finish_reason: normaliseFinishReason(choice.finish_reason),
+    native_finish_reason: choice.native_finish_reason ?? choice.finish_reason,
+  }));
   const costNano = settle(context, {
     httpStatus: 200,
     usage,
-    finishReason: completion.choices[0]?.finish_reason ?? null,
+    finishReason: choices[0]?.finish_reason ?? null,
     upstreamId: completion.id || null,
   });
   const answer = {
@@ -208,6 +222,7 @@ async function completeOnce(
     id: context.generationId,
     created: completion.created || Math.floor(context.startedAt / 1000),
     model: context.model.id,
+    choices,
     usage: renderUsage(usage ?? ZERO_USAGE, costNano, completion.usage),
   };
   return {
@@ -241,15 +256,14 @@ function streamCompletion(
     let completed = false;
     let settled = false;
 
+    // The adapter hands over chunks it built for this call alone, so they are stamped in place.
     const stamp = (chunk: ChatCompletionChunk): ChatCompletionChunk => {
       upstreamId ??= chunk.id || null;
-      return {
-        ...chunk,
-        id: context.generationId,
-        object: "chat.completion.chunk",
-        created: chunk.created || created,
-        model: context.model.id,
-      };
+      chunk.id = context.generationId;
+      chunk.object = "chat.completion.chunk";
+      chunk.created ||= created;
+      chunk.model = context.model.id;
+      return chunk;
     };
     const priced = (chunk: ChatCompletionChunk): ChatCompletionChunk => {
       const costNano = usage === null ? 0n : computeCostNano(usage, context.endpoint.prices);
@@ -269,41 +283,78 @@ function streamCompletion(
       });
     };
 
-    try {
-      outer: for await (const event of parseSse(upstream.body)) {
-        firstByteAt ??= context.deps.clock();
-        for (const item of transform(event)) {
-          if (item.type === "done") {
-            completed = true;
-            break outer;
-          }
-          if (item.type === "error") {
-            failure = item.error;
-            break outer;
-          }
-          const chunk = stamp(item.chunk);
-          if (chunk.usage) {
-            usage = adapter.parseUsage(chunk.usage) ?? usage;
-            upstreamUsage = chunk.usage;
-          }
-          const finishing = chunk.choices.find((choice) => choice.finish_reason !== null);
-          if (finishing) finishReason = finishing.finish_reason;
-
-          if (chunk.choices.length === 0) {
-            // OpenAI's trailing usage-only chunk.
-            if (heldFinish !== null) {
-              yield encodeSseData(priced(heldFinish));
-              heldFinish = null;
-            }
-            if (clientWantsUsageChunk && usage !== null) yield encodeSseData(priced(chunk));
-            continue;
-          }
-          if (finishing !== undefined && chunk.usage == null) {
-            heldFinish = chunk;
-            continue;
-          }
-          yield encodeSseData(finishing !== undefined ? priced(chunk) : { ...chunk, usage: undefined });
+    // What one upstream read produced for the client, sent as one write.
+    let out = "";
+    // Choice indexes whose first delta has gone out.
+    const announced = new Set<number>();
+    const translate = (event: SseEvent): void => {
+      for (const item of transform(event)) {
+        if (item.type === "done") {
+          completed = true;
+          return;
         }
+        if (item.type === "error") {
+          failure = item.error;
+          return;
+        }
+        const chunk = stamp(item.chunk);
+        if (chunk.usage) {
+          usage = adapter.parseUsage(chunk.usage) ?? usage;
+          upstreamUsage = chunk.usage;
+        }
+        let finishing: ChatCompletionChunk["choices"][number] | undefined;
+        for (const choice of chunk.choices) {
+          // Clients learn the role from the first delta of each choice; not every provider sends it.
+          if (!announced.has(choice.index)) {
+            announced.add(choice.index);
+            choice.delta.role ??= "assistant";
+          }
+          if (choice.finish_reason !== null) {
+            choice.native_finish_reason ??= choice.finish_reason;
+            choice.finish_reason = normaliseFinishReason(choice.finish_reason);
+            finishing ??= choice;
+          }
+        }
+        if (finishing) finishReason = finishing.finish_reason;
+
+        if (chunk.choices.length === 0) {
+          // OpenAI's trailing usage-only chunk.
+          if (heldFinish !== null) {
+            out += encodeSseData(priced(heldFinish));
+            heldFinish = null;
+          }
+          if (clientWantsUsageChunk && usage !== null) out += encodeSseData(priced(chunk));
+          continue;
+        }
+        if (finishing !== undefined && chunk.usage == null) {
+          // With n > 1 every choice finishes in its own chunk: only the last one carries the usage.
+          if (heldFinish !== null) {
+            heldFinish.usage = undefined;
+            out += encodeSseData(heldFinish);
+          }
+          heldFinish = chunk;
+          continue;
+        }
+        if (finishing !== undefined) {
+          out += encodeSseData(priced(chunk));
+        } else {
+          chunk.usage = undefined;
+          out += encodeSseData(chunk);
+        }
+      }
+    };
+
+    try {
+      for await (const events of parseSse(upstream.body)) {
+        firstByteAt ??= context.deps.clock();
+        // After [DONE] the body is read to its end (normally at once) rather than abandoned: abandoning it makes
+        // the stream raise and destroy itself, which costs more than the few bytes left.
+        for (const event of events) if (!completed && failure === null) translate(event);
+        if (out !== "") {
+          yield out;
+          out = "";
+        }
+        if (failure !== null) break;
       }
       if (!completed && failure === null && (finishReason !== null || heldFinish !== null)) completed = true;
       if (heldFinish !== null) yield encodeSseData(priced(heldFinish));

@@ -1,5 +1,11 @@
 import { Agent, request as undiciRequest } from "undici";
-import type { UpstreamTransport } from "./types";
+import { UpstreamTimeoutError, type UpstreamTransport } from "./types";
+
+const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+function isTimeout(error: unknown): boolean {
+  return typeof error === "object" && error !== null && TIMEOUT_CODES.has((error as { code?: string }).code ?? "");
+}
 
 export interface HttpTransportOptions {
   connectTimeoutMs?: number;
@@ -36,6 +42,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
         body: request.body,
         signal,
         dispatcher: agent,
+      }).catch((error: unknown) => {
+        throw isTimeout(error) ? new UpstreamTimeoutError("upstream timed out", { cause: error }) : error;
       });
       return {
         status: response.statusCode,

@@ -1,5 +1,5 @@
 import type { ChannelKind, ResolvedChannel } from "../routing/catalog";
-import { createOpenAICompatibleAdapter } from "./openai-compatible/adapter";
+import { createOpenAICompatibleAdapter, OPENROUTER_EXTENSIONS } from "./openai-compatible/adapter";
 import type { ProviderAdapter, UpstreamTransport } from "./types";
 
 export interface ProviderBinding {
@@ -11,7 +11,12 @@ export interface ProviderRegistry {
   forChannel(channel: ResolvedChannel): ProviderBinding;
 }
 
-const openAIChat = createOpenAICompatibleAdapter({ chatCompletionsPath: "/chat/completions" });
+/** Any OpenAI-compatible server (OpenRouter, vLLM, DeepSeek, …) gets every parameter: many accept the extras. */
+const openAICompatibleChat = createOpenAICompatibleAdapter({ chatCompletionsPath: "/chat/completions" });
+const openAIChat = createOpenAICompatibleAdapter({
+  chatCompletionsPath: "/chat/completions",
+  unsupportedParameters: OPENROUTER_EXTENSIONS,
+});
 
 /**
  * Which adapter speaks to each channel kind. Anthropic and Gemini channels use the providers' own OpenAI-compatible
@@ -19,10 +24,13 @@ const openAIChat = createOpenAICompatibleAdapter({ chatCompletionsPath: "/chat/c
  */
 const adapters: Record<ChannelKind, ProviderAdapter> = {
   openai: openAIChat,
-  "openai-compatible": openAIChat,
-  demo: openAIChat,
+  "openai-compatible": openAICompatibleChat,
+  demo: openAICompatibleChat,
   anthropic: openAIChat,
-  gemini: createOpenAICompatibleAdapter({ chatCompletionsPath: "/openai/chat/completions" }),
+  gemini: createOpenAICompatibleAdapter({
+    chatCompletionsPath: "/openai/chat/completions",
+    unsupportedParameters: OPENROUTER_EXTENSIONS,
+  }),
 };
 
 export function createProviderRegistry(transports: {

@@ -19,6 +19,14 @@ export interface UpstreamResponse {
   text(): Promise<string>;
 }
 
+/** The upstream did not connect or answer within the transport's time limits. */
+export class UpstreamTimeoutError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "UpstreamTimeoutError";
+  }
+}
+
 /** The only I/O in the provider layer: sends one HTTP request upstream (or to an in-process upstream). */
 export type UpstreamTransport = (request: UpstreamHttpRequest, signal: AbortSignal) => Promise<UpstreamResponse>;
 

@@ -1,12 +1,21 @@
 import { z } from "zod";
 import type { TokenUsage } from "../../billing/compute-cost";
 import type { ChatCompletion, ChatCompletionChunk } from "../../protocol/chat-completion-response";
+import { GATEWAY_ONLY_FIELDS } from "../../protocol/chat-completion-request";
 import type { ProviderAdapter, StreamItem, UpstreamErrorInfo } from "../types";
 
 export interface OpenAICompatibleOptions {
   /** Appended to the channel's base URL. */
   chatCompletionsPath: string;
+  /**
+   * Request fields this upstream refuses (OpenAI answers 400 to parameters it does not know), dropped before
+   * sending. OpenRouter's `reasoning` object is turned into `reasoning_effort` first when it is dropped.
+   */
+  unsupportedParameters?: readonly string[];
 }
+
+/** OpenRouter's sampling extras and reasoning object, which OpenAI's own API and most hosted clones refuse. */
+export const OPENROUTER_EXTENSIONS = ["top_k", "top_a", "min_p", "repetition_penalty", "reasoning"] as const;
 
 const usageSchema = z.looseObject({
   prompt_tokens: z.number().nullish(),
@@ -34,22 +43,39 @@ const completionSchema = z.looseObject({
   usage: z.unknown().optional(),
 });
 
-const chunkSchema = z.looseObject({
-  id: z.string().nullish(),
-  created: z.number().nullish(),
-  model: z.string().nullish(),
-  choices: z
-    .array(
-      z.looseObject({
-        index: z.number().nullish(),
-        delta: z.looseObject({}).nullish(),
-        finish_reason: z.string().nullish(),
-      }),
-    )
-    .nullish(),
-  usage: z.unknown().optional(),
-  error: z.looseObject({ message: z.string().nullish(), code: z.unknown().optional() }).nullish(),
-});
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isOptional(value: unknown, type: "string" | "number"): boolean {
+  return value === undefined || value === null || typeof value === type;
+}
+
+/**
+ * Checks one streamed chunk's shape by hand: this runs for every chunk of every stream, where a zod parse cost a
+ * measurable share of the gateway's CPU. It checks exactly what the code below relies on, nothing more.
+ */
+function isChunkShape(
+  json: unknown,
+): json is JsonObject & { choices?: JsonObject[] | null; error?: JsonObject | null } {
+  if (!isObject(json)) return false;
+  if (!isOptional(json.id, "string") || !isOptional(json.created, "number") || !isOptional(json.model, "string")) {
+    return false;
+  }
+  const { choices, error } = json;
+  if (error !== undefined && error !== null && (!isObject(error) || !isOptional(error.message, "string"))) return false;
+  if (choices === undefined || choices === null) return true;
+  if (!Array.isArray(choices)) return false;
+  for (const choice of choices as unknown[]) {
+    if (!isObject(choice) || !isOptional(choice.index, "number") || !isOptional(choice.finish_reason, "string")) {
+      return false;
+    }
+    if (choice.delta !== undefined && choice.delta !== null && !isObject(choice.delta)) return false;
+  }
+  return true;
+}
 
 const errorBodySchema = z.looseObject({
   error: z.union([
@@ -149,9 +175,15 @@ function normaliseMessage(message: Record<string, unknown>): Record<string, unkn
 
 /** One adapter for every upstream that already speaks OpenAI's Chat Completions (OpenAI itself included). */
 export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions): ProviderAdapter {
+  const unsupported = new Set(options.unsupportedParameters ?? []);
   return {
     buildRequest({ request, upstreamModel, channel, stream }) {
       const body: Record<string, unknown> = { ...request, model: upstreamModel };
+      for (const field of GATEWAY_ONLY_FIELDS) delete body[field];
+      if (unsupported.has("reasoning") && request.reasoning?.effort != null) {
+        body.reasoning_effort ??= request.reasoning.effort;
+      }
+      for (const field of unsupported) delete body[field];
       if (stream) {
         // Always ask for usage so streamed calls can be metered exactly; the extra chunk is hidden if unwanted.
         body.stream = true;
@@ -201,10 +233,9 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
         } catch {
           return [{ type: "error", error: parseOpenAIError(502, "") }];
         }
-        const parsed = chunkSchema.safeParse(json);
-        if (!parsed.success) return [{ type: "error", error: parseOpenAIError(502, "") }];
-        const chunk = parsed.data;
-        if (chunk.error) {
+        if (!isChunkShape(json)) return [{ type: "error", error: parseOpenAIError(502, "") }];
+        const { error } = json;
+        if (error) {
           // In-band error after HTTP 200 (OpenRouter does this).
           return [
             {
@@ -213,28 +244,30 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
                 status: 502,
                 type: "upstream_error",
                 code: "upstream_error",
-                message: chunk.error.message ?? "The upstream provider failed mid-stream.",
+                message: (error.message as string | null | undefined) ?? "The upstream provider failed mid-stream.",
                 param: null,
               },
             },
           ];
         }
-        const { error: _error, ...rest } = chunk;
-        const normalised: ChatCompletionChunk = {
-          ...rest,
-          id: chunk.id ?? "",
-          object: "chat.completion.chunk",
-          created: chunk.created ?? 0,
-          model: chunk.model ?? "",
-          choices: (chunk.choices ?? []).map((choice, position) => {
-            const delta = { ...(choice.delta ?? {}) };
-            if (typeof delta.reasoning_content === "string" && delta.reasoning === undefined) {
-              delta.reasoning = delta.reasoning_content;
-            }
-            return { ...choice, index: choice.index ?? position, delta, finish_reason: choice.finish_reason ?? null };
-          }),
-          usage: (chunk.usage ?? null) as ChatCompletionChunk["usage"],
-        };
+        if (error === null) delete json.error;
+        // The object was parsed from this event just now and nobody else holds it: normalise it in place.
+        const choices = json.choices ?? [];
+        choices.forEach((choice, position) => {
+          choice.index ??= position;
+          choice.finish_reason ??= null;
+          const delta = (choice.delta ??= {}) as JsonObject;
+          if (typeof delta.reasoning_content === "string" && delta.reasoning === undefined) {
+            delta.reasoning = delta.reasoning_content;
+          }
+        });
+        json.id ??= "";
+        json.object = "chat.completion.chunk";
+        json.created ??= 0;
+        json.model ??= "";
+        json.choices = choices;
+        json.usage ??= null;
+        const normalised = json as ChatCompletionChunk;
         return [{ type: "chunk", chunk: normalised }];
       };
     },

@@ -12,7 +12,10 @@ function pieces(text: string, size: number): AsyncIterable<Uint8Array> {
 
 async function collect(text: string, size: number) {
   const events = [];
-  for await (const event of parseSse(pieces(text, size))) events.push(event);
+  for await (const batch of parseSse(pieces(text, size))) {
+    expect(batch.length).toBeGreaterThan(0);
+    events.push(...batch);
+  }
   return events;
 }
 
@@ -22,6 +25,13 @@ describe("parseSse", () => {
     const events = await collect(body, size);
     expect(events.at(-1)?.data).toBe("[DONE]");
     expect(events).toEqual(await collect(body, 1 << 20));
+  });
+
+  it("yields the events of one read together", async () => {
+    const batches = [];
+    for await (const batch of parseSse(Readable.from([new TextEncoder().encode("data: a\n\ndata: b\n\ndata: c")])))
+      batches.push(batch.map((event) => event.data));
+    expect(batches).toEqual([["a", "b"], ["c"]]);
   });
 
   it("keeps event names, drops comments, and splits multi-byte characters safely", async () => {

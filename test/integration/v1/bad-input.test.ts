@@ -1,0 +1,300 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
+import { expectLedgerConsistent, generationsOf, ledgerOf } from "../../helpers/ledger-assertions";
+import { assertMatchesOpenAISpec } from "../../helpers/openai-schema";
+
+/*
+ * Every way a request to POST /v1/chat/completions can be wrong, one row each: the status, OpenAI's error `type`,
+ * the `param` that names the offending field, the `code`, and that nothing was billed or logged as a generation.
+ */
+
+let harness: GatewayHarness;
+let funded: { userId: string; apiKey: string };
+
+beforeAll(async () => {
+  harness = await startGatewayHarness({ env: { MAX_REQUEST_BODY_BYTES: String(64 * 1024) } });
+  funded = await harness.createFundedUser("10");
+});
+
+afterAll(async () => {
+  await harness?.stop();
+});
+
+const user = { role: "user", content: "hi" };
+const valid = { model: "tollgate/echo", messages: [user] };
+const withField = (fields: Record<string, unknown>) => JSON.stringify({ ...valid, ...fields });
+const withMessage = (message: unknown) => JSON.stringify({ ...valid, messages: [message] });
+
+interface Case {
+  body: string | Uint8Array;
+  param: string | null;
+  code: string;
+  status?: number;
+  contentType?: string | null;
+  method?: string;
+}
+
+const cases: Record<string, Case> = {
+  // The body as a whole
+  "malformed JSON": { body: "{not json", param: null, code: "invalid_json" },
+  "garbage bytes": { body: new Uint8Array([0xff, 0xfe, 0x00, 0x13, 0x37]), param: null, code: "invalid_json" },
+  "an empty body": { body: "", param: null, code: "invalid_json" },
+  "a JSON array": { body: "[]", param: null, code: "invalid_json" },
+  "a JSON string": { body: '"hello"', param: null, code: "invalid_json" },
+  "a text/plain body": {
+    body: withField({}),
+    contentType: "text/plain",
+    param: null,
+    code: "unsupported_content_type",
+  },
+  "a form-encoded body": {
+    body: "model=tollgate%2Fecho",
+    contentType: "application/x-www-form-urlencoded",
+    param: null,
+    code: "unsupported_content_type",
+  },
+  "no content type": { body: withField({}), contentType: null, param: null, code: "unsupported_content_type" },
+  "a body over the limit": {
+    body: withMessage({ role: "user", content: "x".repeat(70 * 1024) }),
+    status: 413,
+    param: null,
+    code: "payload_too_large",
+  },
+  "a GET": { body: "", method: "GET", status: 405, param: null, code: "method_not_allowed" },
+  "a PUT": { body: withField({}), method: "PUT", status: 405, param: null, code: "method_not_allowed" },
+
+  // model and messages
+  "no model": { body: JSON.stringify({ messages: [user] }), param: "model", code: "missing_required_parameter" },
+  "a numeric model": { body: withField({ model: 42 }), param: "model", code: "invalid_type" },
+  "an empty model": { body: withField({ model: "" }), param: "model", code: "invalid_value" },
+  "no messages": {
+    body: JSON.stringify({ model: "tollgate/echo" }),
+    param: "messages",
+    code: "missing_required_parameter",
+  },
+  "messages as a string": { body: withField({ messages: "hi" }), param: "messages", code: "invalid_type" },
+  "empty messages": { body: withField({ messages: [] }), param: "messages", code: "invalid_value" },
+  "a message that is not an object": { body: withMessage("hi"), param: "messages[0]", code: "invalid_type" },
+  "an unknown role": {
+    body: withMessage({ role: "robot", content: "x" }),
+    param: "messages[0].role",
+    code: "invalid_value",
+  },
+  "a user message without content": {
+    body: withMessage({ role: "user" }),
+    param: "messages[0].content",
+    code: "missing_required_parameter",
+  },
+  "numeric content": {
+    body: withMessage({ role: "user", content: 7 }),
+    param: "messages[0].content",
+    code: "invalid_type",
+  },
+  "an unknown content part": {
+    body: withMessage({ role: "user", content: [{ type: "video", video: {} }] }),
+    param: "messages[0].content[0].type",
+    code: "invalid_value",
+  },
+  "an image part with a file URL": {
+    body: withMessage({ role: "user", content: [{ type: "image_url", image_url: { url: "file:///etc/passwd" } }] }),
+    param: "messages[0].content[0].image_url.url",
+    code: "invalid_value",
+  },
+  "an image part with a bad detail": {
+    body: withMessage({
+      role: "user",
+      content: [{ type: "image_url", image_url: { url: "https://example.com/a.png", detail: "max" } }],
+    }),
+    param: "messages[0].content[0].image_url.detail",
+    code: "invalid_value",
+  },
+  "a tool message without tool_call_id": {
+    body: withMessage({ role: "tool", content: "42" }),
+    param: "messages[0].tool_call_id",
+    code: "missing_required_parameter",
+  },
+  "an empty assistant message": {
+    body: withMessage({ role: "assistant" }),
+    param: "messages[0].content",
+    code: "invalid_value",
+  },
+  "an assistant tool call without a name": {
+    body: withMessage({
+      role: "assistant",
+      tool_calls: [{ id: "call_1", type: "function", function: { arguments: "{}" } }],
+    }),
+    param: "messages[0].tool_calls[0].function.name",
+    code: "missing_required_parameter",
+  },
+
+  // Sampling and length
+  "temperature above 2": { body: withField({ temperature: 2.5 }), param: "temperature", code: "invalid_value" },
+  "temperature below 0": { body: withField({ temperature: -0.1 }), param: "temperature", code: "invalid_value" },
+  "temperature as a string": { body: withField({ temperature: "hot" }), param: "temperature", code: "invalid_type" },
+  "top_p above 1": { body: withField({ top_p: 1.5 }), param: "top_p", code: "invalid_value" },
+  "n of 0": { body: withField({ n: 0 }), param: "n", code: "invalid_value" },
+  "a fractional n": { body: withField({ n: 1.5 }), param: "n", code: "invalid_type" },
+  "five stop sequences": { body: withField({ stop: ["a", "b", "c", "d", "e"] }), param: "stop", code: "invalid_value" },
+  "a numeric stop": { body: withField({ stop: 5 }), param: "stop", code: "invalid_type" },
+  "negative max_tokens": { body: withField({ max_tokens: -1 }), param: "max_tokens", code: "invalid_value" },
+  "negative max_completion_tokens": {
+    body: withField({ max_completion_tokens: -5 }),
+    param: "max_completion_tokens",
+    code: "invalid_value",
+  },
+  "frequency_penalty above 2": {
+    body: withField({ frequency_penalty: 2.1 }),
+    param: "frequency_penalty",
+    code: "invalid_value",
+  },
+  "presence_penalty below -2": {
+    body: withField({ presence_penalty: -3 }),
+    param: "presence_penalty",
+    code: "invalid_value",
+  },
+  "a logit_bias key that is not a token id": {
+    body: withField({ logit_bias: { hello: 1 } }),
+    param: "logit_bias.hello",
+    code: "invalid_value",
+  },
+  "a logit_bias value out of range": {
+    body: withField({ logit_bias: { "50256": -101 } }),
+    param: "logit_bias.50256",
+    code: "invalid_value",
+  },
+  "a string seed": { body: withField({ seed: "x" }), param: "seed", code: "invalid_type" },
+  "logprobs as a string": { body: withField({ logprobs: "yes" }), param: "logprobs", code: "invalid_type" },
+  "top_logprobs above 20": { body: withField({ top_logprobs: 21 }), param: "top_logprobs", code: "invalid_value" },
+  "stream as a string": { body: withField({ stream: "yes" }), param: "stream", code: "invalid_type" },
+  "include_usage as a string": {
+    body: withField({ stream: true, stream_options: { include_usage: "yes" } }),
+    param: "stream_options.include_usage",
+    code: "invalid_type",
+  },
+  "an unknown reasoning_effort": {
+    body: withField({ reasoning_effort: "extreme" }),
+    param: "reasoning_effort",
+    code: "invalid_value",
+  },
+  "an unknown reasoning.effort": {
+    body: withField({ reasoning: { effort: "extreme" } }),
+    param: "reasoning.effort",
+    code: "invalid_value",
+  },
+  "a numeric metadata value": {
+    body: withField({ metadata: { team: 1 } }),
+    param: "metadata.team",
+    code: "invalid_type",
+  },
+  "an unknown verbosity": { body: withField({ verbosity: "loud" }), param: "verbosity", code: "invalid_value" },
+  "negative top_k": { body: withField({ top_k: -1 }), param: "top_k", code: "invalid_value" },
+  "min_p above 1": { body: withField({ min_p: 2 }), param: "min_p", code: "invalid_value" },
+  "repetition_penalty of 0": {
+    body: withField({ repetition_penalty: 0 }),
+    param: "repetition_penalty",
+    code: "invalid_value",
+  },
+
+  // Tools and structured output
+  "a tool with an invalid name": {
+    body: withField({ tools: [{ type: "function", function: { name: "get weather!" } }] }),
+    param: "tools[0].function.name",
+    code: "invalid_value",
+  },
+  "a tool that is not a function": {
+    body: withField({ tools: [{ type: "computer", computer: {} }] }),
+    param: "tools[0].type",
+    code: "invalid_value",
+  },
+  "tool parameters that are not an object": {
+    body: withField({ tools: [{ type: "function", function: { name: "f", parameters: "{}" } }] }),
+    param: "tools[0].function.parameters",
+    code: "invalid_type",
+  },
+  "an unknown tool_choice": {
+    body: withField({ tool_choice: "sometimes" }),
+    param: "tool_choice",
+    code: "invalid_value",
+  },
+  "parallel_tool_calls as a string": {
+    body: withField({ parallel_tool_calls: "true" }),
+    param: "parallel_tool_calls",
+    code: "invalid_type",
+  },
+  "an unknown response_format": {
+    body: withField({ response_format: { type: "xml" } }),
+    param: "response_format.type",
+    code: "invalid_value",
+  },
+  "a json_schema without a name": {
+    body: withField({ response_format: { type: "json_schema", json_schema: { schema: {} } } }),
+    param: "response_format.json_schema.name",
+    code: "missing_required_parameter",
+  },
+
+  // Routing fields (validated here; their behaviour belongs to routing)
+  "empty fallback models": { body: withField({ models: [] }), param: "models", code: "invalid_value" },
+  "an unknown route": { body: withField({ route: "random" }), param: "route", code: "invalid_value" },
+  "an unknown provider sort": {
+    body: withField({ provider: { sort: "cheapest" } }),
+    param: "provider.sort",
+    code: "invalid_value",
+  },
+};
+
+describe("bad input to POST /v1/chat/completions", () => {
+  it.each(Object.entries(cases))("refuses %s", async (_label, testCase) => {
+    const ledgerBefore = (await ledgerOf(harness.container.db, funded.userId)).length;
+    const generationsBefore = (await generationsOf(harness.container.db, funded.userId)).length;
+
+    const headers: Record<string, string> = { authorization: `Bearer ${funded.apiKey}` };
+    if (testCase.contentType !== null) headers["content-type"] = testCase.contentType ?? "application/json";
+    const method = testCase.method ?? "POST";
+    const response = await fetch(`${harness.baseUrl}/chat/completions`, {
+      method,
+      headers,
+      // A Uint8Array body makes fetch send no content type of its own.
+      body: method === "GET" ? undefined : Buffer.from(testCase.body),
+    });
+    const text = await response.text();
+    const status = testCase.status ?? 400;
+    expect({ status: response.status, text }).toMatchObject({ status });
+    const body = JSON.parse(text) as {
+      error: { message: string; type: string; param: string | null; code: string; metadata: { error_type: string } };
+    };
+    assertMatchesOpenAISpec("error", body);
+    expect(body.error).toMatchObject({ type: "invalid_request_error", param: testCase.param, code: testCase.code });
+    expect(body.error.message.length).toBeGreaterThan(10);
+    expect(body.error.message).not.toMatch(/at \w+ \(|node_modules|ZodError/);
+    expect(body.error.metadata.error_type).toEqual(expect.any(String));
+    expect(response.headers.get("x-request-id")).toMatch(/\S{8,}/);
+    if (status === 405) expect(response.headers.get("allow")).toBe("POST");
+
+    await harness.container.usageWriter.flush();
+    expect(await ledgerOf(harness.container.db, funded.userId)).toHaveLength(ledgerBefore);
+    expect(await generationsOf(harness.container.db, funded.userId)).toHaveLength(generationsBefore);
+    await expectLedgerConsistent(harness.container.db, funded.userId);
+  });
+
+  it("still accepts the same request once it is fixed", async () => {
+    const response = await fetch(`${harness.baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${funded.apiKey}`, "content-type": "application/json; charset=utf-8" },
+      body: withField({
+        temperature: 2,
+        top_p: 0,
+        n: 1,
+        stop: ["a", "b", "c", "d"],
+        logit_bias: { "50256": -100 },
+        top_logprobs: 20,
+        reasoning: { effort: "low", exclude: true },
+        metadata: { team: "search" },
+        tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" }, strict: true } }],
+        tool_choice: { type: "function", function: { name: "get_weather" } },
+        response_format: { type: "json_schema", json_schema: { name: "answer", schema: { type: "object" } } },
+        some_future_parameter: { anything: true },
+      }),
+    });
+    expect(response.status).toBe(200);
+  });
+});
