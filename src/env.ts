@@ -49,6 +49,8 @@ const envSchema = z.object({
     .default(20 * 1024 * 1024),
   /** Longest wait for an upstream's response headers (a model may think before answering); then 504. */
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+  /** Idle time before a waiting stream gets an SSE keep-alive comment, and between comments. */
+  STREAM_KEEPALIVE_MS: z.coerce.number().int().positive().default(3_000),
   /** How long graceful shutdown waits for in-flight requests before closing them. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });

@@ -9,6 +9,7 @@ import { createBalanceGate, type BalanceGate } from "./gateway/billing/balance-g
 import { readBalanceNano } from "./gateway/billing/ledger";
 import { createUsageWriter, type UsageWriter } from "./gateway/billing/usage-writer";
 import type { Clock } from "./gateway/deps";
+import { createAccountReader } from "./gateway/accounts/account-reader";
 import { createGateway, type Gateway } from "./gateway";
 import { createApiKeyAuthenticator, type ApiKeyAuthenticator } from "./gateway/keys/api-key-authenticator";
 import { findApiKeyByHash } from "./gateway/keys/find-api-key-by-hash";
@@ -109,6 +110,8 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     random: options.random ?? Math.random,
     newGenerationId,
     logger,
+    accounts: createAccountReader(db),
+    streamKeepAliveMs: env.STREAM_KEEPALIVE_MS,
   });
 
   let closing: Promise<void> | undefined;

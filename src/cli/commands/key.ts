@@ -10,19 +10,34 @@ export const keyCreate: CommandSpec = {
   options: {
     email: { type: "string", valueName: "EMAIL", required: true, description: "Owner of the key" },
     name: { type: "string", valueName: "NAME", required: true, description: "A label to recognise the key by" },
+    models: {
+      type: "string",
+      valueName: "IDS",
+      description: "Only these models, comma-separated public ids (default: every model)",
+    },
   },
   async run(input, { db }) {
     const name = requiredString(input, "name").trim();
     if (name === "") throw new UsageError("--name must not be blank");
+    const models = optionString(input, "models");
+    const allowedModels =
+      models === undefined
+        ? null
+        : models
+            .split(",")
+            .map((id) => id.trim())
+            .filter(Boolean);
+    if (allowedModels !== null && allowedModels.length === 0) throw new UsageError("--models must name a model");
     const user = await requireUserByEmail(db, readEmail(input));
-    const { key, plaintext } = await createApiKey(db, { userId: user.id, name });
+    const { key, plaintext } = await createApiKey(db, { userId: user.id, name, allowedModels });
     return {
       text: [
-        `Created key "${key.name}" (id ${key.id}, prefix ${key.prefix}) for ${user.email}.`,
+        `Created key "${key.name}" (id ${key.id}, prefix ${key.prefix}) for ${user.email}` +
+          (allowedModels === null ? "." : `, limited to ${allowedModels.join(", ")}.`),
         "Store it now: it is not shown again.",
         plaintext,
       ].join("\n"),
-      json: { id: key.id, name: key.name, prefix: key.prefix, key: plaintext },
+      json: { id: key.id, name: key.name, prefix: key.prefix, allowedModels, key: plaintext },
     };
   },
 };

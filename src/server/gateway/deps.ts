@@ -1,3 +1,4 @@
+import type { AccountReader } from "./accounts/account-reader";
 import type { BalanceGate } from "./billing/balance-gate";
 import type { UsageWriter } from "./billing/usage-writer";
 import type { ApiKeyAuthenticator } from "./keys/api-key-authenticator";
@@ -21,4 +22,11 @@ export interface GatewayDeps {
   /** New generation ids (`gen-…`). */
   newGenerationId: () => string;
   logger: Logger;
+  /** Read side of the account endpoints (/v1/key, /v1/credits, /v1/generation). */
+  accounts: AccountReader;
+  /**
+   * A stream whose upstream has not produced its first byte after this many milliseconds gets its headers and an SSE
+   * comment (`: tollgate processing`), then another comment every interval, so proxies and clients do not time out.
+   */
+  streamKeepAliveMs: number;
 }

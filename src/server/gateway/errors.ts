@@ -124,6 +124,14 @@ export const errors = {
       `The model \`${model}\` does not exist or you do not have access to it. GET /v1/models lists the available models.`,
       "model",
     ),
+  generationNotFound: (id: string) =>
+    new GatewayError(
+      404,
+      "not_found_error",
+      "generation_not_found",
+      `No generation \`${id}\` was found for this account.`,
+      "id",
+    ),
   routeNotFound: (method: string, path: string) =>
     new GatewayError(404, "not_found_error", "unknown_url", `Unknown request URL: ${method} ${path}.`),
   methodNotAllowed: (allowed: string[]) =>

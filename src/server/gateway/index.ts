@@ -1,8 +1,10 @@
 import type { GatewayDeps } from "./deps";
 import { errors, GatewayError } from "./errors";
 import { handleChatCompletions } from "./handlers/chat-completions";
-import { handleGetModel, handleListModels } from "./handlers/list-models";
-import type { GatewayRequest, GatewayResponse } from "./http";
+import { handleCredits, handleGeneration, handleKeyInfo } from "./handlers/account";
+import { handleGetModel, handleListModels, handlePrices } from "./handlers/list-models";
+import { jsonResponse, type GatewayRequest, type GatewayResponse } from "./http";
+import { buildOpenApiDocument } from "./protocol/openapi";
 import type { Principal } from "./keys/api-key-authenticator";
 
 export type { GatewayRequest, GatewayResponse } from "./http";
@@ -28,6 +30,23 @@ async function authenticate(request: GatewayRequest, deps: GatewayDeps): Promise
 }
 
 const MODEL_PATH = /^\/v1\/models\/(.+)$/;
+
+type ReadHandler = (
+  request: GatewayRequest,
+  principal: Principal,
+  deps: GatewayDeps,
+) => GatewayResponse | Promise<GatewayResponse>;
+
+/** The key-authenticated GET endpoints beside the completions. */
+const GET_ENDPOINTS: Partial<Record<string, ReadHandler>> = {
+  "/v1/models": (_request, principal, deps) => handleListModels(principal, deps),
+  "/v1/prices": (_request, principal, deps) => handlePrices(principal, deps),
+  "/v1/key": (_request, principal, deps) => handleKeyInfo(principal, deps),
+  "/v1/credits": (_request, principal, deps) => handleCredits(principal, deps),
+  "/v1/generation": handleGeneration,
+};
+
+let openApiDocument: Record<string, unknown> | undefined;
 
 /** A client's own request id is kept when it is a sane token, so its logs and ours line up. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -59,16 +78,21 @@ async function route(request: GatewayRequest, deps: GatewayDeps): Promise<Gatewa
     requireJson(request);
     return handleChatCompletions(request, principal, deps);
   }
-  if (path === "/v1/models") {
+  if (path === "/v1/openapi.json") {
+    // Public: the document describes the API, it reveals nothing about an account.
     if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
-    await authenticate(request, deps);
-    return handleListModels(deps);
+    return jsonResponse(200, (openApiDocument ??= buildOpenApiDocument()));
+  }
+  const read = GET_ENDPOINTS[path];
+  if (read !== undefined) {
+    if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
+    return read(request, await authenticate(request, deps), deps);
   }
   const modelMatch = MODEL_PATH.exec(path);
   if (modelMatch !== null) {
     if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
-    await authenticate(request, deps);
-    return handleGetModel(deps, decodeURIComponent(modelMatch[1] ?? ""));
+    const principal = await authenticate(request, deps);
+    return handleGetModel(principal, deps, decodeURIComponent(modelMatch[1] ?? ""));
   }
   throw errors.routeNotFound(method, path);
 }

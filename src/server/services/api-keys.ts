@@ -24,13 +24,14 @@ export function describeApiKey(key: ApiKeySummary) {
     lastUsedAt: key.lastUsedAt,
     expiresAt: key.expiresAt,
     revokedAt: key.revokedAt,
+    allowedModels: key.allowedModels,
   };
 }
 
 /** Creates a key; the plaintext is returned here once and never stored. */
 export async function createApiKey(
   db: Database,
-  input: { userId: string; name: string; expiresAt?: Date | null },
+  input: { userId: string; name: string; expiresAt?: Date | null; allowedModels?: string[] | null },
 ): Promise<{ key: ApiKeySummary; plaintext: string }> {
   const generated = generateApiKey();
   const [key] = await db
@@ -41,6 +42,8 @@ export async function createApiKey(
       hash: generated.hash,
       prefix: generated.prefix,
       expiresAt: input.expiresAt ?? null,
+      allowedModels:
+        input.allowedModels === undefined || input.allowedModels === null ? null : [...new Set(input.allowedModels)],
     })
     .returning();
   if (key === undefined) throw new Error("key insert returned nothing");

@@ -165,19 +165,46 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
       expect(result.stdout).toContain(row!.id);
     });
 
-    it("key create --json gives exactly id, name, prefix and key", async () => {
+    it("key create --json gives exactly id, name, prefix, allowed models and key", async () => {
       const result = await run("key", "create", "--email", "alice@example.com", "--name", "ci", "--json");
       expect(result.exitCode).toBe(0);
       const body = JSON.parse(result.stdout) as Record<string, string>;
-      expect(Object.keys(body).sort()).toEqual(["id", "key", "name", "prefix"]);
+      expect(Object.keys(body).sort()).toEqual(["allowedModels", "id", "key", "name", "prefix"]);
+      expect(body.allowedModels).toBeNull();
       expect(body.key).toMatch(API_KEY_PATTERN);
       expect(body.prefix).toBe(body.key!.slice(0, 14));
       const [row] = await db().select().from(apiKeys).where(eq(apiKeys.id, body.id!));
       expect(row?.hash).toBe(hashApiKey(body.key!));
     });
 
+    it("key create --models limits the key to those models", async () => {
+      const result = await run(
+        "key",
+        "create",
+        "--email",
+        "alice@example.com",
+        "--name",
+        "echo only",
+        "--models",
+        "tollgate/echo, openai/gpt-4.1,",
+        "--json",
+      );
+      expect(result.exitCode).toBe(0);
+      const body = JSON.parse(result.stdout) as { id: string; allowedModels: string[] };
+      expect(body.allowedModels).toEqual(["tollgate/echo", "openai/gpt-4.1"]);
+      const [row] = await db().select().from(apiKeys).where(eq(apiKeys.id, body.id));
+      expect(row?.allowedModels).toEqual(["tollgate/echo", "openai/gpt-4.1"]);
+      expect(
+        expectOneLineError(
+          await run("key", "create", "--email", "alice@example.com", "--name", "x", "--models", " , "),
+          2,
+        ),
+      ).toBe("--models must name a model");
+    });
+
     it("key list shows prefixes and dates, never keys", async () => {
       const text = await run("key", "list", "--email", "alice@example.com");
+      expect(text.stderr).toBe("");
       expect(text.exitCode).toBe(0);
       expect(text.stdout).toMatch(/^ID\s+NAME\s+PREFIX\s+CREATED\s+LAST USED\s+REVOKED\n/);
       expect(text.stdout).toContain(firstKey.slice(0, 14));
@@ -185,7 +212,7 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
 
       const json = await run("key", "list", "--email", "alice@example.com", "--json");
       const listed = JSON.parse(json.stdout) as Record<string, unknown>[];
-      expect(listed.map((key) => key.name).sort()).toEqual(["ci", "laptop"]);
+      expect(listed.map((key) => key.name).sort()).toEqual(["ci", "echo only", "laptop"]);
       expect(json.stdout).not.toContain(firstKey);
       expect(json.stdout).not.toContain(hashApiKey(firstKey));
     });

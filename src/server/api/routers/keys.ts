@@ -12,11 +12,18 @@ export const keysRouter = createTRPCRouter({
 
   /** The plaintext is in this response only; it is never stored and cannot be shown again. */
   create: protectedProcedure
-    .input(z.object({ name: z.string().trim().min(1, "Give the key a name").max(64) }))
+    .input(
+      z.object({
+        name: z.string().trim().min(1, "Give the key a name").max(64),
+        /** Public model ids the key may call; omitted or null for every model. */
+        allowedModels: z.array(z.string().trim().min(1)).min(1).max(500).nullish(),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       const { key, plaintext } = await createApiKey(ctx.container.db, {
         userId: ctx.session.user.id,
         name: input.name,
+        allowedModels: input.allowedModels ?? null,
       });
       return { id: key.id, name: key.name, prefix: key.prefix, createdAt: key.createdAt, plaintext };
     }),

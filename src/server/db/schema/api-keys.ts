@@ -21,6 +21,8 @@ export const apiKeys = pgTable(
     lastUsedAt: timestamp({ withTimezone: true }),
     expiresAt: timestamp({ withTimezone: true }),
     revokedAt: timestamp({ withTimezone: true }),
+    /** Public model ids this key may call; null allows every model. */
+    allowedModels: text().array(),
   },
   (table) => [index().on(table.userId), index().on(table.prefix)],
 );

@@ -81,6 +81,8 @@ export interface UsageWriter {
   enqueue(settlement: Settlement): void;
   /** Nano-USD queued for `userId` but not yet written: the balance gate subtracts it. */
   pendingDebitNano(userId: string): bigint;
+  /** A generation still queued (not yet written), so it can be shown before the next batch commits. */
+  pendingGeneration(id: string): GenerationRow | null;
   /** Writes everything queued so far; resolves when it is committed. */
   flush(): Promise<void>;
   /** Flushes and stops the timer. */
@@ -228,6 +230,14 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       else schedule();
     },
     pendingDebitNano: (userId) => pendingByUser.get(userId) ?? 0n,
+    pendingGeneration(id) {
+      // The queue holds at most one window of calls: a scan is cheap, and this is not on the hot path.
+      for (let index = queue.length - 1; index >= 0; index--) {
+        const generation = queue[index]!.generation;
+        if (generation.id === id) return generation;
+      }
+      return null;
+    },
     flush,
     async close() {
       closed = true;

@@ -125,6 +125,9 @@ export async function handleChatCompletions(
   const body = parseChatRequest(request.body);
   const model = deps.catalog.getModel(body.model);
   if (model === undefined || model.endpoints.length === 0) throw errors.modelNotFound(body.model);
+  if (principal.allowedModels !== null && !principal.allowedModels.has(model.id)) {
+    throw errors.modelNotAllowed(model.id);
+  }
 
   const available = await deps.balanceGate.availableNano(principal.userId);
   if (available <= 0n) {

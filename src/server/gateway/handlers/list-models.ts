@@ -2,6 +2,8 @@ import { formatNanoAsUsd } from "../billing/money";
 import type { GatewayDeps } from "../deps";
 import { errors } from "../errors";
 import { jsonResponse, type GatewayResponse } from "../http";
+import type { Principal } from "../keys/api-key-authenticator";
+import type { ModelInfo, PriceList } from "../protocol/api-schemas";
 import type { CatalogModel } from "../routing/catalog";
 
 /** USD per single token as a decimal string (OpenRouter's convention), from nano-USD per million tokens. */
@@ -22,7 +24,7 @@ function representativePrices(model: CatalogModel) {
   return cheapest?.prices;
 }
 
-export function renderModel(model: CatalogModel) {
+export function renderModel(model: CatalogModel): ModelInfo {
   const prices = representativePrices(model);
   return {
     id: model.id,
@@ -53,12 +55,47 @@ export function renderModel(model: CatalogModel) {
   };
 }
 
-export function handleListModels(deps: GatewayDeps): GatewayResponse {
-  return jsonResponse(200, { object: "list", data: deps.catalog.listModels().map(renderModel) });
+/** The routable models this key may call. */
+function visibleModels(principal: Principal, deps: GatewayDeps): CatalogModel[] {
+  const allowed = principal.allowedModels;
+  const models = deps.catalog.listModels();
+  return allowed === null ? models : models.filter((model) => allowed.has(model.id));
 }
 
-export function handleGetModel(deps: GatewayDeps, id: string): GatewayResponse {
+export function handleListModels(principal: Principal, deps: GatewayDeps): GatewayResponse {
+  return jsonResponse(200, { object: "list", data: visibleModels(principal, deps).map(renderModel) });
+}
+
+export function handleGetModel(principal: Principal, deps: GatewayDeps, id: string): GatewayResponse {
   const model = deps.catalog.getModel(id);
-  if (model === undefined || model.endpoints.length === 0) throw errors.modelNotFound(id);
+  // A model this key may not use is reported like one that does not exist, as OpenAI does.
+  if (model === undefined || model.endpoints.length === 0 || principal.allowedModels?.has(id) === false) {
+    throw errors.modelNotFound(id);
+  }
   return jsonResponse(200, renderModel(model));
+}
+
+/** Nano-USD per million tokens as dollars per million, e.g. "2.5"; null when the provider has no such price. */
+function perMillionUsd(nano: bigint | null): string | null {
+  return nano === null ? null : formatNanoAsUsd(nano);
+}
+
+/** GET /v1/prices: what each model costs per one million tokens at each provider that serves it. */
+export function handlePrices(principal: Principal, deps: GatewayDeps): GatewayResponse {
+  const body: PriceList = {
+    currency: "USD",
+    unit: "per 1M tokens",
+    data: visibleModels(principal, deps).map((model) => ({
+      model: model.id,
+      name: model.name,
+      providers: model.endpoints.map((endpoint) => ({
+        provider: endpoint.channel.provider,
+        input: perMillionUsd(endpoint.prices.inputPriceNano),
+        output: perMillionUsd(endpoint.prices.outputPriceNano),
+        cache_read: perMillionUsd(endpoint.prices.cacheReadPriceNano),
+        cache_write: perMillionUsd(endpoint.prices.cacheWritePriceNano),
+      })),
+    })),
+  };
+  return jsonResponse(200, body);
 }

@@ -6,6 +6,8 @@ export interface Principal {
   apiKeyId: string;
   userId: string;
   keyPrefix: string;
+  /** Models this key may call; null when it may call any. */
+  allowedModels: ReadonlySet<string> | null;
 }
 
 export interface ApiKeyAuthenticator {
@@ -64,7 +66,12 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
       const record = cached !== undefined && cached.until > now ? cached.record : await lookup(hash, now);
       if (record === null) return null;
       if (record.expiresAt !== null && record.expiresAt.getTime() <= now) return null;
-      return { apiKeyId: record.apiKeyId, userId: record.userId, keyPrefix: record.keyPrefix };
+      return {
+        apiKeyId: record.apiKeyId,
+        userId: record.userId,
+        keyPrefix: record.keyPrefix,
+        allowedModels: record.allowedModels,
+      };
     },
     invalidate(hash) {
       cache.delete(hash);

@@ -5,9 +5,22 @@ import type { ApiKeyRecord } from "./api-key-authenticator";
 
 export async function findApiKeyByHash(db: Database, hash: string): Promise<ApiKeyRecord | null> {
   const [row] = await db
-    .select({ id: apiKeys.id, userId: apiKeys.userId, prefix: apiKeys.prefix, expiresAt: apiKeys.expiresAt })
+    .select({
+      id: apiKeys.id,
+      userId: apiKeys.userId,
+      prefix: apiKeys.prefix,
+      expiresAt: apiKeys.expiresAt,
+      allowedModels: apiKeys.allowedModels,
+    })
     .from(apiKeys)
     .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
     .limit(1);
-  return row ? { apiKeyId: row.id, userId: row.userId, keyPrefix: row.prefix, expiresAt: row.expiresAt } : null;
+  if (!row) return null;
+  return {
+    apiKeyId: row.id,
+    userId: row.userId,
+    keyPrefix: row.prefix,
+    expiresAt: row.expiresAt,
+    allowedModels: row.allowedModels === null ? null : new Set(row.allowedModels),
+  };
 }

@@ -3,7 +3,13 @@ import { createApiKeyAuthenticator, type ApiKeyRecord } from "~/server/gateway/k
 import { hashApiKey } from "~/server/gateway/keys/api-key-format";
 
 const KEY = `sk-gw-${"a".repeat(32)}`;
-const record: ApiKeyRecord = { apiKeyId: "k1", userId: "u1", keyPrefix: "sk-gw-aaaaaaaa", expiresAt: null };
+const record: ApiKeyRecord = {
+  apiKeyId: "k1",
+  userId: "u1",
+  keyPrefix: "sk-gw-aaaaaaaa",
+  expiresAt: null,
+  allowedModels: null,
+};
 
 function setup(found: ApiKeyRecord | null = record) {
   let now = 1_000_000;
@@ -27,6 +33,7 @@ describe("createApiKeyAuthenticator", () => {
       apiKeyId: "k1",
       userId: "u1",
       keyPrefix: "sk-gw-aaaaaaaa",
+      allowedModels: null,
     });
     await authenticator.authenticate(KEY);
     expect(lookups).toEqual([hashApiKey(KEY)]);

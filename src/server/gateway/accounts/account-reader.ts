@@ -1,0 +1,110 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { Database } from "~/server/db";
+import { rowsOf } from "~/server/db/raw-rows";
+import { apiKeys, generations } from "~/server/db/schema";
+import type { GenerationRow } from "../billing/usage-writer";
+
+/** Spend of one key, in nano-USD, over its whole life and the current UTC day, week (from Monday) and month. */
+export interface KeySpend {
+  totalNano: bigint;
+  dailyNano: bigint;
+  weeklyNano: bigint;
+  monthlyNano: bigint;
+}
+
+export interface KeyDetails {
+  name: string;
+  prefix: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+  allowedModels: string[] | null;
+}
+
+export interface AccountTotals {
+  /** Every credit ever added (top-ups, promos, adjustments) net of refunds and disputes. */
+  totalCreditsNano: bigint;
+  /** Every usage debit. */
+  totalUsageNano: bigint;
+}
+
+export type StoredGeneration = GenerationRow;
+
+/** The read side of /v1's account endpoints (`/v1/key`, `/v1/credits`, `/v1/generation`). */
+export interface AccountReader {
+  keyDetails(apiKeyId: string): Promise<KeyDetails | null>;
+  keySpend(apiKeyId: string, now: Date): Promise<KeySpend>;
+  totals(userId: string): Promise<AccountTotals>;
+  /** One generation of this user, or null (another user's generation is as good as missing). */
+  generation(userId: string, id: string): Promise<StoredGeneration | null>;
+}
+
+/** Start of the UTC day, ISO week (Monday) and month containing `now`. */
+export function spendWindows(now: Date): { day: Date; week: Date; month: Date } {
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const daysSinceMonday = (day.getUTCDay() + 6) % 7;
+  const week = new Date(day.getTime() - daysSinceMonday * 86_400_000);
+  const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  return { day, week, month };
+}
+
+export function createAccountReader(db: Database): AccountReader {
+  return {
+    async keyDetails(apiKeyId) {
+      const [row] = await db
+        .select({
+          name: apiKeys.name,
+          prefix: apiKeys.prefix,
+          createdAt: apiKeys.createdAt,
+          expiresAt: apiKeys.expiresAt,
+          allowedModels: apiKeys.allowedModels,
+        })
+        .from(apiKeys)
+        .where(eq(apiKeys.id, apiKeyId))
+        .limit(1);
+      return row ?? null;
+    },
+
+    async keySpend(apiKeyId, now) {
+      const { day, week, month } = spendWindows(now);
+      // One pass over the key's generations; the (api_key_id, created_at) index serves the windows.
+      const [row] = rowsOf<{
+        total: string | null;
+        daily: string | null;
+        weekly: string | null;
+        monthly: string | null;
+      }>(
+        await db.execute(sql`
+          select coalesce(sum(cost_nano), 0)::text as total,
+                 coalesce(sum(cost_nano) filter (where created_at >= ${day.toISOString()}::timestamptz), 0)::text as daily,
+                 coalesce(sum(cost_nano) filter (where created_at >= ${week.toISOString()}::timestamptz), 0)::text as weekly,
+                 coalesce(sum(cost_nano) filter (where created_at >= ${month.toISOString()}::timestamptz), 0)::text as monthly
+          from generations where api_key_id = ${apiKeyId}`),
+      );
+      return {
+        totalNano: BigInt(row?.total ?? "0"),
+        dailyNano: BigInt(row?.daily ?? "0"),
+        weeklyNano: BigInt(row?.weekly ?? "0"),
+        monthlyNano: BigInt(row?.monthly ?? "0"),
+      };
+    },
+
+    async totals(userId) {
+      const [row] = rowsOf<{ credits: string; usage: string }>(
+        await db.execute(sql`
+          select coalesce(sum(amount_nano) filter (where kind <> 'usage'), 0)::text as credits,
+                 coalesce(-sum(amount_nano) filter (where kind = 'usage'), 0)::text as usage
+          from ledger_entries where user_id = ${userId}`),
+      );
+      return { totalCreditsNano: BigInt(row?.credits ?? "0"), totalUsageNano: BigInt(row?.usage ?? "0") };
+    },
+
+    async generation(userId, id) {
+      const [row] = await db
+        .select()
+        .from(generations)
+        .where(and(eq(generations.id, id), eq(generations.userId, userId)))
+        .limit(1);
+      return row ?? null;
+    },
+  };
+}

@@ -1,0 +1,210 @@
+import { z } from "zod";
+
+/*
+ * The shapes /v1 answers with, as zod schemas: handlers build their bodies typed by these, and the OpenAPI document
+ * at GET /v1/openapi.json is generated from them, so the document cannot drift from what is sent.
+ */
+
+const usdAmount = z.number().describe("US dollars");
+const perTokenPrice = z.string().describe("US dollars per token, as a decimal string");
+
+export const errorBodySchema = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string().describe("OpenAI's error type, e.g. invalid_request_error"),
+      param: z.string().nullable().describe("The offending request field, e.g. messages[0].content"),
+      code: z.string().nullable(),
+      metadata: z.looseObject({
+        error_type: z
+          .string()
+          .describe("Stable classification: invalid_request, authentication, insufficient_credits, …"),
+      }),
+    }),
+  })
+  .meta({ id: "Error" });
+
+export const usageSchema = z
+  .looseObject({
+    prompt_tokens: z.number().int(),
+    completion_tokens: z.number().int(),
+    total_tokens: z.number().int(),
+    prompt_tokens_details: z
+      .looseObject({ cached_tokens: z.number().int(), cache_write_tokens: z.number().int() })
+      .optional(),
+    completion_tokens_details: z.looseObject({ reasoning_tokens: z.number().int() }).optional(),
+    cost: usdAmount.describe("What this call cost, in US dollars; exactly what was debited"),
+  })
+  .meta({ id: "Usage" });
+
+const finishReason = z.enum(["stop", "length", "tool_calls", "content_filter", "error"]).nullable();
+
+export const chatCompletionSchema = z
+  .looseObject({
+    id: z.string().describe("The generation id (gen-…); GET /v1/generation?id= describes it"),
+    object: z.literal("chat.completion"),
+    created: z.number().int(),
+    model: z.string(),
+    choices: z.array(
+      z.looseObject({
+        index: z.number().int(),
+        message: z.looseObject({
+          role: z.literal("assistant"),
+          content: z.string().nullable(),
+          refusal: z.string().nullable().optional(),
+          reasoning: z.string().nullable().optional(),
+          tool_calls: z
+            .array(
+              z.looseObject({
+                id: z.string(),
+                type: z.literal("function"),
+                function: z.object({ name: z.string(), arguments: z.string() }),
+              }),
+            )
+            .optional(),
+        }),
+        finish_reason: finishReason,
+        native_finish_reason: z.string().nullable().optional().describe("The provider's own finish reason"),
+        logprobs: z.unknown().nullable(),
+      }),
+    ),
+    usage: usageSchema,
+  })
+  .meta({ id: "ChatCompletion" });
+
+export const chatCompletionChunkSchema = z
+  .looseObject({
+    id: z.string(),
+    object: z.literal("chat.completion.chunk"),
+    created: z.number().int(),
+    model: z.string(),
+    choices: z.array(
+      z.looseObject({
+        index: z.number().int(),
+        delta: z.looseObject({ role: z.literal("assistant").optional(), content: z.string().nullable().optional() }),
+        finish_reason: finishReason,
+        native_finish_reason: z.string().nullable().optional(),
+      }),
+    ),
+    usage: usageSchema
+      .nullable()
+      .optional()
+      .describe("On the chunk that carries finish_reason, and on the usage chunk"),
+    error: z.object({ message: z.string(), type: z.string(), code: z.string().nullable() }).optional(),
+  })
+  .meta({ id: "ChatCompletionChunk", description: "One `data:` event of a streamed completion" });
+
+export const modelSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("model"),
+    created: z.number().int(),
+    owned_by: z.string(),
+    name: z.string(),
+    description: z.string(),
+    context_length: z.number().int(),
+    architecture: z.object({ input_modalities: z.array(z.string()), output_modalities: z.array(z.string()) }),
+    pricing: z.object({
+      prompt: perTokenPrice,
+      completion: perTokenPrice,
+      input_cache_read: perTokenPrice,
+      input_cache_write: perTokenPrice,
+      request: z.string().describe("US dollars per request"),
+    }),
+    pricing_per_million_usd: z.object({ prompt: z.string(), completion: z.string() }),
+    supported_parameters: z.array(z.string()),
+    top_provider: z.object({ context_length: z.number().int(), max_completion_tokens: z.number().int() }),
+  })
+  .meta({ id: "Model" });
+
+export const modelListSchema = z
+  .object({ object: z.literal("list"), data: z.array(modelSchema) })
+  .meta({ id: "ModelList" });
+
+const pricePerMillion = z.string().nullable().describe("US dollars per one million tokens");
+
+export const priceListSchema = z
+  .object({
+    currency: z.literal("USD"),
+    unit: z.literal("per 1M tokens"),
+    data: z.array(
+      z.object({
+        model: z.string(),
+        name: z.string(),
+        providers: z.array(
+          z.object({
+            provider: z.string(),
+            input: pricePerMillion,
+            output: pricePerMillion,
+            cache_read: pricePerMillion,
+            cache_write: pricePerMillion,
+          }),
+        ),
+      }),
+    ),
+  })
+  .meta({ id: "PriceList" });
+
+export const keyInfoSchema = z
+  .object({
+    data: z.object({
+      name: z.string(),
+      label: z.string().describe("The key's display prefix"),
+      usage: usdAmount.describe("Spent with this key, all time"),
+      usage_daily: usdAmount.describe("Spent since 00:00 UTC"),
+      usage_weekly: usdAmount.describe("Spent since Monday 00:00 UTC"),
+      usage_monthly: usdAmount.describe("Spent since the 1st, 00:00 UTC"),
+      limit: usdAmount.nullable().describe("Spend limit; null when only the account balance limits the key"),
+      limit_remaining: usdAmount.nullable(),
+      limit_reset: z.enum(["daily", "weekly", "monthly"]).nullable(),
+      allowed_models: z.array(z.string()).nullable().describe("Models this key may use; null for all"),
+      rate_limit: z.object({ requests: z.number().int(), interval: z.string() }).nullable(),
+      created_at: z.string(),
+      expires_at: z.string().nullable(),
+    }),
+  })
+  .meta({ id: "KeyInfo" });
+
+export const creditsSchema = z
+  .object({
+    data: z.object({
+      total_credits: usdAmount.describe("Everything credited: top-ups, promotions and adjustments, net of refunds"),
+      total_usage: usdAmount.describe("Everything spent"),
+      balance: z.string().describe("total_credits - total_usage, exact, in US dollars"),
+    }),
+  })
+  .meta({ id: "Credits" });
+
+export const generationSchema = z
+  .object({
+    data: z.object({
+      id: z.string(),
+      model: z.string(),
+      provider_name: z.string(),
+      upstream_model: z.string(),
+      upstream_id: z.string().nullable(),
+      created_at: z.string(),
+      streamed: z.boolean(),
+      cancelled: z.boolean(),
+      finish_reason: z.string().nullable(),
+      status: z.number().int().describe("The HTTP status the call ended with"),
+      error_type: z.string().nullable(),
+      tokens_prompt: z.number().int(),
+      tokens_completion: z.number().int(),
+      native_tokens_prompt: z.number().int(),
+      native_tokens_completion: z.number().int(),
+      native_tokens_cached: z.number().int(),
+      native_tokens_cache_write: z.number().int(),
+      native_tokens_reasoning: z.number().int(),
+      total_cost: usdAmount,
+      latency: z.number().int().describe("Milliseconds from request to last byte"),
+      time_to_first_token: z.number().int().nullable().describe("Milliseconds to the upstream's first byte (streams)"),
+    }),
+  })
+  .meta({ id: "Generation" });
+
+export type ModelInfo = z.infer<typeof modelSchema>;
+export type PriceList = z.infer<typeof priceListSchema>;
+export type KeyInfo = z.infer<typeof keyInfoSchema>;
+export type Credits = z.infer<typeof creditsSchema>;
+export type GenerationInfo = z.infer<typeof generationSchema>;

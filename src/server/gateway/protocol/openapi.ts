@@ -1,0 +1,178 @@
+import { z } from "zod";
+import {
+  chatCompletionChunkSchema,
+  chatCompletionSchema,
+  creditsSchema,
+  errorBodySchema,
+  generationSchema,
+  keyInfoSchema,
+  modelListSchema,
+  modelSchema,
+  priceListSchema,
+  usageSchema,
+} from "./api-schemas";
+import { chatCompletionRequestSchema } from "./chat-completion-request";
+
+type JsonSchema = Record<string, unknown>;
+
+const ERROR_STATUSES: Record<string, string> = {
+  "400": "Invalid request; `param` names the offending field",
+  "401": "Missing, malformed, unknown or revoked API key",
+  "402": "The balance is exhausted",
+  "403": "This key may not use the model",
+  "404": "Unknown model or URL",
+  "405": "Wrong method; `Allow` names the right one",
+  "413": "Request body too large",
+  "429": "Rate limited; see `Retry-After`",
+  "502": "The upstream provider failed or answered garbage",
+  "503": "No upstream available; see `Retry-After`",
+  "504": "The upstream provider did not answer in time",
+};
+
+/**
+ * GET /v1/openapi.json: an OpenAPI 3.1 description of the public API, generated from the zod schemas that validate
+ * requests and type the answers. Built once per process: it depends on nothing but code.
+ */
+export function buildOpenApiDocument(): JsonSchema {
+  // Schemas registered with an id become components; references to them are rewritten to OpenAPI's location.
+  const registry = z.registry<{ id?: string }>();
+  const named = {
+    ChatCompletionRequest: chatCompletionRequestSchema,
+    ChatCompletion: chatCompletionSchema,
+    ChatCompletionChunk: chatCompletionChunkSchema,
+    Usage: usageSchema,
+    Error: errorBodySchema,
+    Model: modelSchema,
+    ModelList: modelListSchema,
+    PriceList: priceListSchema,
+    KeyInfo: keyInfoSchema,
+    Credits: creditsSchema,
+    Generation: generationSchema,
+  };
+  for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
+  const generated = z.toJSONSchema(registry, {
+    target: "draft-2020-12",
+    io: "input",
+    unrepresentable: "any",
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  const schemas: Record<string, JsonSchema> = {};
+  for (const [id, schema] of Object.entries(generated.schemas)) {
+    const { $schema: _dialect, $id: _id, ...rest } = schema as JsonSchema;
+    schemas[id] = rest;
+  }
+
+  const ref = (id: keyof typeof named) => ({ $ref: `#/components/schemas/${id}` });
+  const json = (id: keyof typeof named) => ({ "application/json": { schema: ref(id) } });
+  const errorResponses = (statuses: string[]) =>
+    Object.fromEntries(
+      statuses.map((status) => [status, { description: ERROR_STATUSES[status], content: json("Error") }]),
+    );
+  const authErrors = ["401", "405"];
+
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Tollgate API",
+      version: "1.0.0",
+      description:
+        "OpenAI-compatible LLM gateway. Point any OpenAI client at this server's /v1 with a `sk-gw-` key. Every " +
+        "answer reports its cost in `usage.cost` (US dollars).",
+    },
+    servers: [{ url: "/" }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "sk-gw- followed by 32 hex digits" } },
+      schemas,
+    },
+    paths: {
+      "/v1/chat/completions": {
+        post: {
+          operationId: "createChatCompletion",
+          summary: "Create a chat completion (OpenAI's Chat Completions, streaming or not)",
+          requestBody: { required: true, content: json("ChatCompletionRequest") },
+          responses: {
+            "200": {
+              description: "The completion; with `stream: true`, server-sent events of chunks ending in `data: [DONE]`",
+              headers: {
+                "x-request-id": { schema: { type: "string" } },
+                "x-generation-id": { schema: { type: "string" } },
+              },
+              content: {
+                ...json("ChatCompletion"),
+                "text/event-stream": { schema: ref("ChatCompletionChunk") },
+              },
+            },
+            ...errorResponses(["400", ...authErrors, "402", "403", "404", "413", "429", "502", "503", "504"]),
+          },
+        },
+      },
+      "/v1/models": {
+        get: {
+          operationId: "listModels",
+          summary: "Models this key may use, with context length, modalities and prices",
+          responses: {
+            "200": { description: "The models", content: json("ModelList") },
+            ...errorResponses(authErrors),
+          },
+        },
+      },
+      "/v1/models/{id}": {
+        get: {
+          operationId: "getModel",
+          summary: "One model",
+          parameters: [
+            { name: "id", in: "path", required: true, schema: { type: "string" }, example: "openai/gpt-4.1" },
+          ],
+          responses: {
+            "200": { description: "The model", content: json("Model") },
+            ...errorResponses([...authErrors, "404"]),
+          },
+        },
+      },
+      "/v1/prices": {
+        get: {
+          operationId: "listPrices",
+          summary: "Price list in US dollars per one million tokens, per model and provider",
+          responses: {
+            "200": { description: "The price list", content: json("PriceList") },
+            ...errorResponses(authErrors),
+          },
+        },
+      },
+      "/v1/key": {
+        get: {
+          operationId: "getKey",
+          summary: "This key: name, limits, spend and expiry",
+          responses: { "200": { description: "The key", content: json("KeyInfo") }, ...errorResponses(authErrors) },
+        },
+      },
+      "/v1/credits": {
+        get: {
+          operationId: "getCredits",
+          summary: "The account's total credits and total usage",
+          responses: { "200": { description: "The totals", content: json("Credits") }, ...errorResponses(authErrors) },
+        },
+      },
+      "/v1/generation": {
+        get: {
+          operationId: "getGeneration",
+          summary: "One generation: model, provider, tokens, cost, latency, finish reason",
+          parameters: [{ name: "id", in: "query", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": { description: "The generation", content: json("Generation") },
+            ...errorResponses(["400", ...authErrors, "404"]),
+          },
+        },
+      },
+      "/v1/openapi.json": {
+        get: {
+          operationId: "getOpenApi",
+          summary: "This document",
+          security: [],
+          responses: { "200": { description: "OpenAPI 3.1", content: { "application/json": { schema: {} } } } },
+        },
+      },
+    },
+  };
+}
