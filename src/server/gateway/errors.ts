@@ -162,7 +162,7 @@ export const errors = {
     }),
   upstreamTimeout: () =>
     new GatewayError(
-      504,
+      408,
       "timeout_error",
       "upstream_timeout",
       "The upstream provider did not answer in time. Please retry.",

@@ -152,7 +152,7 @@ describe.each(availableDatabaseKinds())("the tollgate process on %s", (kind) => 
       );
       expect(result.exitCode).toBe(0);
       const body = JSON.parse(result.stdout) as Record<string, string>;
-      expect(Object.keys(body).sort()).toEqual(["id", "key", "name", "prefix"]);
+      expect(Object.keys(body).sort()).toEqual(["allowedModels", "id", "key", "name", "prefix"]);
       expect(body.key).toMatch(API_KEY_PATTERN);
     },
     SLOW,

@@ -202,6 +202,8 @@ describe("the openai package's own error types", () => {
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     expect(error).toMatchObject({ status: 429, type: "rate_limit_error" });
+    // The upstream's own Retry-After reaches the client, which times its retries by it.
+    expect((error as InstanceType<typeof OpenAI.RateLimitError>).headers.get("retry-after")).toBe("7");
     expect(world.rateLimitedCalls()).toBe(refusedBefore + 1);
     await expectNothingBilled(world.harness, user, "1");
   });

@@ -140,7 +140,7 @@ export async function startClientsWorld(): Promise<ClientsWorld> {
     request.resume();
     request.on("end", () => {
       refused += 1;
-      response.writeHead(429, { "content-type": "application/json", "retry-after": "1" });
+      response.writeHead(429, { "content-type": "application/json", "retry-after": "7" });
       response.end(JSON.stringify(RATE_LIMIT_BODY));
     });
   });

@@ -30,13 +30,13 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-it("answers 504 when the upstream does not answer in time, and bills nothing", async () => {
+it("answers 408 when the upstream does not answer in time, and bills nothing", async () => {
   const { userId, apiKey } = await harness.createFundedUser("1");
   const error = await new OpenAI({ baseURL: harness.baseUrl, apiKey, maxRetries: 0 }).chat.completions
     .create({ model: "openai/gpt-4o", messages: [{ role: "user", content: "hi" }] })
     .catch((caught: unknown) => caught);
   expect(error).toBeInstanceOf(OpenAI.APIError);
-  expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
+  expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(408);
   expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({
     type: "timeout_error",
     code: "upstream_timeout",
@@ -45,7 +45,7 @@ it("answers 504 when the upstream does not answer in time, and bills nothing", a
 
   await harness.container.usageWriter.flush();
   const [generation] = await generationsOf(harness.container.db, userId);
-  expect(generation).toMatchObject({ httpStatus: 504, errorType: "upstream_timeout", costNano: 0n });
+  expect(generation).toMatchObject({ httpStatus: 408, errorType: "upstream_timeout", costNano: 0n });
   expect(await ledgerOf(harness.container.db, userId)).toHaveLength(1); // the credit only
   await expectLedgerConsistent(harness.container.db, userId);
 });

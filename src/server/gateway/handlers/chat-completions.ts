@@ -1,7 +1,6 @@
 import { computeCostNano, ZERO_USAGE, type TokenUsage } from "../billing/compute-cost";
-import type { GenerationRow } from "../billing/usage-writer";
 import type { GatewayDeps } from "../deps";
-import { errors, GatewayError } from "../errors";
+import { errors } from "../errors";
 import type { GatewayRequest, GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from "../protocol/chat-completion-request";
@@ -9,31 +8,26 @@ import type { ChatCompletionChunk } from "../protocol/chat-completion-response";
 import { describeIssue } from "../protocol/describe-issue";
 import { normaliseFinishReason } from "../protocol/finish-reason";
 import { renderUsage } from "../protocol/render-usage";
-import {
-  UpstreamTimeoutError,
-  type ProviderAdapter,
-  type SseEvent,
-  type UpstreamErrorInfo,
-  type UpstreamResponse,
-} from "../providers/types";
-import type { CatalogModel, ModelEndpoint } from "../routing/catalog";
+import type { ProviderBinding } from "../providers/registry";
+import type { ProviderAdapter, SseEvent, UpstreamErrorInfo, UpstreamResponse } from "../providers/types";
+import type { CatalogModel, ResolvedChannel } from "../routing/catalog";
 import { orderEndpoints } from "../routing/order-endpoints";
 import { encodeSseData, SSE_DONE, SSE_HEADERS } from "../sse/encode-sse";
+import { KEEP_ALIVE_COMMENT, keepAliveWhile, resumeWith, settleWithin, STILL_PENDING } from "../sse/keep-alive";
 import { parseSse } from "../sse/parse-sse";
-
-/** nginx's status for a request the client abandoned; recorded on the generation, never sent (nobody listens). */
-const CLIENT_CLOSED_REQUEST = 499;
-
-/** What one call needs from start to settlement. */
-interface CallContext {
-  deps: GatewayDeps;
-  principal: Principal;
-  model: CatalogModel;
-  endpoint: ModelEndpoint;
-  generationId: string;
-  startedAt: number;
-  streamed: boolean;
-}
+import { fanOutCompletions } from "./fan-out";
+import {
+  CallFailure,
+  CLIENT_CLOSED_REQUEST,
+  completionResponse,
+  encodeStreamError,
+  openUpstream,
+  readCompletion,
+  responseHeaders,
+  settle,
+  settleFailure,
+  type CallContext,
+} from "./upstream-call";
 
 export function parseChatRequest(body: Uint8Array): ChatCompletionRequest {
   let json: unknown;
@@ -55,64 +49,15 @@ export function parseChatRequest(body: Uint8Array): ChatCompletionRequest {
   return parsed.data;
 }
 
-function responseHeaders(context: CallContext): Record<string, string> {
-  return {
-    "x-generation-id": context.generationId,
-    "x-tollgate-provider": context.endpoint.channel.provider,
-    "x-tollgate-model": context.model.id,
-  };
-}
+/** Where `n` is fanned out, each choice is a whole upstream call: this bounds what one request can start. */
+const MAX_FANNED_OUT_CHOICES = 16;
 
-function settle(
-  context: CallContext,
-  outcome: {
-    httpStatus: number;
-    usage: TokenUsage | null;
-    finishReason?: string | null;
-    errorType?: string | null;
-    upstreamId?: string | null;
-    cancelled?: boolean;
-    firstByteAt?: number | null;
-  },
-): bigint {
-  const { deps, endpoint } = context;
-  const usage = outcome.usage ?? ZERO_USAGE;
-  const costNano = outcome.usage === null ? 0n : computeCostNano(usage, endpoint.prices);
-  const now = deps.clock();
-  const generation: GenerationRow = {
-    id: context.generationId,
-    userId: context.principal.userId,
-    apiKeyId: context.principal.apiKeyId,
-    modelId: context.model.id,
-    channelId: endpoint.channel.id,
-    provider: endpoint.channel.provider,
-    upstreamModel: endpoint.upstreamModel,
-    upstreamId: outcome.upstreamId ?? null,
-    streamed: context.streamed,
-    cancelled: outcome.cancelled ?? false,
-    finishReason: outcome.finishReason ?? null,
-    httpStatus: outcome.httpStatus,
-    errorType: outcome.errorType ?? null,
-    promptTokens: usage.promptTokens,
-    completionTokens: usage.completionTokens,
-    cachedTokens: usage.cachedTokens,
-    cacheWriteTokens: usage.cacheWriteTokens,
-    reasoningTokens: usage.reasoningTokens,
-    costNano,
-    latencyMs: Math.max(0, Math.round(now - context.startedAt)),
-    timeToFirstTokenMs:
-      outcome.firstByteAt === undefined || outcome.firstByteAt === null
-        ? null
-        : Math.max(0, Math.round(outcome.firstByteAt - context.startedAt)),
-    createdAt: new Date(context.startedAt),
-  };
-  deps.usageWriter.enqueue({ generation, costNano });
-  return costNano;
-}
-
-function toGatewayError(info: UpstreamErrorInfo): GatewayError {
-  const type = info.type as GatewayError["type"];
-  return new GatewayError(info.status, type, info.code, info.message, info.param);
+/**
+ * Whether the upstream answers `n` itself: only channels that speak OpenAI's API, for models the catalog lists as
+ * supporting it. Everything else (the demo upstream included, which always answers one choice) is fanned out.
+ */
+function answersNNatively(model: CatalogModel, channel: ResolvedChannel): boolean {
+  return (channel.kind === "openai" || channel.kind === "openai-compatible") && model.supportedParameters.includes("n");
 }
 
 /** POST /v1/chat/completions: validate, admit, route, call the upstream, meter, answer in OpenAI's format. */
@@ -146,104 +91,84 @@ export async function handleChatCompletions(
     startedAt,
     streamed,
   };
-  const { adapter, transport } = deps.providers.forChannel(endpoint.channel);
-  const upstreamRequest = adapter.buildRequest({
+  const binding = deps.providers.forChannel(endpoint.channel);
+  const choices = body.n ?? 1;
+  if (choices > 1 && !answersNNatively(model, endpoint.channel)) {
+    if (choices > MAX_FANNED_OUT_CHOICES) {
+      throw errors.invalidRequest(
+        `Invalid value for \`n\`: \`${model.id}\` makes one upstream call per choice, so at most ${MAX_FANNED_OUT_CHOICES} choices can be asked for.`,
+        "n",
+        "invalid_value",
+      );
+    }
+    return fanOutCompletions(context, binding, body, choices, request.signal);
+  }
+
+  const upstreamRequest = binding.adapter.buildRequest({
     request: body,
     upstreamModel: endpoint.upstreamModel,
     channel: endpoint.channel,
     stream: streamed,
   });
+  const opening = openUpstream(context, binding, upstreamRequest, request.signal);
+  if (!streamed) {
+    let upstream: UpstreamResponse;
+    try {
+      upstream = await opening;
+    } catch (error) {
+      throw settleFailure(context, error);
+    }
+    return completeOnce(context, binding.adapter, upstream, request.signal);
+  }
 
-  let upstream: UpstreamResponse;
+  // A stream whose upstream answers within the keep-alive interval gets a real HTTP error if the upstream refuses;
+  // after that the response is committed (200, SSE) so that keep-alive comments can go out while it waits.
+  let opened: UpstreamResponse | typeof STILL_PENDING;
   try {
-    upstream = await transport(upstreamRequest, request.signal);
+    opened = await settleWithin(opening, deps.streamKeepAliveMs);
   } catch (error) {
-    if (request.signal.aborted) {
-      // The client went away before the upstream answered: nothing was produced, nothing is billed.
-      settle(context, {
-        httpStatus: CLIENT_CLOSED_REQUEST,
-        usage: null,
-        errorType: "client_disconnected",
-        cancelled: true,
-      });
-      throw errors.clientDisconnected();
-    }
-    if (error instanceof UpstreamTimeoutError) {
-      settle(context, { httpStatus: 504, usage: null, errorType: "upstream_timeout" });
-      deps.logger.warn("upstream timed out", { channel: endpoint.channel.name });
-      throw errors.upstreamTimeout();
-    }
-    settle(context, { httpStatus: 502, usage: null, errorType: "upstream_unreachable" });
-    deps.logger.warn("upstream unreachable", { channel: endpoint.channel.name, error });
-    throw errors.upstreamFailed();
+    throw settleFailure(context, error);
   }
-
-  if (upstream.status >= 400) {
-    const text = await upstream.text().catch(() => "");
-    const info = adapter.parseError(upstream.status, text);
-    settle(context, { httpStatus: info.status, usage: null, errorType: info.type });
-    deps.logger.info("upstream refused the request", {
-      channel: endpoint.channel.name,
-      upstreamStatus: upstream.status,
-      status: info.status,
-    });
-    throw toGatewayError(info);
-  }
-
-  return streamed
-    ? streamCompletion(context, adapter, upstream, body, request.signal)
-    : completeOnce(context, adapter, upstream);
+  return streamCompletion(context, binding, opened === STILL_PENDING ? opening : opened, body, request.signal);
 }
 
 async function completeOnce(
   context: CallContext,
   adapter: ProviderAdapter,
   upstream: UpstreamResponse,
+  signal: AbortSignal,
 ): Promise<GatewayResponse> {
-  let completion;
+  let read;
   try {
-    completion = adapter.parseResponse(JSON.parse(await upstream.text()));
+    read = await readCompletion(context, adapter, upstream, signal);
   } catch (error) {
-    settle(context, { httpStatus: 502, usage: null, errorType: "upstream_invalid_response" });
-    context.deps.logger.warn("upstream answered garbage", { channel: context.endpoint.channel.name, error });
-    throw errors.upstreamFailed("The upstream provider returned an invalid response.");
+    throw settleFailure(context, error);
   }
-  const usage = adapter.parseUsage(completion.usage);
-  const choices = completion.choices.map((choice) => ({
-    ...choice,
-    finish_reason: normaliseFinishReason(choice.finish_reason),
-    native_finish_reason: choice.native_finish_reason ?? choice.finish_reason,
-  }));
+  const { completion, usage } = read;
   const costNano = settle(context, {
     httpStatus: 200,
     usage,
-    finishReason: choices[0]?.finish_reason ?? null,
+    finishReason: completion.choices[0]?.finish_reason ?? null,
     upstreamId: completion.id || null,
   });
-  const answer = {
-    ...completion,
-    id: context.generationId,
-    created: completion.created || Math.floor(context.startedAt / 1000),
-    model: context.model.id,
-    choices,
-    usage: renderUsage(usage ?? ZERO_USAGE, costNano, completion.usage),
-  };
-  return {
-    status: 200,
-    headers: { "content-type": "application/json", ...responseHeaders(context) },
-    body: JSON.stringify(answer),
-  };
+  return completionResponse(context, completion, usage, costNano, completion.usage);
 }
 
+/**
+ * Streams one upstream call. `upstream` is still pending when the response was committed before the upstream
+ * answered; the stream then opens with keep-alive comments, and an upstream failure becomes the in-band error event.
+ */
 function streamCompletion(
   context: CallContext,
-  adapter: ProviderAdapter,
-  upstream: UpstreamResponse,
+  binding: ProviderBinding,
+  upstream: UpstreamResponse | Promise<UpstreamResponse>,
   body: ChatCompletionRequest,
   signal: AbortSignal,
 ): GatewayResponse {
+  const { adapter } = binding;
   const clientWantsUsageChunk = body.stream_options?.include_usage === true;
   const created = Math.floor(context.startedAt / 1000);
+  const keepAliveMs = context.deps.streamKeepAliveMs;
 
   async function* events(): AsyncGenerator<string> {
     const transform = adapter.createStreamTransformer();
@@ -256,6 +181,9 @@ function streamCompletion(
     let heldFinish: ChatCompletionChunk | null = null;
     let firstByteAt: number | null = null;
     let failure: UpstreamErrorInfo | null = null;
+    // What the generation records when it differs from the type the client is told (`upstream_timeout`, …).
+    let failureErrorType: string | null = null;
+    let answered = false;
     let completed = false;
     let settled = false;
 
@@ -275,11 +203,13 @@ function streamCompletion(
     const finish = () => {
       if (settled) return;
       settled = true;
+      // Ended with no failure before the upstream answered: the client left while it waited.
+      const leftWaiting = failure === null && !answered;
       settle(context, {
-        httpStatus: failure === null ? 200 : failure.status,
+        httpStatus: failure !== null ? failure.status : leftWaiting ? CLIENT_CLOSED_REQUEST : 200,
         usage,
         finishReason: failure === null ? finishReason : "error",
-        errorType: failure?.type ?? null,
+        errorType: failureErrorType ?? failure?.type ?? (leftWaiting ? "client_disconnected" : null),
         upstreamId,
         cancelled: !completed && failure === null,
         firstByteAt,
@@ -348,7 +278,20 @@ function streamCompletion(
     };
 
     try {
-      for await (const events of parseSse(upstream.body)) {
+      let response: UpstreamResponse;
+      if (upstream instanceof Promise) {
+        // Committed before the upstream answered: the comment is the first byte, so clients and proxies see life.
+        yield KEEP_ALIVE_COMMENT;
+        response = yield* keepAliveWhile(upstream, keepAliveMs);
+      } else {
+        response = upstream;
+      }
+      answered = true;
+      const reads = parseSse(response.body)[Symbol.asyncIterator]();
+      // A model may think for a long time before its first token, so the first read is raced against keep-alive
+      // comments too. Later reads are not: a timer per read would cost on the hot path.
+      const first = yield* keepAliveWhile(reads.next(), keepAliveMs);
+      for await (const events of resumeWith(first, reads)) {
         firstByteAt ??= context.deps.clock();
         // After [DONE] the body is read to its end (normally at once) rather than abandoned: abandoning it makes
         // the stream raise and destroy itself, which costs more than the few bytes left.
@@ -371,28 +314,32 @@ function streamCompletion(
         };
       }
     } catch (error) {
-      if (signal.aborted) return;
-      context.deps.logger.warn("upstream stream failed", { channel: context.endpoint.channel.name, error });
-      failure = {
-        status: 502,
-        type: "upstream_error",
-        code: "upstream_stream_failed",
-        message: "The upstream provider failed mid-stream.",
-        param: null,
-      };
+      if (error instanceof CallFailure) {
+        // The upstream gave no answer after the response was committed (the client leaving is one way).
+        if (error.cancelled) return;
+        failure = {
+          status: error.httpStatus,
+          type: error.error.type,
+          code: error.error.code,
+          message: error.error.message,
+          param: error.error.param,
+        };
+        failureErrorType = error.errorType;
+      } else {
+        if (signal.aborted) return;
+        context.deps.logger.warn("upstream stream failed", { channel: context.endpoint.channel.name, error });
+        failure = {
+          status: 502,
+          type: "upstream_error",
+          code: "upstream_stream_failed",
+          message: "The upstream provider failed mid-stream.",
+          param: null,
+        };
+      }
     } finally {
       finish();
     }
-    if (failure !== null) {
-      yield encodeSseData({
-        id: context.generationId,
-        object: "chat.completion.chunk",
-        created,
-        model: context.model.id,
-        choices: [{ index: 0, delta: {}, finish_reason: "error" }],
-        error: { message: failure.message, type: failure.type, code: failure.code },
-      });
-    }
+    if (failure !== null) yield encodeStreamError(context, created, failure);
     yield SSE_DONE;
   }
 

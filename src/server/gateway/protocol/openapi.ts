@@ -22,11 +22,12 @@ const ERROR_STATUSES: Record<string, string> = {
   "403": "This key may not use the model",
   "404": "Unknown model or URL",
   "405": "Wrong method; `Allow` names the right one",
+  "408": "The upstream provider did not answer in time",
   "413": "Request body too large",
   "429": "Rate limited; see `Retry-After`",
   "502": "The upstream provider failed or answered garbage",
   "503": "No upstream available; see `Retry-After`",
-  "504": "The upstream provider did not answer in time",
+  "504": "The upstream provider (or a proxy before it) timed out",
 };
 
 /**
@@ -103,7 +104,7 @@ export function buildOpenApiDocument(): JsonSchema {
                 "text/event-stream": { schema: ref("ChatCompletionChunk") },
               },
             },
-            ...errorResponses(["400", ...authErrors, "402", "403", "404", "413", "429", "502", "503", "504"]),
+            ...errorResponses(["400", ...authErrors, "402", "403", "404", "408", "413", "429", "502", "503", "504"]),
           },
         },
       },

@@ -124,6 +124,16 @@ function parseOpenAIError(status: number, bodyText: string): UpstreamErrorInfo {
       param: null,
     };
   }
+  if (status === 408 || status === 504) {
+    // The upstream (or a proxy in front of it) gave up waiting: a timeout, worth retrying, not a broken request.
+    return {
+      status,
+      type: "timeout_error",
+      code: "upstream_timeout",
+      message: "The upstream provider timed out. Please retry.",
+      param: null,
+    };
+  }
   if (status === 404) {
     return {
       status: 404,

@@ -1,0 +1,251 @@
+import { computeCostNano, ZERO_USAGE, type TokenUsage } from "../billing/compute-cost";
+import type { GenerationRow } from "../billing/usage-writer";
+import type { GatewayDeps } from "../deps";
+import { errors, GatewayError } from "../errors";
+import type { Principal } from "../keys/api-key-authenticator";
+import type { GatewayResponse } from "../http";
+import type { ChatCompletion, ChatCompletionUsage } from "../protocol/chat-completion-response";
+import { normaliseFinishReason } from "../protocol/finish-reason";
+import { renderUsage } from "../protocol/render-usage";
+import type { ProviderBinding } from "../providers/registry";
+import {
+  UpstreamTimeoutError,
+  type ProviderAdapter,
+  type UpstreamErrorInfo,
+  type UpstreamHttpRequest,
+  type UpstreamResponse,
+} from "../providers/types";
+import type { CatalogModel, ModelEndpoint } from "../routing/catalog";
+import { encodeSseData } from "../sse/encode-sse";
+
+/** nginx's status for a request the client abandoned; recorded on the generation, never sent (nobody listens). */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** What one call needs from start to settlement. */
+export interface CallContext {
+  deps: GatewayDeps;
+  principal: Principal;
+  model: CatalogModel;
+  endpoint: ModelEndpoint;
+  generationId: string;
+  startedAt: number;
+  streamed: boolean;
+}
+
+export interface CallOutcome {
+  httpStatus: number;
+  usage: TokenUsage | null;
+  finishReason?: string | null;
+  errorType?: string | null;
+  upstreamId?: string | null;
+  cancelled?: boolean;
+  firstByteAt?: number | null;
+}
+
+export function responseHeaders(context: CallContext): Record<string, string> {
+  return {
+    "x-generation-id": context.generationId,
+    "x-tollgate-provider": context.endpoint.channel.provider,
+    "x-tollgate-model": context.model.id,
+  };
+}
+
+/** Queues the generation row and its debit. Every call is settled exactly once, for what was really produced. */
+export function settle(context: CallContext, outcome: CallOutcome): bigint {
+  const { deps, endpoint } = context;
+  const usage = outcome.usage ?? ZERO_USAGE;
+  const costNano = outcome.usage === null ? 0n : computeCostNano(usage, endpoint.prices);
+  const now = deps.clock();
+  const generation: GenerationRow = {
+    id: context.generationId,
+    userId: context.principal.userId,
+    apiKeyId: context.principal.apiKeyId,
+    modelId: context.model.id,
+    channelId: endpoint.channel.id,
+    provider: endpoint.channel.provider,
+    upstreamModel: endpoint.upstreamModel,
+    upstreamId: outcome.upstreamId ?? null,
+    streamed: context.streamed,
+    cancelled: outcome.cancelled ?? false,
+    finishReason: outcome.finishReason ?? null,
+    httpStatus: outcome.httpStatus,
+    errorType: outcome.errorType ?? null,
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    cachedTokens: usage.cachedTokens,
+    cacheWriteTokens: usage.cacheWriteTokens,
+    reasoningTokens: usage.reasoningTokens,
+    costNano,
+    latencyMs: Math.max(0, Math.round(now - context.startedAt)),
+    timeToFirstTokenMs:
+      outcome.firstByteAt === undefined || outcome.firstByteAt === null
+        ? null
+        : Math.max(0, Math.round(outcome.firstByteAt - context.startedAt)),
+    createdAt: new Date(context.startedAt),
+  };
+  deps.usageWriter.enqueue({ generation, costNano });
+  return costNano;
+}
+
+/**
+ * An upstream call that produced no answer. Not settled where it is raised: a single call settles it at once, a
+ * fan-out settles once for all its copies.
+ */
+export class CallFailure extends Error {
+  constructor(
+    /** What the client is told. */
+    readonly error: GatewayError,
+    /** What the generation records (`upstream_timeout`, `client_disconnected`, the upstream's error type, …). */
+    readonly errorType: string,
+    readonly cancelled = false,
+  ) {
+    super(error.message);
+    this.name = "CallFailure";
+  }
+
+  get httpStatus(): number {
+    return this.cancelled ? CLIENT_CLOSED_REQUEST : this.error.status;
+  }
+}
+
+/** Settles a call that got no answer (nothing was produced, nothing is billed) and gives what to throw. */
+export function settleFailure(context: CallContext, error: unknown): unknown {
+  if (!(error instanceof CallFailure)) return error;
+  settle(context, {
+    httpStatus: error.httpStatus,
+    usage: null,
+    errorType: error.errorType,
+    cancelled: error.cancelled,
+  });
+  return error.error;
+}
+
+/** How long a client should wait before retrying a 429 or 503 when the upstream did not say. */
+const DEFAULT_RETRY_AFTER_SECONDS = 1;
+
+/** An upstream's `Retry-After` in whole seconds (it may be seconds or an HTTP date), or null when absent or bad. */
+function retryAfterSeconds(header: string | string[] | undefined, now: number): number | null {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === "") return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? Math.ceil(seconds) : null;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+function toGatewayError(info: UpstreamErrorInfo, upstream: UpstreamResponse, now: number): GatewayError {
+  const type = info.type as GatewayError["type"];
+  const headers: Record<string, string> = {};
+  if (info.status === 429 || info.status === 503) {
+    // Clients time their retries by this header; pass the upstream's on, or give one.
+    const seconds = retryAfterSeconds(upstream.headers["retry-after"], now) ?? DEFAULT_RETRY_AFTER_SECONDS;
+    headers["retry-after"] = String(seconds);
+  }
+  return new GatewayError(info.status, type, info.code, info.message, info.param, headers);
+}
+
+/** Sends one request upstream and waits for its headers; every way of getting no answer becomes a CallFailure. */
+export async function openUpstream(
+  context: CallContext,
+  binding: ProviderBinding,
+  upstreamRequest: UpstreamHttpRequest,
+  signal: AbortSignal,
+): Promise<UpstreamResponse> {
+  const { deps, endpoint } = context;
+  let upstream: UpstreamResponse;
+  try {
+    upstream = await binding.transport(upstreamRequest, signal);
+  } catch (error) {
+    if (signal.aborted) {
+      // The client went away before the upstream answered: nothing was produced, nothing is billed.
+      throw new CallFailure(errors.clientDisconnected(), "client_disconnected", true);
+    }
+    if (error instanceof UpstreamTimeoutError) {
+      deps.logger.warn("upstream timed out", { channel: endpoint.channel.name });
+      throw new CallFailure(errors.upstreamTimeout(), "upstream_timeout");
+    }
+    deps.logger.warn("upstream unreachable", { channel: endpoint.channel.name, error });
+    throw new CallFailure(errors.upstreamFailed(), "upstream_unreachable");
+  }
+
+  if (upstream.status >= 400) {
+    const text = await upstream.text().catch(() => "");
+    const info = binding.adapter.parseError(upstream.status, text);
+    deps.logger.info("upstream refused the request", {
+      channel: endpoint.channel.name,
+      upstreamStatus: upstream.status,
+      status: info.status,
+    });
+    throw new CallFailure(toGatewayError(info, upstream, deps.clock()), info.type);
+  }
+  return upstream;
+}
+
+export interface ReadCompletion {
+  completion: ChatCompletion;
+  usage: TokenUsage | null;
+}
+
+/** Reads and checks a non-streamed answer, finish reasons normalised. */
+export async function readCompletion(
+  context: CallContext,
+  adapter: ProviderAdapter,
+  upstream: UpstreamResponse,
+  signal: AbortSignal,
+): Promise<ReadCompletion> {
+  let completion: ChatCompletion;
+  try {
+    completion = adapter.parseResponse(JSON.parse(await upstream.text()));
+  } catch (error) {
+    if (signal.aborted) throw new CallFailure(errors.clientDisconnected(), "client_disconnected", true);
+    context.deps.logger.warn("upstream answered garbage", { channel: context.endpoint.channel.name, error });
+    throw new CallFailure(
+      errors.upstreamFailed("The upstream provider returned an invalid response."),
+      "upstream_invalid_response",
+    );
+  }
+  completion.choices = completion.choices.map((choice) => ({
+    ...choice,
+    finish_reason: normaliseFinishReason(choice.finish_reason),
+    native_finish_reason: choice.native_finish_reason ?? choice.finish_reason,
+  }));
+  return { completion, usage: adapter.parseUsage(completion.usage) };
+}
+
+/** A non-streamed answer in OpenAI's shape under the gateway's id and model, with usage and cost. */
+export function completionResponse(
+  context: CallContext,
+  completion: ChatCompletion,
+  usage: TokenUsage | null,
+  costNano: bigint,
+  upstreamUsage: ChatCompletionUsage | null | undefined,
+): GatewayResponse {
+  const answer = {
+    ...completion,
+    id: context.generationId,
+    created: completion.created || Math.floor(context.startedAt / 1000),
+    model: context.model.id,
+    usage: renderUsage(usage ?? ZERO_USAGE, costNano, upstreamUsage),
+  };
+  return {
+    status: 200,
+    headers: { "content-type": "application/json", ...responseHeaders(context) },
+    body: JSON.stringify(answer),
+  };
+}
+
+/** The last event of a stream that failed after its headers went out: OpenAI's SDKs raise it as an APIError. */
+export function encodeStreamError(
+  context: CallContext,
+  created: number,
+  failure: { message: string; type: string; code: string | null },
+): string {
+  return encodeSseData({
+    id: context.generationId,
+    object: "chat.completion.chunk",
+    created,
+    model: context.model.id,
+    choices: [{ index: 0, delta: {}, finish_reason: "error" }],
+    error: { message: failure.message, type: failure.type, code: failure.code },
+  });
+}

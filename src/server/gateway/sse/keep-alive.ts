@@ -1,0 +1,52 @@
+/** The SSE comment sent while the gateway waits for the upstream; SSE parsers (and OpenAI's SDKs) skip comments. */
+export const KEEP_ALIVE_COMMENT = ": tollgate processing\n\n";
+
+/** What `settleWithin` gives when the time ran out first. */
+export const STILL_PENDING: unique symbol = Symbol("still pending");
+
+/**
+ * Settles like `pending` if it settles within `ms`, otherwise with STILL_PENDING. `pending` is left as it is, to be
+ * raced again: callers keep the one promise (for example one `iterator.next()`) rather than asking for another, so
+ * an iterator never has two reads in flight.
+ */
+export function settleWithin<T>(pending: Promise<T>, ms: number): Promise<T | typeof STILL_PENDING> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof STILL_PENDING>((resolve) => {
+    timer = setTimeout(resolve, ms, STILL_PENDING);
+  });
+  return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Waits for `pending`, yielding a keep-alive comment each time `intervalMs` passes without it settling, and returns
+ * its value (or throws its error). Used with `yield*` inside a stream's generator. No timer outlives the wait: if
+ * the consumer stops at a comment, the last timer has already fired.
+ */
+export async function* keepAliveWhile<T>(pending: Promise<T>, intervalMs: number): AsyncGenerator<string, T> {
+  for (;;) {
+    const result = await settleWithin(pending, intervalMs);
+    if (result !== STILL_PENDING) return result;
+    yield KEEP_ALIVE_COMMENT;
+  }
+}
+
+/**
+ * `rest` with a result already read from it (by a keep-alive wait) put back in front, for `for await`. Breaking out
+ * of the loop still returns `rest`, so its cleanup runs as if it had been iterated directly.
+ */
+export function resumeWith<T>(first: IteratorResult<T, unknown>, rest: AsyncIterator<T>): AsyncIterable<T> {
+  let head: IteratorResult<T, unknown> | null = first;
+  const iterator: AsyncIterator<T> = {
+    next() {
+      if (head === null) return rest.next();
+      const result = head;
+      head = null;
+      return Promise.resolve(result);
+    },
+    return(value?: unknown) {
+      head = null;
+      return rest.return?.(value) ?? Promise.resolve({ done: true, value });
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
