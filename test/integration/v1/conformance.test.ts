@@ -140,3 +140,54 @@ describe("the same requests to the demo model", () => {
     else expect((completion?.usage as { cost: number }).cost).toBeGreaterThan(0);
   });
 });
+
+/** Request shapes the recordings do not cover, each answered by both paths. */
+const question = [{ role: "user", content: "Answer in JSON: what is the capital of Mexico?" }];
+const extraShapes: Record<string, Body> = {
+  json_object: { messages: question, response_format: { type: "json_object" } },
+  "stop sequences": { messages: question, stop: ["\n\n", "END"], max_tokens: 50 },
+  "n=3": { messages: question, n: 3, temperature: 1 },
+  "logprobs with top_logprobs": { messages: question, logprobs: true, top_logprobs: 2 },
+  "image part (data URL)": {
+    messages: [
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "What is in this image?" },
+          {
+            type: "image_url",
+            image_url: {
+              url: "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+              detail: "low",
+            },
+          },
+        ],
+      },
+    ],
+  },
+};
+
+describe("request shapes beyond the recordings", () => {
+  const cases = Object.keys(extraShapes).flatMap((shape) =>
+    [true, false].flatMap((stream) => [
+      { shape, model: "tollgate/echo", stream },
+      { shape, model: "openai/gpt-4o", stream },
+    ]),
+  );
+
+  it.each(cases)("$shape to $model (stream: $stream)", async ({ shape, model, stream }) => {
+    // The replay upstream answers these with plain recorded text; the demo model answers them itself.
+    upstream.respondWith(() => (stream ? "openai/text-stream-include-usage" : "openai/text"));
+    const sent: Body = { ...extraShapes[shape], model, stream };
+    if (stream) sent.stream_options = { include_usage: true };
+    const { chunks, completion } = await callAndValidate(sent);
+    if (stream) expectUsageChunkRule(chunks, true);
+    else expect((completion?.usage as { cost: number }).cost).toBeGreaterThan(0);
+    if (shape === "n=3" && model === "tollgate/echo") {
+      const indexes = stream
+        ? new Set(chunks.flatMap((chunk) => (chunk.choices as { index: number }[]).map((choice) => choice.index)))
+        : new Set((completion?.choices as { index: number }[]).map((choice) => choice.index));
+      expect([...indexes].sort()).toEqual([0, 1, 2]);
+    }
+  });
+});
