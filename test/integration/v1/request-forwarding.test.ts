@@ -99,7 +99,7 @@ describe("what reaches the upstream", () => {
 
   it("drops OpenRouter's extensions for OpenAI itself, which refuses them, and maps reasoning.effort", async () => {
     upstream.respondWith(() => "openai/text");
-    const { sent } = await post({
+    const { sent, response } = await post({
       model: "openai/gpt-4.1",
       messages,
       top_k: 40,
@@ -110,6 +110,7 @@ describe("what reaches the upstream", () => {
       temperature: 0.5,
     });
     expect(sent).toMatchObject({ model: "gpt-4.1", temperature: 0.5, reasoning_effort: "high" });
+    expect(response.headers.get("x-tollgate-dropped-parameters")).toBe("top_k, top_a, min_p, repetition_penalty");
     for (const field of ["top_k", "top_a", "min_p", "repetition_penalty", "reasoning"]) {
       expect(sent).not.toHaveProperty(field);
     }

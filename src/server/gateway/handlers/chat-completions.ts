@@ -110,6 +110,7 @@ export async function handleChatCompletions(
     channel: endpoint.channel,
     stream: streamed,
   });
+  context.droppedParameters = upstreamRequest.droppedParameters;
   const opening = openUpstream(context, binding, upstreamRequest, request.signal);
   if (!streamed) {
     let upstream: UpstreamResponse;

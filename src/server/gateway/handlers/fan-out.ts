@@ -50,6 +50,7 @@ export function fanOutCompletions(
     channel: context.endpoint.channel,
     stream: context.streamed,
   });
+  context.droppedParameters = upstreamRequest.droppedParameters;
   return context.streamed
     ? streamFanOut(context, binding, upstreamRequest, copies, body, signal)
     : completeFanOut(context, binding, upstreamRequest, copies, signal);

@@ -30,6 +30,8 @@ export interface CallContext {
   generationId: string;
   startedAt: number;
   streamed: boolean;
+  /** Set once the upstream request is built: what the provider does not support and was left out. */
+  droppedParameters?: readonly string[];
 }
 
 export interface CallOutcome {
@@ -47,6 +49,9 @@ export function responseHeaders(context: CallContext): Record<string, string> {
     "x-generation-id": context.generationId,
     "x-tollgate-provider": context.endpoint.channel.provider,
     "x-tollgate-model": context.model.id,
+    ...(context.droppedParameters?.length
+      ? { "x-tollgate-dropped-parameters": context.droppedParameters.join(", ") }
+      : {}),
   };
 }
 

@@ -1,5 +1,7 @@
 import type { ChannelKind, ResolvedChannel } from "../routing/catalog";
-import { createOpenAICompatibleAdapter, OPENROUTER_EXTENSIONS } from "./openai-compatible/adapter";
+import { createAnthropicAdapter } from "./anthropic";
+import { createGeminiAdapter } from "./gemini";
+import { createOpenAIAdapter, createOpenAICompatibleChannelAdapter } from "./openai";
 import type { ProviderAdapter, UpstreamTransport } from "./types";
 
 export interface ProviderBinding {
@@ -11,26 +13,16 @@ export interface ProviderRegistry {
   forChannel(channel: ResolvedChannel): ProviderBinding;
 }
 
-/** Any OpenAI-compatible server (OpenRouter, vLLM, DeepSeek, …) gets every parameter: many accept the extras. */
-const openAICompatibleChat = createOpenAICompatibleAdapter({ chatCompletionsPath: "/chat/completions" });
-const openAIChat = createOpenAICompatibleAdapter({
-  chatCompletionsPath: "/chat/completions",
-  unsupportedParameters: OPENROUTER_EXTENSIONS,
-});
-
 /**
- * Which adapter speaks to each channel kind. Anthropic and Gemini channels use the providers' own OpenAI-compatible
- * endpoints until their native adapters land; the demo channel is answered in-process.
+ * Which adapter speaks to each channel kind. Each provider lives in its own folder and builds its adapter there;
+ * this table only names them. The demo channel speaks OpenAI's format and is answered in-process.
  */
 const adapters: Record<ChannelKind, ProviderAdapter> = {
-  openai: openAIChat,
-  "openai-compatible": openAICompatibleChat,
-  demo: openAICompatibleChat,
-  anthropic: openAIChat,
-  gemini: createOpenAICompatibleAdapter({
-    chatCompletionsPath: "/openai/chat/completions",
-    unsupportedParameters: OPENROUTER_EXTENSIONS,
-  }),
+  openai: createOpenAIAdapter(),
+  "openai-compatible": createOpenAICompatibleChannelAdapter(),
+  demo: createOpenAICompatibleChannelAdapter(),
+  anthropic: createAnthropicAdapter(),
+  gemini: createGeminiAdapter(),
 };
 
 export function createProviderRegistry(transports: {

@@ -8,6 +8,8 @@ export interface UpstreamHttpRequest {
   method: "POST" | "GET";
   headers: Record<string, string>;
   body: string | null;
+  /** Request fields this provider does not support that were left out (reported to the client in a header). */
+  droppedParameters?: readonly string[];
 }
 
 export interface UpstreamResponse {

@@ -193,7 +193,13 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       if (unsupported.has("reasoning") && request.reasoning?.effort != null) {
         body.reasoning_effort ??= request.reasoning.effort;
       }
-      for (const field of unsupported) delete body[field];
+      const dropped: string[] = [];
+      for (const field of unsupported) {
+        if (body[field] === undefined) continue;
+        if (body[field] !== null && !(field === "reasoning" && body.reasoning_effort !== undefined))
+          dropped.push(field);
+        delete body[field];
+      }
       if (stream) {
         // Always ask for usage so streamed calls can be metered exactly; the extra chunk is hidden if unwanted.
         body.stream = true;
@@ -212,6 +218,7 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
         method: "POST",
         headers,
         body: JSON.stringify(body),
+        ...(dropped.length > 0 ? { droppedParameters: dropped } : {}),
       };
     },
 
