@@ -100,6 +100,14 @@ const cases: Record<string, Case> = {
     param: "messages[0].content[0].image_url.url",
     code: "invalid_value",
   },
+  "an image part with a plain http URL": {
+    body: withMessage({
+      role: "user",
+      content: [{ type: "image_url", image_url: { url: "http://example.com/a.png" } }],
+    }),
+    param: "messages[0].content[0].image_url.url",
+    code: "invalid_value",
+  },
   "an image part with a bad detail": {
     body: withMessage({
       role: "user",

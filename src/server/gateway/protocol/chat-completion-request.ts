@@ -23,12 +23,12 @@ const textPart = z.looseObject({
   text: z.string(),
 });
 
-/** An image by https URL or inline as a `data:image/<type>;base64,` URL. */
+/** An image by https URL or inline as a `data:image/<type>;base64,` URL (plain http is refused: it can be tampered with). */
 const imageUrl = z
   .string()
   .refine(
-    (url) => /^https?:\/\//i.test(url) || /^data:image\/[a-z0-9.+-]+;base64,/i.test(url),
-    "must be an http(s) URL or a data:image/<type>;base64, URL",
+    (url) => /^https:\/\/[^\s]+$/i.test(url) || /^data:image\/[a-z0-9.+-]+;base64,/i.test(url),
+    "must be an https URL or a data:image/<type>;base64, URL",
   );
 
 const imagePart = z.looseObject({
