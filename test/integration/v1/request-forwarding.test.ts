@@ -28,6 +28,28 @@ beforeAll(async () => {
     apiKey: "sk-upstream-secret",
     models: [{ modelId: "openai/gpt-4.1", upstreamModel: "gpt-4.1" }],
   });
+  await addChannel(db, secretBox, changes, {
+    kind: "openai",
+    name: "openai-reasoning",
+    baseUrl: upstream.baseUrl,
+    apiKey: "sk-upstream-secret",
+    models: [{ modelId: "openai/o3", upstreamModel: "o3" }],
+  });
+  // The OpenAI-compatible family: one channel per provider preset (chosen by the provider slug).
+  for (const [provider, modelId] of [
+    ["openrouter", "anthropic/claude-haiku-4.5"],
+    ["deepseek", "deepseek/deepseek-chat"],
+    ["mistral", "google/gemini-2.5-flash"],
+  ] as const) {
+    await addChannel(db, secretBox, changes, {
+      kind: "openai-compatible",
+      name: `preset-${provider}`,
+      provider,
+      baseUrl: upstream.baseUrl,
+      apiKey: "sk-upstream-secret",
+      models: [{ modelId, upstreamModel: `${provider}-model` }],
+    });
+  }
   ({ apiKey } = await harness.createFundedUser("5"));
 });
 
@@ -176,4 +198,46 @@ describe("what the client gets back", () => {
       expect(finishes).toBe(firstDelta.size);
     },
   );
+});
+
+describe("provider presets", () => {
+  const extensions = { top_k: 40, top_a: 0.1, min_p: 0.05, repetition_penalty: 1.1, reasoning: { effort: "low" } };
+
+  it("gives OpenAI's reasoning models max_completion_tokens and leaves out the sampling parameters they refuse", async () => {
+    upstream.respondWith(() => "openai/reasoning-model-usage");
+    const { sent, response } = await post({
+      model: "openai/o3",
+      messages,
+      max_tokens: 300,
+      temperature: 0.2,
+      top_p: 0.9,
+      presence_penalty: 0.5,
+      reasoning_effort: "high",
+      seed: 1,
+    });
+    expect(sent).toMatchObject({ model: "o3", max_completion_tokens: 300, reasoning_effort: "high", seed: 1 });
+    for (const field of ["max_tokens", "temperature", "top_p", "presence_penalty"])
+      expect(sent).not.toHaveProperty(field);
+    expect(response.headers.get("x-tollgate-dropped-parameters")).toBe("temperature, top_p, presence_penalty");
+  });
+
+  it("forwards routing fields and every extension to OpenRouter, itself a router", async () => {
+    upstream.respondWith(() => "openai/text");
+    const routing = { models: ["anthropic/claude-haiku-4.5"], route: "fallback", provider: { sort: "price" } };
+    const { sent, response } = await post({ model: "anthropic/claude-haiku-4.5", messages, ...extensions, ...routing });
+    expect(sent).toMatchObject({ model: "openrouter-model", ...extensions, ...routing });
+    expect(response.headers.get("x-tollgate-dropped-parameters")).toBeNull();
+  });
+
+  it("leaves the sampling extensions out for DeepSeek and renames the seed for Mistral", async () => {
+    upstream.respondWith(() => "openai/text");
+    const deepseek = await post({ model: "deepseek/deepseek-chat", messages, ...extensions, temperature: 0.3 });
+    expect(deepseek.sent).toMatchObject({ model: "deepseek-model", temperature: 0.3 });
+    for (const field of Object.keys(extensions)) expect(deepseek.sent).not.toHaveProperty(field);
+
+    const mistral = await post({ model: "google/gemini-2.5-flash", messages, seed: 42, logit_bias: { "1": 1 } });
+    expect(mistral.sent).toMatchObject({ model: "mistral-model", random_seed: 42 });
+    expect(mistral.sent).not.toHaveProperty("seed");
+    expect(mistral.response.headers.get("x-tollgate-dropped-parameters")).toBe("logit_bias");
+  });
 });

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { TokenUsage } from "../../billing/compute-cost";
 import type { ChatCompletion, ChatCompletionChunk } from "../../protocol/chat-completion-response";
 import { GATEWAY_ONLY_FIELDS } from "../../protocol/chat-completion-request";
-import type { ProviderAdapter, StreamItem, UpstreamErrorInfo } from "../types";
+import type { BuildRequestInput, ProviderAdapter, StreamItem, UpstreamErrorInfo } from "../types";
 
 export interface OpenAICompatibleOptions {
   /** Appended to the channel's base URL. */
@@ -12,6 +12,18 @@ export interface OpenAICompatibleOptions {
    * sending. OpenRouter's `reasoning` object is turned into `reasoning_effort` first when it is dropped.
    */
   unsupportedParameters?: readonly string[];
+  /**
+   * Keeps the gateway's routing fields (`models`, `route`, `provider`) in the body: for an upstream that is itself a
+   * router speaking that dialect (OpenRouter).
+   */
+  forwardRoutingFields?: boolean;
+  /** Sends the key as this header instead of `Authorization: Bearer`. */
+  apiKeyHeader?: string;
+  /**
+   * Last per-provider changes to the upstream body (after the common ones), e.g. renaming a parameter. Returns the
+   * names of parameters it left out, for the client's `x-tollgate-dropped-parameters` header.
+   */
+  adjustBody?: (body: Record<string, unknown>, input: BuildRequestInput) => string[];
 }
 
 /** OpenRouter's sampling extras and reasoning object, which OpenAI's own API and most hosted clones refuse. */
@@ -187,9 +199,10 @@ function normaliseMessage(message: Record<string, unknown>): Record<string, unkn
 export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions): ProviderAdapter {
   const unsupported = new Set(options.unsupportedParameters ?? []);
   return {
-    buildRequest({ request, upstreamModel, channel, stream }) {
+    buildRequest(input) {
+      const { request, upstreamModel, channel, stream } = input;
       const body: Record<string, unknown> = { ...request, model: upstreamModel };
-      for (const field of GATEWAY_ONLY_FIELDS) delete body[field];
+      if (options.forwardRoutingFields !== true) for (const field of GATEWAY_ONLY_FIELDS) delete body[field];
       if (unsupported.has("reasoning") && request.reasoning?.effort != null) {
         body.reasoning_effort ??= request.reasoning.effort;
       }
@@ -208,11 +221,17 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
         delete body.stream;
         delete body.stream_options;
       }
+      if (options.adjustBody !== undefined) {
+        dropped.push(...options.adjustBody(body, input));
+      }
       const headers: Record<string, string> = {
         "content-type": "application/json",
         accept: stream ? "text/event-stream" : "application/json",
       };
-      if (channel.apiKey !== null) headers.authorization = `Bearer ${channel.apiKey}`;
+      if (channel.apiKey !== null) {
+        if (options.apiKeyHeader === undefined) headers.authorization = `Bearer ${channel.apiKey}`;
+        else headers[options.apiKeyHeader] = channel.apiKey;
+      }
       return {
         url: joinUrl(channel.baseUrl, options.chatCompletionsPath),
         method: "POST",

@@ -1,15 +1,13 @@
-import { createOpenAICompatibleAdapter, OPENROUTER_EXTENSIONS } from "../openai-compatible/adapter";
+import { createOpenAICompatibleAdapter } from "../openai-compatible/adapter";
+import { createOpenAICompatibleFamilyAdapter, OPENAI_OPTIONS } from "../openai-compatible/presets";
 import type { ProviderAdapter } from "../types";
 
-/** OpenAI itself: its API refuses parameters it does not know, so OpenRouter's extensions are dropped. */
+/** OpenAI itself (`api.openai.com/v1/chat/completions`): a cheap pass-through with its reasoning models' rules. */
 export function createOpenAIAdapter(): ProviderAdapter {
-  return createOpenAICompatibleAdapter({
-    chatCompletionsPath: "/chat/completions",
-    unsupportedParameters: OPENROUTER_EXTENSIONS,
-  });
+  return createOpenAICompatibleAdapter(OPENAI_OPTIONS);
 }
 
-/** Any other OpenAI-compatible server (OpenRouter, vLLM, DeepSeek, …) gets every parameter: many accept the extras. */
+/** `openai-compatible` channels: DeepSeek, OpenRouter, Groq, Mistral, xAI, Together, Fireworks, vLLM, Ollama, … */
 export function createOpenAICompatibleChannelAdapter(): ProviderAdapter {
-  return createOpenAICompatibleAdapter({ chatCompletionsPath: "/chat/completions" });
+  return createOpenAICompatibleFamilyAdapter();
 }
