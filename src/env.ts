@@ -51,6 +51,22 @@ const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
   /** Idle time before a waiting stream gets an SSE keep-alive comment, and between comments. */
   STREAM_KEEPALIVE_MS: z.coerce.number().int().positive().default(3_000),
+  /** Largest image the gateway downloads from an image URL for providers that need images inline (Gemini). */
+  IMAGE_FETCH_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 1024 * 1024),
+  /** Longest time to download one image URL, redirects included; then the request gets a 400. */
+  IMAGE_FETCH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * Let image URLs point at private, loopback and link-local addresses. Only for a gateway whose clients may reach
+   * the internal network anyway (images on an intranet); never on a public gateway.
+   */
+  IMAGE_FETCH_ALLOW_PRIVATE_ADDRESSES: z
+    .enum(["true", "false", "1", "0"])
+    .default("false")
+    .transform((value) => value === "true" || value === "1"),
   /** How long graceful shutdown waits for in-flight requests before closing them. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });

@@ -14,6 +14,7 @@ import { createGateway, type Gateway } from "./gateway";
 import { createApiKeyAuthenticator, type ApiKeyAuthenticator } from "./gateway/keys/api-key-authenticator";
 import { findApiKeyByHash } from "./gateway/keys/find-api-key-by-hash";
 import { createJsonLogger, type Logger } from "./gateway/logger";
+import { createSafeImageFetcher } from "./gateway/net/safe-image-fetch";
 import { createHttpTransport } from "./gateway/providers/call-upstream";
 import { createDemoUpstream } from "./gateway/providers/demo/demo-upstream";
 import { createProviderRegistry } from "./gateway/providers/registry";
@@ -100,6 +101,11 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     bodyTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
   });
   const providers = createProviderRegistry({ http: http.send, demo: createDemoUpstream(clock) });
+  const imageFetcher = createSafeImageFetcher({
+    maxBytes: env.IMAGE_FETCH_MAX_BYTES,
+    timeoutMs: env.IMAGE_FETCH_TIMEOUT_MS,
+    allowPrivateAddresses: env.IMAGE_FETCH_ALLOW_PRIVATE_ADDRESSES,
+  });
   const gateway = createGateway({
     authenticator,
     catalog,
@@ -112,6 +118,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     logger,
     accounts: createAccountReader(db),
     streamKeepAliveMs: env.STREAM_KEEPALIVE_MS,
+    fetchImage: imageFetcher.fetch,
   });
 
   let closing: Promise<void> | undefined;
@@ -133,6 +140,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
         await usageWriter.close();
         await changes.close();
         await http.close();
+        await imageFetcher.close();
         await database.close();
       })();
       return closing;

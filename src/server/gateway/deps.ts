@@ -3,6 +3,7 @@ import type { BalanceGate } from "./billing/balance-gate";
 import type { UsageWriter } from "./billing/usage-writer";
 import type { ApiKeyAuthenticator } from "./keys/api-key-authenticator";
 import type { Logger } from "./logger";
+import type { ImageFetcher } from "./net/safe-image-fetch";
 import type { ProviderRegistry } from "./providers/registry";
 import type { Catalog } from "./routing/catalog";
 
@@ -29,4 +30,9 @@ export interface GatewayDeps {
    * comment (`: tollgate processing`), then another comment every interval, so proxies and clients do not time out.
    */
   streamKeepAliveMs: number;
+  /**
+   * Downloads an image URL for providers that only take inline images (`inlinesImageUrls`), refusing private,
+   * loopback and link-local addresses (net/safe-image-fetch.ts).
+   */
+  fetchImage: ImageFetcher;
 }

@@ -3,6 +3,7 @@ import type { GatewayDeps } from "../deps";
 import { errors } from "../errors";
 import type { GatewayRequest, GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
+import { inlineImageUrls } from "../net/inline-image-urls";
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from "../protocol/chat-completion-request";
 import type { ChatCompletionChunk } from "../protocol/chat-completion-response";
 import { describeIssue } from "../protocol/describe-issue";
@@ -67,7 +68,7 @@ export async function handleChatCompletions(
   deps: GatewayDeps,
 ): Promise<GatewayResponse> {
   const startedAt = deps.clock();
-  const body = parseChatRequest(request.body);
+  let body = parseChatRequest(request.body);
   const model = deps.catalog.getModel(body.model);
   if (model === undefined || model.endpoints.length === 0) throw errors.modelNotFound(body.model);
   if (principal.allowedModels !== null && !principal.allowedModels.has(model.id)) {
@@ -92,6 +93,8 @@ export async function handleChatCompletions(
     streamed,
   };
   const binding = deps.providers.forChannel(endpoint.channel);
+  // Providers that cannot fetch image URLs get the images downloaded here, once for every choice of a fan-out.
+  if (binding.adapter.inlinesImageUrls === true) body = await inlineImageUrls(body, deps.fetchImage, request.signal);
   const choices = body.n ?? 1;
   if (choices > 1 && !answersNNatively(model, endpoint.channel)) {
     if (choices > MAX_FANNED_OUT_CHOICES) {
@@ -109,6 +112,7 @@ export async function handleChatCompletions(
     upstreamModel: endpoint.upstreamModel,
     channel: endpoint.channel,
     stream: streamed,
+    maxOutputTokens: context.model.maxOutputTokens,
   });
   context.droppedParameters = upstreamRequest.droppedParameters;
   const opening = openUpstream(context, binding, upstreamRequest, request.signal);

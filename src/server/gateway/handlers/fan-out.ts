@@ -49,6 +49,7 @@ export function fanOutCompletions(
     upstreamModel: context.endpoint.upstreamModel,
     channel: context.endpoint.channel,
     stream: context.streamed,
+    maxOutputTokens: context.model.maxOutputTokens,
   });
   context.droppedParameters = upstreamRequest.droppedParameters;
   return context.streamed

@@ -37,6 +37,8 @@ export interface BuildRequestInput {
   upstreamModel: string;
   channel: ResolvedChannel;
   stream: boolean;
+  /** The model's largest output, for providers that require a token limit on every request (Anthropic). */
+  maxOutputTokens?: number;
 }
 
 /** One event of an upstream SSE stream, already split by eventsource-parser. */
@@ -63,6 +65,11 @@ export interface UpstreamErrorInfo {
  * provider's answers back into OpenAI shapes. It never performs I/O.
  */
 export interface ProviderAdapter {
+  /**
+   * The provider cannot fetch `image_url` URLs itself: the gateway downloads each http(s) image URL (refusing
+   * private and loopback addresses) and hands `buildRequest` a request whose images are `data:` URLs.
+   */
+  inlinesImageUrls?: boolean;
   buildRequest(input: BuildRequestInput): UpstreamHttpRequest;
   parseResponse(body: unknown): ChatCompletion;
   /** Returns a stateful function mapping each upstream SSE event to zero or more stream items. */

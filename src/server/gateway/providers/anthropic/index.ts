@@ -1,13 +1,20 @@
-import { createOpenAICompatibleAdapter, OPENROUTER_EXTENSIONS } from "../openai-compatible/adapter";
 import type { ProviderAdapter } from "../types";
+import { parseAnthropicError } from "./errors";
+import { buildAnthropicRequest } from "./request";
+import { parseAnthropicResponse } from "./response";
+import { createAnthropicStreamTransformer } from "./stream";
+import { parseAnthropicAdapterUsage } from "./usage";
 
 /**
- * Anthropic channels. Until the native Messages adapter lands, Anthropic's own OpenAI-compatible endpoint
- * (`{base}/chat/completions`) serves them.
+ * Anthropic channels, through the native Messages API (`POST {base}/messages`, `anthropic-version` header): OpenAI
+ * requests are converted on the way out, answers and streams back into OpenAI's shapes.
  */
 export function createAnthropicAdapter(): ProviderAdapter {
-  return createOpenAICompatibleAdapter({
-    chatCompletionsPath: "/chat/completions",
-    unsupportedParameters: OPENROUTER_EXTENSIONS,
-  });
+  return {
+    buildRequest: buildAnthropicRequest,
+    parseResponse: parseAnthropicResponse,
+    createStreamTransformer: createAnthropicStreamTransformer,
+    parseUsage: parseAnthropicAdapterUsage,
+    parseError: parseAnthropicError,
+  };
 }

@@ -1,13 +1,22 @@
-import { createOpenAICompatibleAdapter, OPENROUTER_EXTENSIONS } from "../openai-compatible/adapter";
 import type { ProviderAdapter } from "../types";
+import { buildGeminiRequest } from "./build-request";
+import { convertResponse } from "./convert-response";
+import { parseUsage } from "./convert-usage";
+import { parseGeminiError } from "./parse-error";
+import { createGeminiStreamTransformer } from "./stream-transformer";
 
 /**
- * Google Gemini channels. Until the native generateContent adapter lands, Gemini's OpenAI-compatible endpoint
- * (`{base}/openai/chat/completions`) serves them.
+ * Google Gemini channels, natively: `{base}/models/{model}:generateContent` and `:streamGenerateContent?alt=sse`
+ * with the key in `x-goog-api-key`. Gemini cannot fetch arbitrary image URLs, so the gateway downloads them first
+ * (under its SSRF rules) and this adapter sends them inline.
  */
 export function createGeminiAdapter(): ProviderAdapter {
-  return createOpenAICompatibleAdapter({
-    chatCompletionsPath: "/openai/chat/completions",
-    unsupportedParameters: OPENROUTER_EXTENSIONS,
-  });
+  return {
+    inlinesImageUrls: true,
+    buildRequest: buildGeminiRequest,
+    parseResponse: convertResponse,
+    createStreamTransformer: createGeminiStreamTransformer,
+    parseUsage,
+    parseError: parseGeminiError,
+  };
 }
