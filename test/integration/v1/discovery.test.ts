@@ -2,7 +2,10 @@ import Ajv2020 from "ajv/dist/2020";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nanoToUsdNumber } from "~/server/gateway/billing/money";
+import type { CatalogModel as CatalogFileModel } from "~/server/catalog/catalog-file";
 import { createApiKey } from "~/server/services/api-keys";
+import { importCatalog } from "~/server/services/catalog";
+import { addChannel } from "~/server/services/channels";
 import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
 import { balanceOf, generationsOf } from "../../helpers/ledger-assertions";
 
@@ -124,6 +127,50 @@ describe("models and prices", () => {
     expect((await get("/models/tollgate%2Fecho", plaintext)).status).toBe(200);
     const key = await get("/key", plaintext);
     expect((key.body.data as { allowed_models: string[] }).allowed_models).toEqual(["tollgate/echo"]);
+  });
+});
+
+describe("supported parameters", () => {
+  it("lists only the parameters that one of the model's endpoints can carry to its provider", async () => {
+    const model: CatalogFileModel = {
+      id: "test/capabilities",
+      name: "Capabilities (test)",
+      description: "A model whose catalog entry claims more than some adapters carry.",
+      author: "test",
+      upstreamModel: "capabilities-1",
+      releasedAt: "2026-01-01",
+      contextLength: 8_000,
+      maxOutputTokens: 1_000,
+      inputModalities: ["text"],
+      outputModalities: ["text"],
+      supportedParameters: ["tools", "logprobs", "top_k"],
+      pricing: { input: "1", output: "2", cacheRead: null, cacheWrite: null },
+    };
+    const { db, secretBox, changes } = harness.container;
+    await importCatalog(db, changes, [model]);
+    const listed = async () =>
+      ((await get(`/models/${encodeURIComponent(model.id)}`)).body as { supported_parameters: string[] })
+        .supported_parameters;
+
+    // Gemini takes top_k but has no logprobs.
+    await addChannel(db, secretBox, changes, {
+      kind: "gemini",
+      name: "capabilities-gemini",
+      baseUrl: "https://gemini.invalid/v1beta",
+      apiKey: "gm-test",
+      models: [{ modelId: model.id, upstreamModel: "capabilities-1" }],
+    });
+    expect(await listed()).toEqual(["tools", "top_k"]);
+
+    // OpenAI carries logprobs: with both endpoints every parameter reaches some provider.
+    await addChannel(db, secretBox, changes, {
+      kind: "openai",
+      name: "capabilities-openai",
+      baseUrl: "https://openai.invalid/v1",
+      apiKey: "sk-test",
+      models: [{ modelId: model.id, upstreamModel: "capabilities-1" }],
+    });
+    expect(await listed()).toEqual(["tools", "logprobs", "top_k"]);
   });
 });
 

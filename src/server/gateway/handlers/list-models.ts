@@ -24,7 +24,18 @@ function representativePrices(model: CatalogModel) {
   return cheapest?.prices;
 }
 
-export function renderModel(model: CatalogModel): ModelInfo {
+/**
+ * The model's catalog parameters that at least one of its endpoints can carry: a parameter every adapter serving the
+ * model would drop is not listed.
+ */
+function carriedParameters(model: CatalogModel, deps: GatewayDeps): string[] {
+  const adapters = model.endpoints.map((endpoint) => deps.providers.forChannel(endpoint.channel).adapter);
+  return model.supportedParameters.filter((parameter) =>
+    adapters.some((adapter) => adapter.supportedParameters === undefined || adapter.supportedParameters.has(parameter)),
+  );
+}
+
+export function renderModel(model: CatalogModel, deps: GatewayDeps): ModelInfo {
   const prices = representativePrices(model);
   return {
     id: model.id,
@@ -50,7 +61,7 @@ export function renderModel(model: CatalogModel): ModelInfo {
       prompt: formatNanoAsUsd(prices?.inputPriceNano ?? 0n),
       completion: formatNanoAsUsd(prices?.outputPriceNano ?? 0n),
     },
-    supported_parameters: model.supportedParameters,
+    supported_parameters: carriedParameters(model, deps),
     top_provider: { context_length: model.contextLength, max_completion_tokens: model.maxOutputTokens },
   };
 }
@@ -63,7 +74,10 @@ function visibleModels(principal: Principal, deps: GatewayDeps): CatalogModel[] 
 }
 
 export function handleListModels(principal: Principal, deps: GatewayDeps): GatewayResponse {
-  return jsonResponse(200, { object: "list", data: visibleModels(principal, deps).map(renderModel) });
+  return jsonResponse(200, {
+    object: "list",
+    data: visibleModels(principal, deps).map((model) => renderModel(model, deps)),
+  });
 }
 
 export function handleGetModel(principal: Principal, deps: GatewayDeps, id: string): GatewayResponse {
@@ -72,7 +86,7 @@ export function handleGetModel(principal: Principal, deps: GatewayDeps, id: stri
   if (model === undefined || model.endpoints.length === 0 || principal.allowedModels?.has(id) === false) {
     throw errors.modelNotFound(id);
   }
-  return jsonResponse(200, renderModel(model));
+  return jsonResponse(200, renderModel(model, deps));
 }
 
 /** Nano-USD per million tokens as dollars per million, e.g. "2.5"; null when the provider has no such price. */

@@ -70,6 +70,12 @@ export interface ProviderAdapter {
    * private and loopback addresses) and hands `buildRequest` a request whose images are `data:` URLs.
    */
   inlinesImageUrls?: boolean;
+  /**
+   * The request capabilities this adapter can carry to its provider, in the catalog's vocabulary (`tools`,
+   * `reasoning`, `top_k`, …). `/v1/models` lists a model's parameters only where one of its endpoints' adapters
+   * carries them; undefined means the adapter passes everything through.
+   */
+  supportedParameters?: ReadonlySet<string>;
   buildRequest(input: BuildRequestInput): UpstreamHttpRequest;
   parseResponse(body: unknown): ChatCompletion;
   /** Returns a stateful function mapping each upstream SSE event to zero or more stream items. */

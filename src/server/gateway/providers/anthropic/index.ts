@@ -1,3 +1,4 @@
+import { ANTHROPIC_PARAMETERS } from "../capabilities";
 import type { ProviderAdapter } from "../types";
 import { parseAnthropicError } from "./errors";
 import { buildAnthropicRequest } from "./request";
@@ -11,6 +12,7 @@ import { parseAnthropicAdapterUsage } from "./usage";
  */
 export function createAnthropicAdapter(): ProviderAdapter {
   return {
+    supportedParameters: ANTHROPIC_PARAMETERS,
     buildRequest: buildAnthropicRequest,
     parseResponse: parseAnthropicResponse,
     createStreamTransformer: createAnthropicStreamTransformer,

@@ -1,3 +1,4 @@
+import { GEMINI_PARAMETERS } from "../capabilities";
 import type { ProviderAdapter } from "../types";
 import { buildGeminiRequest } from "./build-request";
 import { convertResponse } from "./convert-response";
@@ -13,6 +14,7 @@ import { createGeminiStreamTransformer } from "./stream-transformer";
 export function createGeminiAdapter(): ProviderAdapter {
   return {
     inlinesImageUrls: true,
+    supportedParameters: GEMINI_PARAMETERS,
     buildRequest: buildGeminiRequest,
     parseResponse: convertResponse,
     createStreamTransformer: createGeminiStreamTransformer,
