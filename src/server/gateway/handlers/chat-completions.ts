@@ -223,6 +223,8 @@ function streamCompletion(
 
     // What one upstream read produced for the client, sent as one write.
     let out = "";
+    // Whether OpenAI's trailing usage-only chunk has gone out.
+    let usageChunkSent = false;
     // Choice indexes whose first delta has gone out.
     const announced = new Set<number>();
     const translate = (event: SseEvent): void => {
@@ -261,7 +263,10 @@ function streamCompletion(
             out += encodeSseData(priced(heldFinish));
             heldFinish = null;
           }
-          if (clientWantsUsageChunk && usage !== null) out += encodeSseData(priced(chunk));
+          if (clientWantsUsageChunk && usage !== null) {
+            out += encodeSseData(priced(chunk));
+            usageChunkSent = true;
+          }
           continue;
         }
         if (finishing !== undefined && chunk.usage == null) {
@@ -309,6 +314,19 @@ function streamCompletion(
       }
       if (!completed && failure === null && (finishReason !== null || heldFinish !== null)) completed = true;
       if (heldFinish !== null) yield encodeSseData(priced(heldFinish));
+      if (completed && failure === null && clientWantsUsageChunk && !usageChunkSent && usage !== null) {
+        // The upstream reported usage on its finish chunk (DeepSeek, Groq): the client still gets OpenAI's
+        // trailing usage-only chunk it asked for.
+        yield encodeSseData(
+          priced({
+            id: context.generationId,
+            object: "chat.completion.chunk",
+            created,
+            model: context.model.id,
+            choices: [],
+          }),
+        );
+      }
       if (!completed && failure === null) {
         failure = {
           status: 502,

@@ -32,6 +32,7 @@ export const OPENROUTER_EXTENSIONS = ["top_k", "top_a", "min_p", "repetition_pen
 const usageSchema = z.looseObject({
   prompt_tokens: z.number().nullish(),
   completion_tokens: z.number().nullish(),
+  total_tokens: z.number().nullish(),
   prompt_tokens_details: z
     .looseObject({ cached_tokens: z.number().nullish(), cache_write_tokens: z.number().nullish() })
     .nullish(),
@@ -177,12 +178,17 @@ function parseOpenAIUsage(raw: unknown): TokenUsage | null {
   const parsed = usageSchema.safeParse(raw);
   if (!parsed.success || raw === null || raw === undefined) return null;
   const usage = parsed.data;
+  const promptTokens = usage.prompt_tokens ?? 0;
+  const reportedCompletion = usage.completion_tokens ?? 0;
+  // Gemini's OpenAI-compatible endpoint leaves thinking out of completion_tokens but counts it in total_tokens, and
+  // Google bills it as output: whatever total_tokens counts beyond prompt + completion is unreported reasoning.
+  const unreported = Math.max(0, (usage.total_tokens ?? 0) - promptTokens - reportedCompletion);
   return {
-    promptTokens: usage.prompt_tokens ?? 0,
-    completionTokens: usage.completion_tokens ?? 0,
+    promptTokens,
+    completionTokens: reportedCompletion + unreported,
     cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? usage.prompt_cache_hit_tokens ?? 0,
     cacheWriteTokens: usage.prompt_tokens_details?.cache_write_tokens ?? 0,
-    reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0,
+    reasoningTokens: (usage.completion_tokens_details?.reasoning_tokens ?? 0) + unreported,
   };
 }
 
@@ -272,8 +278,27 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
         if (!isChunkShape(json)) return [{ type: "error", error: parseOpenAIError(502, "") }];
         const { error } = json;
         if (error) {
-          // In-band error after HTTP 200 (OpenRouter does this).
+          // In-band error after HTTP 200 (OpenRouter does this). The chunk may still report what was used until the
+          // failure, which is billed: it goes first as a usage-only chunk.
+          const usage = isObject(json.usage) ? (json.usage as ChatCompletionChunk["usage"]) : null;
+          const consumed: StreamItem[] =
+            usage === null
+              ? []
+              : [
+                  {
+                    type: "chunk",
+                    chunk: {
+                      id: (json.id as string | null | undefined) ?? "",
+                      object: "chat.completion.chunk",
+                      created: (json.created as number | null | undefined) ?? 0,
+                      model: (json.model as string | null | undefined) ?? "",
+                      choices: [],
+                      usage,
+                    },
+                  },
+                ];
           return [
+            ...consumed,
             {
               type: "error",
               error: {
