@@ -433,7 +433,6 @@ describe("fixed gateway bugs", () => {
     const { result, userId, before } = await replay(id, { ...recorded, model: VIA_OPENROUTER });
     expect(result.status).toBe(200);
     const tokens = { prompt: 43, completion: 10, reasoning: 11 };
-    // Today: a generation with 0 tokens and cost 0, and nothing debited.
     await expectBilledOnce(
       harness,
       userId,
@@ -448,7 +447,13 @@ describe("fixed gateway bugs", () => {
       },
       { errorType: "upstream_error" },
     );
-    // And the client is shown that usage (today: all zeros and cost 0 on the finish chunk).
-    expect(accumulate(result.chunks).usage).toMatchObject(expectedUsage(tokens, PRICES[VIA_OPENROUTER]!));
+    // And the client is shown that usage, priced by the gateway: OpenRouter's own charge (usage.cost,
+    // cost_details, is_byok) is recorded for margin reports but never shown.
+    const usage = accumulate(result.chunks).usage as Body;
+    expect(usage).toMatchObject(expectedUsage(tokens, PRICES[VIA_OPENROUTER]!));
+    expect(usage).not.toHaveProperty("cost_details");
+    expect(usage).not.toHaveProperty("is_byok");
+    const [row] = await generationsOf(harness.container.db, userId);
+    expect(row?.upstreamCostNano).toBe(0n); // the recorded model is a free one: OpenRouter reports cost 0
   });
 });

@@ -32,6 +32,8 @@ export const generations = pgTable(
     costNano: bigint({ mode: "bigint" })
       .notNull()
       .default(sql`0`),
+    /** What the upstream said it charged, where it says (OpenRouter's `usage.cost`): for margin reports only. */
+    upstreamCostNano: bigint({ mode: "bigint" }),
     latencyMs: integer().notNull(),
     timeToFirstTokenMs: integer(),
     createdAt: timestamp({ withTimezone: true }).notNull(),

@@ -7,6 +7,8 @@ export interface TokenUsage {
   cachedTokens: number;
   cacheWriteTokens: number;
   reasoningTokens: number;
+  /** The upstream's own charge for the call, when it reports one (OpenRouter); never what the customer pays. */
+  upstreamCostNano?: bigint | null;
 }
 
 /** Nano-USD per one million tokens. A missing cache price means cache tokens cost the same as input. */

@@ -15,6 +15,11 @@ export function sumTokenUsage(usages: readonly (TokenUsage | null)[]): TokenUsag
             cachedTokens: total.cachedTokens + usage.cachedTokens,
             cacheWriteTokens: total.cacheWriteTokens + usage.cacheWriteTokens,
             reasoningTokens: total.reasoningTokens + usage.reasoningTokens,
+            // Known only if every copy reported its upstream cost.
+            upstreamCostNano:
+              total.upstreamCostNano != null && usage.upstreamCostNano != null
+                ? total.upstreamCostNano + usage.upstreamCostNano
+                : null,
           };
   }
   return total;

@@ -81,6 +81,7 @@ export function settle(context: CallContext, outcome: CallOutcome): bigint {
     cacheWriteTokens: usage.cacheWriteTokens,
     reasoningTokens: usage.reasoningTokens,
     costNano,
+    upstreamCostNano: outcome.usage?.upstreamCostNano ?? null,
     latencyMs: Math.max(0, Math.round(now - context.startedAt)),
     timeToFirstTokenMs:
       outcome.firstByteAt === undefined || outcome.firstByteAt === null

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { TokenUsage } from "../../billing/compute-cost";
+import { parseUsdToNano } from "../../billing/money";
 import type { ChatCompletion, ChatCompletionChunk } from "../../protocol/chat-completion-response";
 import { GATEWAY_ONLY_FIELDS } from "../../protocol/chat-completion-request";
 import type { BuildRequestInput, ProviderAdapter, StreamItem, UpstreamErrorInfo } from "../types";
@@ -37,6 +38,8 @@ const usageSchema = z.looseObject({
     .looseObject({ cached_tokens: z.number().nullish(), cache_write_tokens: z.number().nullish() })
     .nullish(),
   completion_tokens_details: z.looseObject({ reasoning_tokens: z.number().nullish() }).nullish(),
+  // OpenRouter reports what it charged, in USD.
+  cost: z.number().nullish(),
   // DeepSeek reports cache hits under its own names.
   prompt_cache_hit_tokens: z.number().nullish(),
 });
@@ -174,6 +177,12 @@ function parseOpenAIError(status: number, bodyText: string): UpstreamErrorInfo {
   };
 }
 
+/** A reported USD charge as nano-USD: the double rounded to nine decimals, then parsed exactly. */
+function upstreamCostNano(cost: number | null | undefined): bigint | null {
+  if (typeof cost !== "number" || !Number.isFinite(cost) || cost < 0) return null;
+  return parseUsdToNano(cost.toFixed(9));
+}
+
 function parseOpenAIUsage(raw: unknown): TokenUsage | null {
   const parsed = usageSchema.safeParse(raw);
   if (!parsed.success || raw === null || raw === undefined) return null;
@@ -189,6 +198,7 @@ function parseOpenAIUsage(raw: unknown): TokenUsage | null {
     cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? usage.prompt_cache_hit_tokens ?? 0,
     cacheWriteTokens: usage.prompt_tokens_details?.cache_write_tokens ?? 0,
     reasoningTokens: (usage.completion_tokens_details?.reasoning_tokens ?? 0) + unreported,
+    upstreamCostNano: upstreamCostNano(usage.cost),
   };
 }
 
