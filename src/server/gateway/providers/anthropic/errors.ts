@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { UpstreamErrorInfo } from "../types";
+import { upstreamError } from "../upstream-error";
 
 /** Anthropic's error envelope: `{"type":"error","error":{"type","message"},"request_id"}`, also sent as an SSE event. */
 export const anthropicErrorBodySchema = z.looseObject({
@@ -9,28 +10,11 @@ export const anthropicErrorBodySchema = z.looseObject({
 /** Anthropic answers 529 when it is overloaded (HTTP has no such status; it is retryable like a 503). */
 const OVERLOADED_STATUS = 529;
 
-const AUTH_FAILED: UpstreamErrorInfo = {
-  status: 502,
-  type: "upstream_error",
-  code: "upstream_auth_failed",
-  // Never the upstream's text: it can quote the channel's key or account.
-  message: "The upstream provider rejected the gateway's credentials.",
-  param: null,
-};
-
 const OVERLOADED: UpstreamErrorInfo = {
   status: 503,
   type: "service_unavailable",
   code: "upstream_overloaded",
   message: "The upstream provider is overloaded. Please retry.",
-  param: null,
-};
-
-const FAILED: UpstreamErrorInfo = {
-  status: 502,
-  type: "upstream_error",
-  code: "upstream_error",
-  message: "The upstream provider failed to answer. Please retry.",
   param: null,
 };
 
@@ -46,59 +30,29 @@ export function describeAnthropicError(
   const message = upstreamMessage ?? null;
   if (status === 401 || status === 403 || type === "authentication_error" || type === "permission_error") {
     // The channel's own key was refused: the client's request is fine, the gateway's configuration is not.
-    return { ...AUTH_FAILED };
+    return upstreamError.authFailed();
   }
   if (status === OVERLOADED_STATUS || status === 503 || type === "overloaded_error") return { ...OVERLOADED };
-  if (status === 429 || type === "rate_limit_error") {
-    return {
-      status: 429,
-      type: "rate_limit_error",
-      code: "rate_limited",
-      message: message ?? "The upstream provider is rate limiting requests. Please retry later.",
-      param: null,
-    };
-  }
+  if (status === 429 || type === "rate_limit_error") return upstreamError.rateLimited(message);
   if (status === 408 || status === 504 || type === "timeout_error") {
-    return {
-      status: status === 408 ? 408 : 504,
-      type: "timeout_error",
-      code: "upstream_timeout",
-      message: "The upstream provider timed out. Please retry.",
-      param: null,
-    };
+    return upstreamError.timedOut(status === 408 ? 408 : 504);
   }
   if (status === 402 || type === "billing_error") {
     // The channel's account cannot pay: like a refused key, the gateway's problem, not the client's.
-    return { ...FAILED, code: "upstream_billing_error" };
+    return upstreamError.failed("upstream_billing_error");
   }
-  if (status === 404 || type === "not_found_error") {
-    return {
-      status: 404,
-      type: "not_found_error",
-      code: "not_found",
-      message: message ?? "The upstream provider could not find the requested resource.",
-      param: null,
-    };
-  }
+  if (status === 404 || type === "not_found_error") return upstreamError.notFound(message);
   if (status === 413 || type === "request_too_large") {
-    return {
-      status: 413,
-      type: "invalid_request_error",
-      code: "request_too_large",
-      message: message ?? "The request is too large for the upstream provider.",
-      param: null,
-    };
+    return upstreamError.invalidRequest(
+      413,
+      message ?? "The request is too large for the upstream provider.",
+      "request_too_large",
+    );
   }
   if ((status !== null && status >= 400 && status < 500) || type === "invalid_request_error") {
-    return {
-      status: 400,
-      type: "invalid_request_error",
-      code: "invalid_request",
-      message: message ?? "The upstream provider rejected the request.",
-      param: null,
-    };
+    return upstreamError.invalidRequest(400, message);
   }
-  return { ...FAILED };
+  return upstreamError.failed();
 }
 
 function readErrorBody(bodyText: string): { type: string | null; message: string | null } {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { UpstreamErrorInfo } from "../types";
+import { upstreamError, upstreamErrorForStatus } from "../upstream-error";
 import { geminiErrorSchema, type GeminiError } from "./gemini-types";
 
 const errorBodySchema = z.looseObject({ error: geminiErrorSchema });
@@ -21,68 +22,21 @@ function isCredentialProblem(error: GeminiError | undefined): boolean {
 export function toUpstreamError(status: number, error: GeminiError | undefined): UpstreamErrorInfo {
   const upstreamMessage = error?.message ?? null;
   const code = error?.status ? error.status.toLowerCase() : null;
-  if (status === 401 || status === 403 || isCredentialProblem(error)) {
-    return {
-      status: 502,
-      type: "upstream_error",
-      code: "upstream_auth_failed",
-      message: "The upstream provider rejected the gateway's credentials.",
-      param: null,
-    };
-  }
-  if (status === 429) {
-    return {
-      status: 429,
-      type: "rate_limit_error",
-      code: code ?? "rate_limited",
-      message: upstreamMessage ?? "The upstream provider is rate limiting requests. Please retry later.",
-      param: null,
-    };
-  }
-  if (status === 408 || status === 504) {
-    return {
-      status,
-      type: "timeout_error",
-      code: "upstream_timeout",
-      message: "The upstream provider timed out. Please retry.",
-      param: null,
-    };
-  }
-  if (status === 404) {
-    return {
-      status: 404,
-      type: "not_found_error",
-      code: /\bmodels\/\S+ is not found/.test(upstreamMessage ?? "") ? "model_not_found" : (code ?? "not_found"),
-      message: upstreamMessage ?? "The upstream provider could not find the requested resource.",
-      param: null,
-    };
+  if (isCredentialProblem(error)) return upstreamError.authFailed();
+  if (status === 404 && /\bmodels\/\S+ is not found/.test(upstreamMessage ?? "")) {
+    return upstreamError.notFound(upstreamMessage, "model_not_found");
   }
   if (status === 400 && error?.status === "FAILED_PRECONDITION") {
     // Gemini's word for "this account cannot be served" (region, billing): nothing the client can change.
     return {
-      status: 502,
-      type: "upstream_error",
-      code: "upstream_unavailable",
+      ...upstreamError.failed("upstream_unavailable"),
       message: "The upstream provider refused to serve the gateway's account.",
-      param: null,
     };
   }
-  if (status >= 400 && status < 500) {
-    return {
-      status: status === 413 ? 413 : 400,
-      type: "invalid_request_error",
-      code: code ?? "invalid_request",
-      message: upstreamMessage ?? "The upstream provider rejected the request.",
-      param: null,
-    };
-  }
-  return {
-    status: 502,
-    type: "upstream_error",
-    code: "upstream_error",
-    message: "The upstream provider failed to answer. Please retry.",
-    param: null,
-  };
+  // Gemini's own fields name no request parameter.
+  const info = upstreamErrorForStatus(status, { message: upstreamMessage, code, param: null });
+  // 422 is not a Gemini status; its request errors are all 400 to the client.
+  return info.status === 422 ? { ...info, status: 400 } : info;
 }
 
 export function parseGeminiError(status: number, bodyText: string): UpstreamErrorInfo {

@@ -4,6 +4,7 @@ import { parseUsdToNano } from "../../billing/money";
 import type { ChatCompletion, ChatCompletionChunk } from "../../protocol/chat-completion-response";
 import { GATEWAY_ONLY_FIELDS } from "../../protocol/chat-completion-request";
 import type { BuildRequestInput, ProviderAdapter, StreamItem, UpstreamErrorInfo } from "../types";
+import { upstreamErrorForStatus } from "../upstream-error";
 
 export interface OpenAICompatibleOptions {
   /** Appended to the channel's base URL. */
@@ -121,60 +122,7 @@ function parseOpenAIError(status: number, bodyText: string): UpstreamErrorInfo {
   const detail = typeof parsed?.error === "string" ? { message: parsed.error } : parsed?.error;
   const upstreamMessage = detail?.message ?? null;
   const code = detail?.code === undefined || detail.code === null ? null : String(detail.code);
-  if (status === 401 || status === 403) {
-    // The channel's own key was refused: the client's request is fine, the gateway's configuration is not.
-    return {
-      status: 502,
-      type: "upstream_error",
-      code: "upstream_auth_failed",
-      message: "The upstream provider rejected the gateway's credentials.",
-      param: null,
-    };
-  }
-  if (status === 429) {
-    return {
-      status: 429,
-      type: "rate_limit_error",
-      code: code ?? "rate_limited",
-      message: upstreamMessage ?? "The upstream provider is rate limiting requests. Please retry later.",
-      param: null,
-    };
-  }
-  if (status === 408 || status === 504) {
-    // The upstream (or a proxy in front of it) gave up waiting: a timeout, worth retrying, not a broken request.
-    return {
-      status,
-      type: "timeout_error",
-      code: "upstream_timeout",
-      message: "The upstream provider timed out. Please retry.",
-      param: null,
-    };
-  }
-  if (status === 404) {
-    return {
-      status: 404,
-      type: "not_found_error",
-      code: code ?? "not_found",
-      message: upstreamMessage ?? "The upstream provider could not find the requested resource.",
-      param: detail?.param ?? null,
-    };
-  }
-  if (status >= 400 && status < 500) {
-    return {
-      status: status === 413 ? 413 : status === 422 ? 422 : 400,
-      type: "invalid_request_error",
-      code: code ?? "invalid_request",
-      message: upstreamMessage ?? "The upstream provider rejected the request.",
-      param: detail?.param ?? null,
-    };
-  }
-  return {
-    status: 502,
-    type: "upstream_error",
-    code: "upstream_error",
-    message: "The upstream provider failed to answer. Please retry.",
-    param: null,
-  };
+  return upstreamErrorForStatus(status, { message: upstreamMessage, code, param: detail?.param ?? null });
 }
 
 /** A reported USD charge as nano-USD: the double rounded to nine decimals, then parsed exactly. */
