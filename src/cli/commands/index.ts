@@ -1,4 +1,5 @@
 import type { CommandSpec } from "../command";
+import { billingCommands } from "./billing";
 import { catalogCommands } from "./catalog";
 import { channelCommands } from "./channel";
 import { creditsCommands } from "./credits";
@@ -10,6 +11,7 @@ import { userCommands } from "./user";
 export const commands: readonly CommandSpec[] = [
   ...userCommands,
   ...creditsCommands,
+  ...billingCommands,
   ...keyCommands,
   ...channelCommands,
   ...catalogCommands,

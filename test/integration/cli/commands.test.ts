@@ -147,6 +147,35 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
     });
   });
 
+  describe("billing reconcile", () => {
+    it("passes when every balance equals its ledger, and names each account that does not", async () => {
+      const clean = await run("billing", "reconcile", "--json");
+      expect(clean).toMatchObject({ exitCode: 0, stderr: "" });
+      const report = JSON.parse(clean.stdout) as { accounts: number; entries: number; mismatches: unknown[] };
+      expect(report.accounts).toBeGreaterThan(0);
+      expect(report.entries).toBeGreaterThan(0);
+      expect(report.mismatches).toEqual([]);
+
+      // A balance changed behind the ledger's back, by one nano-dollar.
+      const [alice] = await db().select().from(users).where(eq(users.email, "alice@example.com"));
+      const before = (await balanceOf(alice!.id))!;
+      await db()
+        .update(balances)
+        .set({ balanceNano: before + 1n })
+        .where(eq(balances.userId, alice!.id));
+      try {
+        expect(expectOneLineError(await run("billing", "reconcile"))).toMatch(
+          /^1 of \d+ accounts differ from their ledger: alice@example\.com \(balance \$[\d.]+, ledger \$[\d.]+\)$/,
+        );
+      } finally {
+        await db().update(balances).set({ balanceNano: before }).where(eq(balances.userId, alice!.id));
+      }
+      expect((await run("billing", "reconcile")).stdout).toMatch(
+        /^All \d+ accounts match their ledger \(\d+ entries\)\.\n$/,
+      );
+    });
+  });
+
   describe("keys", () => {
     let firstKey: string;
 
