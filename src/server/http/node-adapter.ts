@@ -35,8 +35,20 @@ function flatHeaders(request: IncomingMessage): Record<string, string | undefine
 }
 
 async function writeResponse(response: ServerResponse, answer: GatewayResponse, abort: AbortController): Promise<void> {
-  response.writeHead(answer.status, answer.headers);
   const { body } = answer;
+  try {
+    response.writeHead(answer.status, answer.headers);
+  } catch (error) {
+    // The answer cannot be sent (a header node refuses). A streamed call must still end as one: cancel the upstream
+    // and run the stream to its end, which settles the call, before reporting the failure.
+    abort.abort();
+    if (typeof body !== "string" && !(body instanceof Uint8Array)) {
+      for await (const _ of body) {
+        // Discarded: nobody can receive it.
+      }
+    }
+    throw error;
+  }
   if (typeof body === "string" || body instanceof Uint8Array) {
     response.end(body);
     return;

@@ -35,6 +35,13 @@ beforeAll(async () => {
     apiKey: "sk-upstream-secret",
     models: [{ modelId: "openai/o3", upstreamModel: "o3" }],
   });
+  await addChannel(db, secretBox, changes, {
+    kind: "anthropic",
+    name: "anthropic-native",
+    baseUrl: upstream.baseUrl,
+    apiKey: "sk-ant-test",
+    models: [{ modelId: "anthropic/claude-sonnet-4.5", upstreamModel: "claude-sonnet-4-5" }],
+  });
   // The OpenAI-compatible family: one channel per provider preset (chosen by the provider slug).
   for (const [provider, modelId] of [
     ["openrouter", "anthropic/claude-haiku-4.5"],
@@ -240,4 +247,26 @@ describe("provider presets", () => {
     expect(mistral.sent).not.toHaveProperty("seed");
     expect(mistral.response.headers.get("x-tollgate-dropped-parameters")).toBe("logit_bias");
   });
+});
+
+describe("dropped parameters named in a header", () => {
+  it.each([false, true])(
+    "lists only plain names, so a client-chosen key cannot break the answer (stream: %s)",
+    async (stream) => {
+      upstream.respondWith(() => (stream ? "anthropic/text-stream" : "anthropic/text"));
+      // Anthropic refuses fields it does not know, so the adapter leaves these out and reports them.
+      const { response, text } = await post({
+        model: "anthropic/claude-sonnet-4.5",
+        messages,
+        stream,
+        plain_extra: 1,
+        ключ: 2,
+        "bad\r\nx-injected: 1": 3,
+      });
+      expect(response.headers.get("x-tollgate-dropped-parameters")).toBe("plain_extra");
+      expect(response.headers.get("x-injected")).toBeNull();
+      if (stream) expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
+      else expect((JSON.parse(text) as { object: string }).object).toBe("chat.completion");
+    },
+  );
 });

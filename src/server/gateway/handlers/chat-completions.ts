@@ -269,12 +269,14 @@ function streamCompletion(
           }
           continue;
         }
+        if (finishing !== undefined && heldFinish !== null) {
+          // With n > 1 every choice finishes in its own chunk: an earlier one goes out, in order, without usage.
+          heldFinish.usage = undefined;
+          out += encodeSseData(heldFinish);
+          heldFinish = null;
+        }
         if (finishing !== undefined && chunk.usage == null) {
-          // With n > 1 every choice finishes in its own chunk: only the last one carries the usage.
-          if (heldFinish !== null) {
-            heldFinish.usage = undefined;
-            out += encodeSseData(heldFinish);
-          }
+          // The last finish waits for the usage it will carry.
           heldFinish = chunk;
           continue;
         }

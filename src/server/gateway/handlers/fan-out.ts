@@ -270,9 +270,14 @@ async function streamFanOut(
             finishing = true;
           }
         }
-        // Only the last choice to finish waits (for the usage it will carry); the others go out as they come.
-        if (finishing && states.every((other) => other.finishReason !== null)) heldFinish = chunk;
-        else out += encodeSseData(chunk);
+        // Only the last choice to finish waits (for the usage it will carry); the others go out as they come. A
+        // second finish after that one sends the held one on first, so nothing is lost or reordered.
+        if (finishing && states.every((other) => other.finishReason !== null)) {
+          if (heldFinish !== null) out += encodeSseData(heldFinish);
+          heldFinish = chunk;
+        } else {
+          out += encodeSseData(chunk);
+        }
       }
     };
 

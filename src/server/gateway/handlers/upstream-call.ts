@@ -44,14 +44,21 @@ export interface CallOutcome {
   firstByteAt?: number | null;
 }
 
+/** Names a client may put in a header's value: request fields are client-chosen JSON keys, so only plain ones. */
+const HEADER_SAFE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const MAX_LISTED_PARAMETERS = 20;
+
+function droppedParametersHeader(dropped: readonly string[] | undefined): Record<string, string> {
+  const listed = (dropped ?? []).filter((name) => HEADER_SAFE_NAME.test(name)).slice(0, MAX_LISTED_PARAMETERS);
+  return listed.length > 0 ? { "x-tollgate-dropped-parameters": listed.join(", ") } : {};
+}
+
 export function responseHeaders(context: CallContext): Record<string, string> {
   return {
     "x-generation-id": context.generationId,
     "x-tollgate-provider": context.endpoint.channel.provider,
     "x-tollgate-model": context.model.id,
-    ...(context.droppedParameters?.length
-      ? { "x-tollgate-dropped-parameters": context.droppedParameters.join(", ") }
-      : {}),
+    ...droppedParametersHeader(context.droppedParameters),
   };
 }
 

@@ -150,7 +150,8 @@ export function createSafeImageFetcher(options: SafeImageFetcherOptions = {}): S
           const reason = policy(address);
           if (reason !== null) {
             callback(
-              new ImageFetchError("blocked_address", `its host ${hostname} resolves to ${address}, ${reason}`),
+              // The kind of address, never the address itself: the client must not learn the internal network.
+              new ImageFetchError("blocked_address", `its host ${hostname} resolves to ${reason}`),
               "",
               4,
             );

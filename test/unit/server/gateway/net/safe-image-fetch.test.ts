@@ -195,7 +195,7 @@ describe("the image fetcher's real address policy", () => {
       "localhost",
       () => `http://localhost:${port}/image.png`,
       // Whichever loopback address the system resolver lists first.
-      expect.stringMatching(/^its host localhost resolves to (127\.0\.0\.1|::1), a loopback address$/) as unknown,
+      expect.stringMatching(/^its host localhost resolves to a loopback address$/) as unknown,
     ],
   ])("refuses %s, and never connects", async (_name, url, message) => {
     const before = seen.length;
@@ -207,7 +207,7 @@ describe("the image fetcher's real address policy", () => {
     const withNames = fetcher({ resolve, timeoutMs: 2_000 });
     await expect(refusal(withNames("http://mixed.test/image.png"))).resolves.toMatchObject({
       reason: "blocked_address",
-      message: "its host mixed.test resolves to 192.168.0.7, a private address",
+      message: "its host mixed.test resolves to a private address",
     });
   });
 
@@ -227,7 +227,7 @@ describe("the image fetcher's real address policy", () => {
       ],
       [
         "/to-internal-name",
-        "it redirects to http://internal.test:PORT/image.png, and its host internal.test resolves to 10.1.2.3, a private address",
+        "it redirects to http://internal.test:PORT/image.png, and its host internal.test resolves to a private address",
       ],
       ["/to-ipv6-loopback", "it redirects to http://[::1]:PORT/image.png, and the address ::1 is a loopback address"],
     ])("refuses a redirect %s to a private address", async (path, message) => {
