@@ -282,16 +282,35 @@ async function streamFanOut(
     };
 
     // One read in flight per copy, its outcome (value or error) kept as a value: a read is never left rejected
-    // with nobody listening, whichever way the stream ends.
-    const reading = new Map<number, Promise<CopyRead>>();
+    // with nobody listening, whichever way the stream ends. Finished reads queue up in the order they finished and
+    // wake the loop below; racing the pending reads anew on every turn would instead pile reactions onto a stalled
+    // copy's read, each holding a finished result, until that read settled.
+    const ready: CopyRead[] = [];
+    let inFlight = 0;
+    let wake: (() => void) | null = null;
     const read = (copy: number, reads: AsyncIterator<SseEvent[]>) => {
-      reading.set(
-        copy,
-        reads.next().then(
-          (result) => ({ copy, result }),
-          (error: unknown) => ({ copy, error }),
-        ),
-      );
+      inFlight += 1;
+      void reads
+        .next()
+        .then(
+          (result): CopyRead => ({ copy, result }),
+          (error: unknown): CopyRead => ({ copy, error }),
+        )
+        .then((outcome) => {
+          inFlight -= 1;
+          ready.push(outcome);
+          const resume = wake;
+          wake = null;
+          resume?.();
+        });
+    };
+    const nextRead = async (): Promise<CopyRead> => {
+      while (ready.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+      return ready.shift()!;
     };
 
     try {
@@ -305,11 +324,10 @@ async function streamFanOut(
       answered = true;
       const readers = responses.map((response) => parseSse(response.body)[Symbol.asyncIterator]());
       readers.forEach((reads, copy) => read(copy, reads));
-      while (reading.size > 0) {
-        const next = Promise.race(reading.values());
+      while (inFlight > 0 || ready.length > 0) {
+        const next = nextRead();
         // Keep-alive comments only until the first event, as for a single stream.
         const done = firstByteAt === null ? yield* keepAliveWhile(next, keepAliveMs) : await next;
-        reading.delete(done.copy);
         if ("error" in done) throw done.error;
         const state = states[done.copy]!;
         if (done.result.done === true) {
