@@ -18,7 +18,6 @@ import { KEEP_ALIVE_COMMENT, keepAliveWhile, resumeWith, settleWithin, STILL_PEN
 import { parseSse } from "../sse/parse-sse";
 import { fanOutCompletions } from "./fan-out";
 import {
-  CallFailure,
   CLIENT_CLOSED_REQUEST,
   completionResponse,
   encodeStreamError,
@@ -27,6 +26,8 @@ import {
   responseHeaders,
   settle,
   settleFailure,
+  STREAM_ENDED_EARLY,
+  streamFailure,
   type CallContext,
 } from "./upstream-call";
 
@@ -330,37 +331,13 @@ function streamCompletion(
         );
       }
       if (!completed && failure === null) {
-        failure = {
-          status: 502,
-          type: "upstream_error",
-          code: "upstream_stream_incomplete",
-          message: "The upstream provider ended the stream early.",
-          param: null,
-        };
+        failure = STREAM_ENDED_EARLY;
       }
     } catch (error) {
-      if (error instanceof CallFailure) {
-        // The upstream gave no answer after the response was committed (the client leaving is one way).
-        if (error.cancelled) return;
-        failure = {
-          status: error.httpStatus,
-          type: error.error.type,
-          code: error.error.code,
-          message: error.error.message,
-          param: error.error.param,
-        };
-        failureErrorType = error.errorType;
-      } else {
-        if (signal.aborted) return;
-        context.deps.logger.warn("upstream stream failed", { channel: context.endpoint.channel.name, error });
-        failure = {
-          status: 502,
-          type: "upstream_error",
-          code: "upstream_stream_failed",
-          message: "The upstream provider failed mid-stream.",
-          param: null,
-        };
-      }
+      const failed = streamFailure(context, error, signal);
+      if (failed === null) return;
+      failure = failed.failure;
+      failureErrorType = failed.errorType;
     } finally {
       finish();
     }

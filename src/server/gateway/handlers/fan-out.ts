@@ -26,6 +26,8 @@ import {
   responseHeaders,
   settle,
   settleFailure,
+  STREAM_ENDED_EARLY,
+  streamFailure,
   type CallContext,
   type ReadCompletion,
 } from "./upstream-call";
@@ -349,13 +351,7 @@ async function streamFanOut(
       completed = failure === null && states.every((state) => state.completed || state.finishReason !== null);
       if (heldFinish !== null) yield encodeSseData(priced(heldFinish));
       if (failure === null && !completed) {
-        failure = {
-          status: 502,
-          type: "upstream_error",
-          code: "upstream_stream_incomplete",
-          message: "The upstream provider ended the stream early.",
-          param: null,
-        };
+        failure = STREAM_ENDED_EARLY;
       }
       if (failure === null && clientWantsUsageChunk) {
         yield encodeSseData(
@@ -369,27 +365,10 @@ async function streamFanOut(
         );
       }
     } catch (error) {
-      if (error instanceof CallFailure) {
-        if (error.cancelled) return;
-        failure = {
-          status: error.httpStatus,
-          type: error.error.type,
-          code: error.error.code,
-          message: error.error.message,
-          param: error.error.param,
-        };
-        failureErrorType = error.errorType;
-      } else {
-        if (signal.aborted) return;
-        deps.logger.warn("upstream stream failed", { channel: context.endpoint.channel.name, error });
-        failure = {
-          status: 502,
-          type: "upstream_error",
-          code: "upstream_stream_failed",
-          message: "The upstream provider failed mid-stream.",
-          param: null,
-        };
-      }
+      const failed = streamFailure(context, error, signal);
+      if (failed === null) return;
+      failure = failed.failure;
+      failureErrorType = failed.errorType;
     } finally {
       finish();
     }

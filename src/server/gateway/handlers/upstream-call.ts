@@ -262,3 +262,41 @@ export function encodeStreamError(
     error: { message: failure.message, type: failure.type, code: failure.code },
   });
 }
+
+/** A stream whose upstream ended before finishing (no [DONE], no finish reason). */
+export const STREAM_ENDED_EARLY: UpstreamErrorInfo = {
+  status: 502,
+  type: "upstream_error",
+  code: "upstream_stream_incomplete",
+  message: "The upstream provider ended the stream early.",
+  param: null,
+};
+
+/**
+ * What a streamed call that threw after its response was committed tells the client, and the error type it is
+ * recorded with; null when the client itself went away (nobody to tell, and the call counts as cancelled).
+ */
+export function streamFailure(
+  context: CallContext,
+  error: unknown,
+  signal: AbortSignal,
+): { failure: UpstreamErrorInfo; errorType: string | null } | null {
+  if (error instanceof CallFailure) {
+    // The upstream gave no answer after the response was committed (the client leaving is one way).
+    if (error.cancelled) return null;
+    const { type, code, message, param } = error.error;
+    return { failure: { status: error.httpStatus, type, code, message, param }, errorType: error.errorType };
+  }
+  if (signal.aborted) return null;
+  context.deps.logger.warn("upstream stream failed", { channel: context.endpoint.channel.name, error });
+  return {
+    failure: {
+      status: 502,
+      type: "upstream_error",
+      code: "upstream_stream_failed",
+      message: "The upstream provider failed mid-stream.",
+      param: null,
+    },
+    errorType: null,
+  };
+}
