@@ -1,6 +1,9 @@
 import { sql } from "drizzle-orm";
-import { index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, index, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { users } from "./users";
+
+/** When a key's spend limit starts over: at 00:00 UTC each day, each Monday, or on the 1st of each month. */
+export const keyLimitReset = pgEnum("key_limit_reset", ["daily", "weekly", "monthly"]);
 
 /** Bearer keys for /v1. Only the SHA-256 of the key is stored; `prefix` is what people see in lists. */
 export const apiKeys = pgTable(
@@ -23,6 +26,20 @@ export const apiKeys = pgTable(
     revokedAt: timestamp({ withTimezone: true }),
     /** Public model ids this key may call; null allows every model. */
     allowedModels: text().array(),
+    /** A disabled key is refused like a revoked one, but can be enabled again. */
+    disabledAt: timestamp({ withTimezone: true }),
+    /** Most this key may spend (nano-USD) per reset period, or in total without one; null for no limit. */
+    spendLimitNano: bigint({ mode: "bigint" }),
+    limitReset: keyLimitReset(),
+    /** Spent in the current period (since `period_started_at`); settled calls only. */
+    periodSpendNano: bigint({ mode: "bigint" })
+      .notNull()
+      .default(sql`0`),
+    periodStartedAt: timestamp({ withTimezone: true }),
+    /** Worst-case cost of this key's calls in flight (see balance_holds). */
+    heldNano: bigint({ mode: "bigint" })
+      .notNull()
+      .default(sql`0`),
   },
   (table) => [index().on(table.userId), index().on(table.prefix)],
 );

@@ -23,6 +23,12 @@ export const models = pgTable("models", {
   outputPriceNano: bigint({ mode: "bigint" }).notNull(),
   cacheReadPriceNano: bigint({ mode: "bigint" }),
   cacheWritePriceNano: bigint({ mode: "bigint" }),
+  /** Reasoning (thinking) tokens; null bills them as output. */
+  reasoningPriceNano: bigint({ mode: "bigint" }),
+  /** Flat fee per request, nano-USD; null for none. */
+  requestPriceNano: bigint({ mode: "bigint" }),
+  /** Fee per input image, nano-USD; null for none. */
+  imagePriceNano: bigint({ mode: "bigint" }),
   enabled: boolean().notNull().default(true),
   createdAt: timestamp({ withTimezone: true })
     .notNull()
@@ -51,6 +57,12 @@ export const modelEndpoints = pgTable(
     outputPriceNano: bigint({ mode: "bigint" }).notNull(),
     cacheReadPriceNano: bigint({ mode: "bigint" }),
     cacheWritePriceNano: bigint({ mode: "bigint" }),
+    /** Reasoning (thinking) tokens; null bills them as output. */
+    reasoningPriceNano: bigint({ mode: "bigint" }),
+    /** Flat fee per request, nano-USD; null for none. */
+    requestPriceNano: bigint({ mode: "bigint" }),
+    /** Fee per input image, nano-USD; null for none. */
+    imagePriceNano: bigint({ mode: "bigint" }),
     priority: integer().notNull().default(0),
     weight: integer().notNull().default(1),
     enabled: boolean().notNull().default(true),

@@ -1,8 +1,14 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { apiKeys } from "./api-keys";
 import { channels } from "./channels";
 import { users } from "./users";
+
+/**
+ * How a generation's cost was found: from the upstream's reported usage (`exact`), from counting what was sent and
+ * received because the upstream reported none (`estimated`), or nothing was produced and nothing is billed (`void`).
+ */
+export const billingStatus = pgEnum("billing_status", ["exact", "estimated", "void"]);
 
 /** One row per /v1 generation: what was asked, who served it, what it used and cost. */
 export const generations = pgTable(
@@ -29,6 +35,9 @@ export const generations = pgTable(
     cachedTokens: integer().notNull().default(0),
     cacheWriteTokens: integer().notNull().default(0),
     reasoningTokens: integer().notNull().default(0),
+    billingStatus: billingStatus().notNull().default("void"),
+    /** Input images in the request (per-image fees). */
+    imageCount: integer().notNull().default(0),
     costNano: bigint({ mode: "bigint" })
       .notNull()
       .default(sql`0`),
