@@ -12,7 +12,14 @@ CREATE FUNCTION place_balance_hold(
   p_amount bigint,
   p_now timestamptz,
   p_expires_at timestamptz
-) RETURNS TABLE (outcome text, available_nano bigint, key_limit_nano bigint, key_spent_nano bigint, key_period_start timestamptz)
+) RETURNS TABLE (
+  outcome text,
+  available_nano bigint,
+  key_limit_nano bigint,
+  key_spent_nano bigint,
+  key_period_start timestamptz,
+  key_limit_reset text
+)
 LANGUAGE plpgsql AS $$
 DECLARE
   v_available bigint;
@@ -25,7 +32,7 @@ BEGIN
   RETURNING balance_nano - held_nano INTO v_available;
   IF NOT FOUND THEN
     SELECT b.balance_nano - b.held_nano INTO v_available FROM balances b WHERE b.user_id = p_user_id;
-    RETURN QUERY SELECT 'insufficient_credits'::text, coalesce(v_available, 0), NULL::bigint, NULL::bigint, NULL::timestamptz;
+    RETURN QUERY SELECT 'insufficient_credits'::text, coalesce(v_available, 0), NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::text;
     RETURN;
   END IF;
 
@@ -34,7 +41,7 @@ BEGIN
     IF NOT FOUND OR v_key.revoked_at IS NOT NULL OR v_key.disabled_at IS NOT NULL
        OR (v_key.expires_at IS NOT NULL AND v_key.expires_at <= p_now) THEN
       UPDATE balances SET held_nano = held_nano - p_amount WHERE user_id = p_user_id;
-      RETURN QUERY SELECT 'key_inactive'::text, v_available + p_amount, NULL::bigint, NULL::bigint, NULL::timestamptz;
+      RETURN QUERY SELECT 'key_inactive'::text, v_available + p_amount, NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::text;
       RETURN;
     END IF;
     v_period := CASE v_key.limit_reset
@@ -46,7 +53,7 @@ BEGIN
     IF v_key.spend_limit_nano IS NOT NULL AND v_spent + v_key.held_nano + p_amount > v_key.spend_limit_nano THEN
       UPDATE balances SET held_nano = held_nano - p_amount WHERE user_id = p_user_id;
       RETURN QUERY SELECT 'key_limit_exceeded'::text, v_available + p_amount, v_key.spend_limit_nano,
-        v_spent + v_key.held_nano, v_period;
+        v_spent + v_key.held_nano, v_period, v_key.limit_reset::text;
       RETURN;
     END IF;
     UPDATE api_keys SET period_spend_nano = v_spent, period_started_at = v_period, held_nano = held_nano + p_amount
@@ -55,7 +62,7 @@ BEGIN
 
   INSERT INTO balance_holds (id, user_id, api_key_id, amount_nano, created_at, expires_at)
   VALUES (p_hold_id, p_user_id, p_api_key_id, p_amount, p_now, p_expires_at);
-  RETURN QUERY SELECT 'held'::text, v_available, v_key.spend_limit_nano, v_spent, v_period;
+  RETURN QUERY SELECT 'held'::text, v_available, v_key.spend_limit_nano, v_spent, v_period, v_key.limit_reset::text;
 END;
 $$;
 --> statement-breakpoint

@@ -67,6 +67,21 @@ const envSchema = z.object({
     .enum(["true", "false", "1", "0"])
     .default("false")
     .transform((value) => value === "true" || value === "1"),
+  /**
+   * How long a call's balance hold lives if its process dies before settling it; then any gateway process releases
+   * it. Longer than the longest call (a hold that expires while its call runs only loosens admission).
+   */
+  BALANCE_HOLD_TTL_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30 * 60_000),
+  /** Platform markup on every model's prices, in percent (up to two decimals, e.g. 5.5); applied once per call. */
+  PRICE_MARKUP_PERCENT: z
+    .string()
+    .regex(/^\d{1,4}(\.\d{1,2})?$/, "a percentage such as 5 or 5.5")
+    .default("0")
+    .transform((value) => BigInt(Math.round(Number(value) * 100))),
   /** How long graceful shutdown waits for in-flight requests before closing them. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });

@@ -5,8 +5,7 @@ import { createChangeBus, type ChangeBus } from "./changes";
 import { createSecretBox, type SecretBox } from "./crypto/secret-box";
 import { openDatabase, type Database, type DatabaseHandle } from "./db";
 import { migrate } from "./db/migrate";
-import { createBalanceGate, type BalanceGate } from "./gateway/billing/balance-gate";
-import { readBalanceNano } from "./gateway/billing/ledger";
+import { createBalanceHolds, type BalanceHolds } from "./gateway/billing/balance-holds";
 import { createUsageWriter, type UsageWriter } from "./gateway/billing/usage-writer";
 import type { Clock } from "./gateway/deps";
 import { createAccountReader } from "./gateway/accounts/account-reader";
@@ -33,7 +32,7 @@ export interface Container {
   changes: ChangeBus;
   authenticator: ApiKeyAuthenticator;
   catalog: Catalog;
-  balanceGate: BalanceGate;
+  holds: BalanceHolds;
   usageWriter: UsageWriter;
   gateway: Gateway;
   /** Flushes pending usage and closes upstream pools and the database. */
@@ -74,26 +73,18 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
   if (options.bootstrap !== false) await bootstrap({ db, env, secretBox, changes: null, logger });
 
   const catalog = await createCatalog({
-    load: () => loadCatalog(db, (ciphertext) => secretBox.decrypt(ciphertext)),
+    load: () => loadCatalog(db, (ciphertext) => secretBox.decrypt(ciphertext), env.PRICE_MARKUP_PERCENT),
     logger,
   });
   const authenticator = createApiKeyAuthenticator({ findByHash: (hash) => findApiKeyByHash(db, hash), clock });
-  // The gate and the writer refer to each other: the gate subtracts unwritten debits, the writer reports balances.
-  const usageWriter = createUsageWriter({
-    db,
-    logger,
-    onBalancesWritten: (balances) => gate.remember(balances),
-  });
-  const gate = createBalanceGate({
-    readBalanceNano: (userId) => readBalanceNano(db, userId),
-    pendingDebitNano: (userId) => usageWriter.pendingDebitNano(userId),
-    clock,
-  });
+  const usageWriter = createUsageWriter({ db, logger });
+  const holds = createBalanceHolds({ db, clock, ttlMs: env.BALANCE_HOLD_TTL_MS });
+  const expiredHoldSweep = startExpiredHoldSweep(holds, logger, env.BALANCE_HOLD_TTL_MS);
 
   changes.subscribe(async (change) => {
     if (change.topic === "api-key-revoked") authenticator.invalidate(change.hash);
-    else if (change.topic === "balance-changed") gate.forget(change.userId);
-    else await catalog.reload();
+    else if (change.topic === "catalog-changed") await catalog.reload();
+    // Balances need no cache invalidation: every call's admission reads them in PostgreSQL.
   });
 
   const http = createHttpTransport({
@@ -109,7 +100,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
   const gateway = createGateway({
     authenticator,
     catalog,
-    balanceGate: gate,
+    holds,
     usageWriter,
     providers,
     clock,
@@ -132,11 +123,12 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     changes,
     authenticator,
     catalog,
-    balanceGate: gate,
+    holds,
     usageWriter,
     gateway,
     close() {
       closing ??= (async () => {
+        clearInterval(expiredHoldSweep);
         await usageWriter.close();
         await changes.close();
         await http.close();
@@ -146,6 +138,26 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       return closing;
     },
   };
+}
+
+/**
+ * Every process releases expired holds now and then (the release is idempotent across processes): a hold outlives
+ * its call only when the process holding it died before settling.
+ */
+function startExpiredHoldSweep(holds: BalanceHolds, logger: Logger, ttlMs: number): NodeJS.Timeout {
+  const timer = setInterval(
+    () => {
+      holds.releaseExpired().then(
+        (released) => {
+          if (released > 0) logger.warn("released expired balance holds", { released });
+        },
+        (error: unknown) => logger.error("releasing expired balance holds failed", { error }),
+      );
+    },
+    Math.min(60_000, Math.max(1_000, Math.floor(ttlMs / 4))),
+  );
+  timer.unref();
+  return timer;
 }
 
 const CONTAINER_KEY = Symbol.for("tollgate.container");

@@ -4,6 +4,7 @@ import path from "node:path";
 import { readEnv, type Env } from "~/env";
 import { createContainer, type Container } from "~/server/container";
 import { parseUsdToNano } from "~/server/gateway/billing/money";
+import type { Clock } from "~/server/gateway/deps";
 import { startServer, type RunningServer } from "~/server/http/start-server";
 import { createApiKey } from "~/server/services/api-keys";
 import { addCredits } from "~/server/services/credits";
@@ -41,10 +42,12 @@ export interface GatewayHarness {
  * The production HTTP entry (node:http server, /v1 adapter, container) on a fresh test database: PostgreSQL when
  * TEST_DATABASE_URL is set, in-memory PGlite otherwise.
  */
-export async function startGatewayHarness(options: { env?: Record<string, string> } = {}): Promise<GatewayHarness> {
+export async function startGatewayHarness(
+  options: { env?: Record<string, string>; clock?: Clock } = {},
+): Promise<GatewayHarness> {
   const database = await createTestDatabase();
   const { env, dataDir } = testEnv(options.env);
-  const container = await createContainer({ env, database: database.handle });
+  const container = await createContainer({ env, database: database.handle, clock: options.clock });
   const server = await startServer({ container, host: "127.0.0.1", port: 0 });
   let users = 0;
   return {

@@ -1,5 +1,5 @@
 import type { AccountReader } from "./accounts/account-reader";
-import type { BalanceGate } from "./billing/balance-gate";
+import type { BalanceHolds } from "./billing/balance-holds";
 import type { UsageWriter } from "./billing/usage-writer";
 import type { ApiKeyAuthenticator } from "./keys/api-key-authenticator";
 import type { Logger } from "./logger";
@@ -14,7 +14,8 @@ export type Clock = () => number;
 export interface GatewayDeps {
   authenticator: ApiKeyAuthenticator;
   catalog: Catalog;
-  balanceGate: BalanceGate;
+  /** Reserves each call's worst-case cost before dispatch; settlement (the usage writer) releases it. */
+  holds: BalanceHolds;
   usageWriter: UsageWriter;
   providers: ProviderRegistry;
   clock: Clock;

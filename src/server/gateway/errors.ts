@@ -116,6 +116,7 @@ export const errors = {
     ),
   invalidKey: () => new GatewayError(401, "authentication_error", "invalid_api_key", "Invalid API key provided."),
   insufficientCredits: (message: string) => new GatewayError(402, "payment_required", "insufficient_credits", message),
+  keyLimitExceeded: (message: string) => new GatewayError(402, "payment_required", "key_limit_exceeded", message),
   modelNotFound: (model: string) =>
     new GatewayError(
       404,

@@ -2,7 +2,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createParser } from "eventsource-parser";
 import { expect } from "vitest";
-import { computeCostNano, type TokenPrices } from "~/server/gateway/billing/compute-cost";
+import { computeCostNano } from "~/server/gateway/billing/compute-cost";
+import { TEXT_ONLY, tokenPrices } from "../../helpers/prices";
 import { parseUsdToNano } from "~/server/gateway/billing/money";
 import { addChannel } from "~/server/services/channels";
 import { fixture } from "../../helpers/fixtures";
@@ -29,12 +30,12 @@ export const RATE_LIMIT_BODY = {
 };
 
 // gpt-4o's list prices as in the catalog, restated so a pricing bug cannot hide behind the code under test.
-const GPT_4O_PRICES: TokenPrices = {
+const GPT_4O_PRICES = tokenPrices({
   inputPriceNano: parseUsdToNano("2.50"),
   outputPriceNano: parseUsdToNano("10.00"),
   cacheReadPriceNano: parseUsdToNano("1.25"),
   cacheWritePriceNano: null,
-};
+});
 
 interface RecordedUsage {
   prompt_tokens: number;
@@ -72,6 +73,7 @@ export function recordedCostNano(...names: string[]): bigint {
           reasoningTokens: 0,
         },
         GPT_4O_PRICES,
+        TEXT_ONLY,
       ),
     0n,
   );

@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeCostNano, type TokenPrices } from "~/server/gateway/billing/compute-cost";
+import { TEXT_ONLY, tokenPrices } from "../../helpers/prices";
 import { nanoToUsdNumber, parseUsdToNano } from "~/server/gateway/billing/money";
 import { addChannel } from "~/server/services/channels";
 import { fixture } from "../../helpers/fixtures";
@@ -10,18 +11,18 @@ import { assertMatchesOpenAISpec } from "../../helpers/openai-schema";
 import { startReplayUpstream, type ReplayUpstream } from "../../helpers/replay-upstream";
 
 // List prices of the models used here, as in the catalog: the test restates them so a pricing bug cannot hide.
-const ECHO_PRICES: TokenPrices = {
+const ECHO_PRICES = tokenPrices({
   inputPriceNano: parseUsdToNano("1"),
   outputPriceNano: parseUsdToNano("2"),
   cacheReadPriceNano: null,
   cacheWritePriceNano: null,
-};
-const GPT_4O_PRICES: TokenPrices = {
+});
+const GPT_4O_PRICES = tokenPrices({
   inputPriceNano: parseUsdToNano("2.50"),
   outputPriceNano: parseUsdToNano("10.00"),
   cacheReadPriceNano: parseUsdToNano("1.25"),
   cacheWritePriceNano: null,
-};
+});
 
 interface UsageWithCost {
   prompt_tokens: number;
@@ -41,6 +42,7 @@ function expectedCostNano(usage: UsageWithCost, prices: TokenPrices): bigint {
       reasoningTokens: 0,
     },
     prices,
+    TEXT_ONLY,
   );
 }
 

@@ -216,10 +216,13 @@ describe("the account endpoints", () => {
     const credits = await get("/credits", buyer.apiKey);
     expectMatchesComponent("Credits", credits.body);
     const balance = await balanceOf(harness.container.db, buyer.userId);
+    // Nothing in flight: nothing held, the whole balance available.
     expect(credits.body.data).toEqual({
       total_credits: 3,
       total_usage: cost,
       balance: String(nanoToUsdNumber(balance)),
+      held: "0",
+      available: String(nanoToUsdNumber(balance)),
     });
   });
 

@@ -4,6 +4,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CatalogModel as CatalogFileModel } from "~/server/catalog/catalog-file";
 import { computeCostNano, type TokenPrices } from "~/server/gateway/billing/compute-cost";
+import { TEXT_ONLY, tokenPrices } from "../../helpers/prices";
 import { nanoToUsdNumber, parseUsdToNano } from "~/server/gateway/billing/money";
 import { importCatalog } from "~/server/services/catalog";
 import { addChannel } from "~/server/services/channels";
@@ -14,18 +15,18 @@ import { assertMatchesOpenAISpec } from "../../helpers/openai-schema";
 import { startReplayUpstream, type ReplayUpstream } from "../../helpers/replay-upstream";
 
 // List prices restated from the catalog, so that a pricing bug cannot hide behind the code under test.
-const ECHO_PRICES: TokenPrices = {
+const ECHO_PRICES = tokenPrices({
   inputPriceNano: parseUsdToNano("1"),
   outputPriceNano: parseUsdToNano("2"),
   cacheReadPriceNano: null,
   cacheWritePriceNano: null,
-};
-const GPT_4O_PRICES: TokenPrices = {
+});
+const GPT_4O_PRICES = tokenPrices({
   inputPriceNano: parseUsdToNano("2.50"),
   outputPriceNano: parseUsdToNano("10.00"),
   cacheReadPriceNano: parseUsdToNano("1.25"),
   cacheWritePriceNano: null,
-};
+});
 
 /** A model whose catalog entry says the upstream answers `n` itself, as the built-in OpenAI entries do. */
 const NATIVE_N_MODEL: CatalogFileModel = {
@@ -70,6 +71,7 @@ function costOf(usage: UsageWithCost, prices: TokenPrices): bigint {
       reasoningTokens: 0,
     },
     prices,
+    TEXT_ONLY,
   );
 }
 
@@ -374,7 +376,7 @@ describe("n > 1 on an OpenAI-compatible channel", () => {
     await expectLedgerConsistent(harness.container.db, userId);
   });
 
-  it("fails the whole call when one copy is refused, billing only the copies that answered", async () => {
+  it("fails the whole call when one copy is refused, billing nothing: the client received no answer", async () => {
     let answered = 0;
     upstream.respondWith(() => (++answered === 2 ? "openai/error-400-unsupported-value" : "openai/text"));
     const { userId, apiKey } = await harness.createFundedUser("5");
@@ -395,17 +397,16 @@ describe("n > 1 on an OpenAI-compatible channel", () => {
       param: "messages[0].role",
     });
     await harness.container.usageWriter.flush();
-    // The two copies that answered were generated and paid for upstream: 2 × 140,000 nano-USD.
+    // The two copies that answered cost the gateway upstream, but the client got an error and pays nothing.
     const rows = await generationsOf(harness.container.db, userId);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
       httpStatus: 400,
       errorType: "invalid_request_error",
-      promptTokens: 48,
-      completionTokens: 16,
-      costNano: 280_000n,
+      billingStatus: "void",
+      costNano: 0n,
     });
-    expect(await usageEntries(userId)).toMatchObject([{ externalId: rows[0]?.id, amountNano: -280_000n }]);
+    expect(await usageEntries(userId)).toHaveLength(0);
     await expectLedgerConsistent(harness.container.db, userId);
   });
 
@@ -436,7 +437,7 @@ describe("n > 1 on an OpenAI-compatible channel", () => {
 });
 
 describe("a client that leaves a fanned-out stream", () => {
-  it("aborts every copy and settles the call once", async () => {
+  it("aborts every copy and settles the call once, billing what the client received", async () => {
     const arrivals: IncomingMessage[] = [];
     const closes: Promise<void>[] = [];
     // Each copy's upstream sends one delta, then holds the stream open: only the client leaving can end it.
@@ -493,10 +494,15 @@ describe("a client that leaves a fanned-out stream", () => {
       await expect
         .poll(async () => {
           await harness.container.usageWriter.flush();
-          return (await generationsOf(harness.container.db, userId)).map((row) => [row.cancelled, row.costNano]);
+          return (await generationsOf(harness.container.db, userId)).map((row) => [row.cancelled, row.billingStatus]);
         })
-        .toEqual([[true, 0n]]);
-      expect(await usageEntries(userId)).toHaveLength(0);
+        .toEqual([[true, "estimated"]]);
+      // No copy reported usage: the prompt is counted once per copy, the output as the deltas that went out.
+      const [row] = await generationsOf(harness.container.db, userId);
+      expect(row!.promptTokens).toBe(3 * (3 + 3 + 1));
+      expect(row!.completionTokens).toBeGreaterThan(0);
+      expect(row!.costNano).toBeGreaterThan(0n);
+      expect(await usageEntries(userId)).toMatchObject([{ externalId: row!.id, amountNano: -row!.costNano }]);
       await expectLedgerConsistent(harness.container.db, userId);
     } finally {
       holding.closeAllConnections();

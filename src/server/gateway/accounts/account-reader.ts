@@ -2,6 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "~/server/db";
 import { rowsOf } from "~/server/db/raw-rows";
 import { apiKeys, generations } from "~/server/db/schema";
+import type { KeyLimitReset } from "../billing/balance-holds";
 import type { GenerationRow } from "../billing/usage-writer";
 
 /** Spend of one key, in nano-USD, over its whole life and the current UTC day, week (from Monday) and month. */
@@ -18,6 +19,13 @@ export interface KeyDetails {
   createdAt: Date;
   expiresAt: Date | null;
   allowedModels: string[] | null;
+  spendLimitNano: bigint | null;
+  limitReset: KeyLimitReset | null;
+  /** Settled spend since `periodStartedAt`, which may be a period that has ended. */
+  periodSpendNano: bigint;
+  periodStartedAt: Date | null;
+  /** Worst-case cost of the key's calls in flight. */
+  heldNano: bigint;
 }
 
 export interface AccountTotals {
@@ -25,6 +33,8 @@ export interface AccountTotals {
   totalCreditsNano: bigint;
   /** Every usage debit. */
   totalUsageNano: bigint;
+  /** Reserved by calls in flight (balance holds). */
+  heldNano: bigint;
 }
 
 export type StoredGeneration = GenerationRow;
@@ -57,6 +67,11 @@ export function createAccountReader(db: Database): AccountReader {
           createdAt: apiKeys.createdAt,
           expiresAt: apiKeys.expiresAt,
           allowedModels: apiKeys.allowedModels,
+          spendLimitNano: apiKeys.spendLimitNano,
+          limitReset: apiKeys.limitReset,
+          periodSpendNano: apiKeys.periodSpendNano,
+          periodStartedAt: apiKeys.periodStartedAt,
+          heldNano: apiKeys.heldNano,
         })
         .from(apiKeys)
         .where(eq(apiKeys.id, apiKeyId))
@@ -89,13 +104,18 @@ export function createAccountReader(db: Database): AccountReader {
     },
 
     async totals(userId) {
-      const [row] = rowsOf<{ credits: string; usage: string }>(
+      const [row] = rowsOf<{ credits: string; usage: string; held: string }>(
         await db.execute(sql`
           select coalesce(sum(amount_nano) filter (where kind <> 'usage'), 0)::text as credits,
-                 coalesce(-sum(amount_nano) filter (where kind = 'usage'), 0)::text as usage
+                 coalesce(-sum(amount_nano) filter (where kind = 'usage'), 0)::text as usage,
+                 coalesce((select held_nano from balances where user_id = ${userId}), 0)::text as held
           from ledger_entries where user_id = ${userId}`),
       );
-      return { totalCreditsNano: BigInt(row?.credits ?? "0"), totalUsageNano: BigInt(row?.usage ?? "0") };
+      return {
+        totalCreditsNano: BigInt(row?.credits ?? "0"),
+        totalUsageNano: BigInt(row?.usage ?? "0"),
+        heldNano: BigInt(row?.held ?? "0"),
+      };
     },
 
     async generation(userId, id) {

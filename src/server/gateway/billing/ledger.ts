@@ -36,17 +36,10 @@ export async function postLedgerEntries(
   const result: LedgerPostResult = { posted: [], balances: new Map() };
   if (entries.length === 0) return result;
 
-  // Creates missing balance rows and locks all of them, in user order so concurrent writers cannot deadlock; the
-  // no-op update is what takes the lock and returns the current balance in the same statement.
-  const userIds = jsonParam([...new Set(entries.map((entry) => entry.userId))].sort());
-  const locked = rowsOf<{ user_id: string; balance_nano: string }>(
-    await tx.execute(sql`
-      insert into balances (user_id)
-      select user_id from jsonb_array_elements_text(${userIds}::jsonb) as ids(user_id) order by user_id
-      on conflict (user_id) do update set user_id = excluded.user_id
-      returning user_id, balance_nano::text as balance_nano`),
+  result.balances = await lockBalances(
+    tx,
+    entries.map((entry) => entry.userId),
   );
-  for (const row of locked) result.balances.set(row.user_id, BigInt(row.balance_nano));
 
   const seen = new Set<string>();
   if (options.knownNew !== true) {
@@ -98,6 +91,26 @@ export async function postLedgerEntries(
     from jsonb_to_recordset(${touched}::jsonb) as touched(user_id text, balance_nano bigint)
     where balances.user_id = touched.user_id`);
   return result;
+}
+
+/**
+ * Creates missing balance rows and locks all of them, in user order so concurrent writers cannot deadlock; the no-op
+ * update is what takes the lock and returns the current balance in the same statement. Locking again within the
+ * same transaction is free.
+ */
+export async function lockBalances(tx: Transaction, userIds: string[]): Promise<Map<string, bigint>> {
+  const balancesByUser = new Map<string, bigint>();
+  if (userIds.length === 0) return balancesByUser;
+  const sorted = jsonParam([...new Set(userIds)].sort());
+  const locked = rowsOf<{ user_id: string; balance_nano: string }>(
+    await tx.execute(sql`
+      insert into balances (user_id)
+      select user_id from jsonb_array_elements_text(${sorted}::jsonb) as ids(user_id) order by user_id
+      on conflict (user_id) do update set user_id = excluded.user_id
+      returning user_id, balance_nano::text as balance_nano`),
+  );
+  for (const row of locked) balancesByUser.set(row.user_id, BigInt(row.balance_nano));
+  return balancesByUser;
 }
 
 /** Posts entries in their own transaction. */

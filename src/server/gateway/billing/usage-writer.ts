@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
-import type { Database } from "~/server/db";
+import type { Database, Transaction } from "~/server/db";
 import { jsonParam, rowsOf } from "~/server/db/raw-rows";
 import type { generations } from "~/server/db/schema";
 import type { Logger } from "../logger";
-import { postLedgerEntries, type LedgerEntryInput } from "./ledger";
+import { lockBalances, postLedgerEntries, type LedgerEntryInput } from "./ledger";
 
 const MAX_RETRY_DELAY_MS = 5_000;
 /** `last_used_at` is a dashboard hint: written at most once a minute per key, not on every batch. */
@@ -32,6 +32,8 @@ const GENERATION_COLUMNS = {
   cached_tokens: "integer",
   cache_write_tokens: "integer",
   reasoning_tokens: "integer",
+  billing_status: "billing_status",
+  image_count: "integer",
   cost_nano: "bigint",
   upstream_cost_nano: "bigint",
   latency_ms: "integer",
@@ -63,6 +65,8 @@ function generationColumns(row: GenerationRow): Record<keyof typeof GENERATION_C
     cached_tokens: row.cachedTokens ?? 0,
     cache_write_tokens: row.cacheWriteTokens ?? 0,
     reasoning_tokens: row.reasoningTokens ?? 0,
+    billing_status: row.billingStatus ?? "void",
+    image_count: row.imageCount ?? 0,
     cost_nano: row.costNano ?? 0n,
     upstream_cost_nano: row.upstreamCostNano ?? null,
     latency_ms: row.latencyMs,
@@ -73,7 +77,61 @@ function generationColumns(row: GenerationRow): Record<keyof typeof GENERATION_C
 
 export type GenerationRow = typeof generations.$inferInsert;
 
-/** Everything one finished /v1 call must persist: its generation row and, when it cost anything, its debit. */
+/**
+ * Releases the holds of settled calls (whichever of settlement and expiry deletes a hold releases it, never both),
+ * adds each fresh generation's cost to its key's spend for the period the call started in (a call that began before
+ * the key's current period does not count against it), and stamps `last_used_at`. One statement for the batch.
+ */
+async function releaseHoldsAndCountKeySpend(
+  tx: Transaction,
+  batch: Settlement[],
+  fresh: Settlement[],
+  lastUsedKeyIds: string[],
+): Promise<void> {
+  const holdIds = jsonParam(batch.map((settlement) => settlement.generation.id));
+  const spend = jsonParam(
+    fresh
+      .filter((settlement) => settlement.costNano > 0n && typeof settlement.generation.apiKeyId === "string")
+      .map((settlement) => ({
+        key_id: settlement.generation.apiKeyId,
+        started_at: settlement.generation.createdAt.toISOString(),
+        cost: settlement.costNano,
+      })),
+  );
+  await tx.execute(sql`
+    with released as (
+      delete from balance_holds where id in (select jsonb_array_elements_text(${holdIds}::jsonb))
+      returning user_id, api_key_id, amount_nano
+    ), by_user as (
+      select user_id, sum(amount_nano) as amount from released group by user_id
+    ), by_key as (
+      select api_key_id as key_id, sum(amount_nano) as amount from released where api_key_id is not null
+      group by api_key_id
+    ), spent as (
+      select key_id, started_at, cost
+      from jsonb_to_recordset(${spend}::jsonb) as spent(key_id uuid, started_at timestamptz, cost bigint)
+    ), used as (
+      select jsonb_array_elements_text(${jsonParam(lastUsedKeyIds)}::jsonb)::uuid as key_id
+    ), balances_released as (
+      update balances set held_nano = balances.held_nano - by_user.amount
+      from by_user where balances.user_id = by_user.user_id
+      returning 1
+    )
+    update api_keys set
+      held_nano = api_keys.held_nano - coalesce((select amount from by_key where by_key.key_id = api_keys.id), 0),
+      period_spend_nano = api_keys.period_spend_nano + coalesce((
+        select sum(spent.cost) from spent
+        where spent.key_id = api_keys.id
+          and (api_keys.period_started_at is null or spent.started_at >= api_keys.period_started_at)
+      ), 0),
+      last_used_at = case when api_keys.id in (select key_id from used) then now() else api_keys.last_used_at end
+    where api_keys.id in (select key_id from by_key union select key_id from spent union select key_id from used)`);
+}
+
+/**
+ * Everything one finished /v1 call must persist: its generation row, its debit when it cost anything, and the
+ * release of its balance hold (the hold's id is the generation id).
+ */
 export interface Settlement {
   generation: GenerationRow;
   costNano: bigint;
@@ -136,6 +194,9 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       (id): id is string => typeof id === "string" && now - (lastUsedWritten.get(id) ?? 0) >= LAST_USED_RESOLUTION_MS,
     );
     const written = await db.transaction(async (tx) => {
+      // Every balance this batch touches is locked first, in user order: holds are placed and released under the
+      // same locks (balances before api_keys), so concurrent batches and hold placements cannot deadlock.
+      await lockBalances(tx, [...new Set(batch.map((settlement) => settlement.generation.userId))]);
       const inserted = rowsOf<{ id: string }>(
         await tx.execute(sql`
           insert into generations (${sql.raw(GENERATION_COLUMN_NAMES)})
@@ -146,9 +207,10 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       );
       // A usage debit is written in the same transaction as its generation row, so only generations inserted just
       // now can lack one: a retried settlement finds its row and debits nothing.
-      const fresh = new Set(inserted.map((row) => row.id));
-      const debits: LedgerEntryInput[] = batch
-        .filter((settlement) => settlement.costNano > 0n && fresh.has(settlement.generation.id))
+      const insertedIds = new Set(inserted.map((row) => row.id));
+      const fresh = batch.filter((settlement) => insertedIds.has(settlement.generation.id));
+      const debits: LedgerEntryInput[] = fresh
+        .filter((settlement) => settlement.costNano > 0n)
         .map((settlement) => ({
           userId: settlement.generation.userId,
           kind: "usage",
@@ -156,11 +218,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
           amountNano: -settlement.costNano,
         }));
       const ledger = await postLedgerEntries(tx, debits, { knownNew: true });
-      if (keyIds.length > 0) {
-        await tx.execute(sql`
-          update api_keys set last_used_at = now()
-          where id in (select jsonb_array_elements_text(${jsonParam(keyIds)}::jsonb)::uuid)`);
-      }
+      await releaseHoldsAndCountKeySpend(tx, batch, fresh, keyIds);
       return ledger.balances;
     });
     for (const id of keyIds) lastUsedWritten.set(id, now);

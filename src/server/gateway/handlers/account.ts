@@ -2,6 +2,8 @@ import { formatNanoAsUsd, nanoToUsdNumber } from "../billing/money";
 import type { GatewayDeps } from "../deps";
 import { errors } from "../errors";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "../http";
+import type { KeyDetails } from "../accounts/account-reader";
+import { currentPeriodStart } from "../billing/balance-holds";
 import type { Principal } from "../keys/api-key-authenticator";
 import type { Credits, GenerationInfo, KeyInfo } from "../protocol/api-schemas";
 
@@ -23,10 +25,9 @@ export async function handleKeyInfo(principal: Principal, deps: GatewayDeps): Pr
       usage_daily: usd(spend.dailyNano),
       usage_weekly: usd(spend.weeklyNano),
       usage_monthly: usd(spend.monthlyNano),
-      // Keys carry no spend limit yet: null means the account balance is the only limit.
-      limit: null,
-      limit_remaining: null,
-      limit_reset: null,
+      limit: details.spendLimitNano === null ? null : usd(details.spendLimitNano),
+      limit_remaining: details.spendLimitNano === null ? null : usd(limitRemainingNano(details, now)),
+      limit_reset: details.limitReset,
       allowed_models: details.allowedModels,
       rate_limit: null,
       created_at: details.createdAt.toISOString(),
@@ -36,16 +37,37 @@ export async function handleKeyInfo(principal: Principal, deps: GatewayDeps): Pr
   return jsonResponse(200, body);
 }
 
-/** GET /v1/credits: everything credited to the account and everything spent (their difference is the balance). */
+/**
+ * What the key may still spend in its current period: its limit less the period's settled spend (none if the
+ * period it was counted in has ended) and its calls in flight. The same rule admission applies.
+ */
+function limitRemainingNano(details: KeyDetails, now: Date): bigint {
+  const limit = details.spendLimitNano ?? 0n;
+  const periodStart = details.limitReset === null ? null : currentPeriodStart(now, details.limitReset).getTime();
+  const countsNow = (details.periodStartedAt?.getTime() ?? null) === periodStart;
+  const remaining = limit - (countsNow ? details.periodSpendNano : 0n) - details.heldNano;
+  return remaining > 0n ? remaining : 0n;
+}
+
+/**
+ * GET /v1/credits: everything credited to the account and everything spent (their difference is the balance), and
+ * how much of the balance calls in flight have reserved.
+ */
 export async function handleCredits(principal: Principal, deps: GatewayDeps): Promise<GatewayResponse> {
   const totals = await deps.accounts.totals(principal.userId);
   const pendingNano = deps.usageWriter.pendingDebitNano(principal.userId);
   const usageNano = totals.totalUsageNano + pendingNano;
+  const balanceNano = totals.totalCreditsNano - usageNano;
+  // Exactly what admission compares a new hold with: a call whose debit is still queued keeps its hold (released
+  // in the same write as the debit), so the committed balance less the holds counts it once.
+  const availableNano = totals.totalCreditsNano - totals.totalUsageNano - totals.heldNano;
   const body: Credits = {
     data: {
       total_credits: usd(totals.totalCreditsNano),
       total_usage: usd(usageNano),
-      balance: formatNanoAsUsd(totals.totalCreditsNano - usageNano),
+      balance: formatNanoAsUsd(balanceNano),
+      held: formatNanoAsUsd(totals.heldNano),
+      available: formatNanoAsUsd(availableNano),
     },
   };
   return jsonResponse(200, body);
@@ -77,6 +99,7 @@ export async function handleGeneration(
       finish_reason: row.finishReason ?? null,
       status: row.httpStatus,
       error_type: row.errorType ?? null,
+      billing_status: row.billingStatus ?? "void",
       // Tokens as the gateway bills them, then as the provider reported them (the same counts: we bill the provider's).
       tokens_prompt: row.promptTokens ?? 0,
       tokens_completion: row.completionTokens ?? 0,

@@ -1,4 +1,6 @@
-import { computeCostNano, ZERO_USAGE, type TokenUsage } from "../billing/compute-cost";
+import type { TokenUsage } from "../billing/compute-cost";
+import { measurePrompt } from "../billing/estimate-tokens";
+import { collectEmittedText, noEmittedText } from "../billing/meter-call";
 import type { GatewayDeps } from "../deps";
 import { errors } from "../errors";
 import type { GatewayRequest, GatewayResponse } from "../http";
@@ -16,11 +18,14 @@ import { orderEndpoints } from "../routing/order-endpoints";
 import { encodeSseData, SSE_DONE, SSE_HEADERS } from "../sse/encode-sse";
 import { KEEP_ALIVE_COMMENT, keepAliveWhile, resumeWith, settleWithin, STILL_PENDING } from "../sse/keep-alive";
 import { parseSse } from "../sse/parse-sse";
+import { admitCall } from "./admit-call";
 import { fanOutCompletions } from "./fan-out";
 import {
   CLIENT_CLOSED_REQUEST,
   completionResponse,
+  emittedByCompletion,
   encodeStreamError,
+  meter,
   openUpstream,
   readCompletion,
   responseHeaders,
@@ -76,14 +81,19 @@ export async function handleChatCompletions(
     throw errors.modelNotAllowed(model.id);
   }
 
-  const available = await deps.balanceGate.availableNano(principal.userId);
-  if (available <= 0n) {
-    throw errors.insufficientCredits("Your balance is exhausted. Add credits to continue using the API.");
-  }
-
   const [endpoint] = orderEndpoints(model.endpoints, deps.random);
   if (endpoint === undefined) throw errors.noUpstream(model.id);
   const streamed = body.stream === true;
+  const choices = body.n ?? 1;
+  const binding = deps.providers.forChannel(endpoint.channel);
+  const fannedOut = choices > 1 && !answersNNatively(model, endpoint.channel);
+  if (fannedOut && choices > MAX_FANNED_OUT_CHOICES) {
+    throw errors.invalidRequest(
+      `Invalid value for \`n\`: \`${model.id}\` makes one upstream call per choice, so at most ${MAX_FANNED_OUT_CHOICES} choices can be asked for.`,
+      "n",
+      "invalid_value",
+    );
+  }
   const context: CallContext = {
     deps,
     principal,
@@ -92,50 +102,35 @@ export async function handleChatCompletions(
     generationId: deps.newGenerationId(),
     startedAt,
     streamed,
+    prompt: measurePrompt(body),
+    upstreamCalls: fannedOut ? choices : 1,
   };
-  const binding = deps.providers.forChannel(endpoint.channel);
-  // Providers that cannot fetch image URLs get the images downloaded here, once for every choice of a fan-out.
+  // Providers that cannot fetch image URLs get the images downloaded here, once for every choice of a fan-out. An
+  // image that cannot be fetched is a 400 about the request, like any other bad input: before anything is held.
   if (binding.adapter.inlinesImageUrls === true) body = await inlineImageUrls(body, deps.fetchImage, request.signal);
-  const choices = body.n ?? 1;
-  if (choices > 1 && !answersNNatively(model, endpoint.channel)) {
-    if (choices > MAX_FANNED_OUT_CHOICES) {
-      throw errors.invalidRequest(
-        `Invalid value for \`n\`: \`${model.id}\` makes one upstream call per choice, so at most ${MAX_FANNED_OUT_CHOICES} choices can be asked for.`,
-        "n",
-        "invalid_value",
-      );
-    }
-    return fanOutCompletions(context, binding, body, choices, request.signal);
-  }
-
-  const upstreamRequest = binding.adapter.buildRequest({
-    request: body,
-    upstreamModel: endpoint.upstreamModel,
-    channel: endpoint.channel,
-    stream: streamed,
-    maxOutputTokens: context.model.maxOutputTokens,
-  });
-  context.droppedParameters = upstreamRequest.droppedParameters;
-  const opening = openUpstream(context, binding, upstreamRequest, request.signal);
-  if (!streamed) {
-    let upstream: UpstreamResponse;
-    try {
-      upstream = await opening;
-    } catch (error) {
-      throw settleFailure(context, error);
-    }
-    return completeOnce(context, binding.adapter, upstream, request.signal);
-  }
-
-  // A stream whose upstream answers within the keep-alive interval gets a real HTTP error if the upstream refuses;
-  // after that the response is committed (200, SSE) so that keep-alive comments can go out while it waits.
-  let opened: UpstreamResponse | typeof STILL_PENDING;
+  // From here on the call holds part of the balance: every way out settles it, which releases the hold.
+  await admitCall(context, body);
   try {
-    opened = await settleWithin(opening, deps.streamKeepAliveMs);
+    if (fannedOut) return await fanOutCompletions(context, binding, body, choices, request.signal);
+
+    const upstreamRequest = binding.adapter.buildRequest({
+      request: body,
+      upstreamModel: endpoint.upstreamModel,
+      channel: endpoint.channel,
+      stream: streamed,
+      maxOutputTokens: context.model.maxOutputTokens,
+    });
+    context.droppedParameters = upstreamRequest.droppedParameters;
+    const opening = openUpstream(context, binding, upstreamRequest, request.signal);
+    if (!streamed) return await completeOnce(context, binding.adapter, await opening, request.signal);
+
+    // A stream whose upstream answers within the keep-alive interval gets a real HTTP error if the upstream refuses;
+    // after that the response is committed (200, SSE) so that keep-alive comments can go out while it waits.
+    const opened = await settleWithin(opening, deps.streamKeepAliveMs);
+    return streamCompletion(context, binding, opened === STILL_PENDING ? opening : opened, body, request.signal);
   } catch (error) {
     throw settleFailure(context, error);
   }
-  return streamCompletion(context, binding, opened === STILL_PENDING ? opening : opened, body, request.signal);
 }
 
 async function completeOnce(
@@ -151,13 +146,16 @@ async function completeOnce(
     throw settleFailure(context, error);
   }
   const { completion, usage } = read;
-  const costNano = settle(context, {
+  const metered = settle(context, {
     httpStatus: 200,
     usage,
+    completed: true,
+    // Counted only when the upstream reported no usage.
+    emitted: usage === null ? emittedByCompletion(completion) : noEmittedText(),
     finishReason: completion.choices[0]?.finish_reason ?? null,
     upstreamId: completion.id || null,
   });
-  return completionResponse(context, completion, usage, costNano, completion.usage);
+  return completionResponse(context, completion, metered, completion.usage);
 }
 
 /**
@@ -202,9 +200,12 @@ function streamCompletion(
       chunk.model = context.model.id;
       return chunk;
     };
+    // What the client has received, for the bill when the upstream reports no usage or the stream is cut.
+    const emitted = noEmittedText();
+    // Only the finishing chunks are priced, so the stream is taken as complete: the usage shown is what settles.
     const priced = (chunk: ChatCompletionChunk): ChatCompletionChunk => {
-      const costNano = usage === null ? 0n : computeCostNano(usage, context.endpoint.prices);
-      return { ...chunk, usage: renderUsage(usage ?? ZERO_USAGE, costNano, upstreamUsage) };
+      const metered = meter(context, { usage, completed: true, emitted });
+      return { ...chunk, usage: renderUsage(metered.usage, metered.costNano, upstreamUsage) };
     };
     const finish = () => {
       if (settled) return;
@@ -214,6 +215,8 @@ function streamCompletion(
       settle(context, {
         httpStatus: failure !== null ? failure.status : leftWaiting ? CLIENT_CLOSED_REQUEST : 200,
         usage,
+        completed: completed && failure === null,
+        emitted,
         finishReason: failure === null ? finishReason : "error",
         errorType: failureErrorType ?? failure?.type ?? (leftWaiting ? "client_disconnected" : null),
         upstreamId,
@@ -250,6 +253,7 @@ function streamCompletion(
             announced.add(choice.index);
             choice.delta.role ??= "assistant";
           }
+          collectEmittedText(emitted, choice.delta);
           if (choice.finish_reason !== null) {
             choice.native_finish_reason ??= choice.finish_reason;
             choice.finish_reason = normaliseFinishReason(choice.finish_reason);

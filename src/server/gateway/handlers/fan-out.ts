@@ -1,4 +1,5 @@
-import { computeCostNano, ZERO_USAGE, type TokenUsage } from "../billing/compute-cost";
+import type { TokenUsage } from "../billing/compute-cost";
+import { collectEmittedText, noEmittedText } from "../billing/meter-call";
 import type { GatewayResponse } from "../http";
 import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionUsage } from "../protocol/chat-completion-response";
@@ -20,7 +21,9 @@ import {
   CallFailure,
   CLIENT_CLOSED_REQUEST,
   completionResponse,
+  emittedByCompletion,
   encodeStreamError,
+  meter,
   openUpstream,
   readCompletion,
   responseHeaders,
@@ -60,13 +63,10 @@ export function fanOutCompletions(
 }
 
 /**
- * Billing when a copy fails: the whole call fails with the failure of the first failing copy (in copy order), but
- * the copies that did answer were generated and paid for upstream, so the call is settled with their summed usage
- * (and the failure recorded on the generation). Copies that produced nothing add nothing.
- *
- * Every copy is therefore awaited, even after one has failed: a non-streamed generation runs to its end upstream
- * whether or not the gateway hangs up, and hanging up would only lose the usage needed to bill it. A client that
- * goes away still aborts every copy (they all share its signal); copies that had already answered are billed.
+ * When a copy fails the whole call fails with the failure of the first failing copy (in copy order). The client
+ * receives no answer, so it pays nothing (`void`), even for copies that did answer upstream: their cost is the
+ * gateway's. Every copy is still awaited so that the failure reported is deterministic (the first in copy order).
+ * A client that goes away aborts every copy (they all share its signal).
  */
 async function completeFanOut(
   context: CallContext,
@@ -90,37 +90,26 @@ async function completeFanOut(
   const usage = sumTokenUsage(answers.map((answer) => answer.usage));
   const upstreamId = answers[0]?.completion.id || null;
 
-  if (failed !== null) {
-    const { reason } = failed;
-    if (reason instanceof CallFailure) {
-      settle(context, {
-        httpStatus: reason.httpStatus,
-        usage,
-        errorType: reason.errorType,
-        cancelled: reason.cancelled,
-        upstreamId,
-      });
-      throw reason.error;
-    }
-    settle(context, { httpStatus: 500, usage, errorType: "internal_error", upstreamId });
-    throw reason;
-  }
+  if (failed !== null) throw settleFailure(context, failed.reason);
 
   // Every copy answered, so there is a first one.
   const base = answers[0]!;
   const choices = answers.flatMap((answer) => answer.completion.choices).map((choice, index) => ({ ...choice, index }));
   const merged: ChatCompletion = { ...base.completion, choices };
-  const costNano = settle(context, {
+  // Exact only if every copy reported its usage; otherwise what the client received is counted.
+  const everyCopyReported = answers.every((answer) => answer.usage !== null);
+  const metered = settle(context, {
     httpStatus: 200,
     usage,
+    completed: everyCopyReported,
+    emitted: everyCopyReported ? noEmittedText() : emittedByCompletion(merged),
     finishReason: choices[0]?.finish_reason ?? null,
     upstreamId,
   });
   return completionResponse(
     context,
     merged,
-    usage,
-    costNano,
+    metered,
     sumUsageObjects(answers.map((answer) => answer.completion.usage)),
   );
 }
@@ -209,11 +198,14 @@ async function streamFanOut(
     let heldFinish: ChatCompletionChunk | null = null;
 
     const totalUsage = () => sumTokenUsage(states.map((state) => state.usage));
+    // Exact only when every copy reported its usage; otherwise what the client received is counted.
+    const everyCopyReported = () => states.every((state) => state.usage !== null);
+    const emitted = noEmittedText();
+    // Only the finishing chunk is priced, so the stream is taken as complete: the usage shown is what settles.
     const priced = (chunk: ChatCompletionChunk): ChatCompletionChunk => {
-      const usage = totalUsage();
-      const costNano = usage === null ? 0n : computeCostNano(usage, context.endpoint.prices);
+      const metered = meter(context, { usage: totalUsage(), completed: everyCopyReported(), emitted });
       const upstreamUsage = sumUsageObjects(states.map((state) => state.upstreamUsage));
-      return { ...chunk, usage: renderUsage(usage ?? ZERO_USAGE, costNano, upstreamUsage) };
+      return { ...chunk, usage: renderUsage(metered.usage, metered.costNano, upstreamUsage) };
     };
     const finish = () => {
       if (settled) return;
@@ -224,6 +216,8 @@ async function streamFanOut(
       settle(context, {
         httpStatus: failure !== null ? failure.status : leftWaiting ? CLIENT_CLOSED_REQUEST : 200,
         usage: totalUsage(),
+        completed: completed && failure === null && everyCopyReported(),
+        emitted,
         finishReason: failure === null ? (states[0]?.finishReason ?? null) : "error",
         errorType: failureErrorType ?? failure?.type ?? (leftWaiting ? "client_disconnected" : null),
         upstreamId,
@@ -265,6 +259,7 @@ async function streamFanOut(
             announced.add(choice.index);
             choice.delta.role ??= "assistant";
           }
+          collectEmittedText(emitted, choice.delta);
           if (choice.finish_reason !== null) {
             choice.native_finish_reason ??= choice.finish_reason;
             choice.finish_reason = normaliseFinishReason(choice.finish_reason);

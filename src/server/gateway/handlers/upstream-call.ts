@@ -1,4 +1,6 @@
-import { computeCostNano, ZERO_USAGE, type TokenUsage } from "../billing/compute-cost";
+import type { TokenUsage } from "../billing/compute-cost";
+import type { PromptMeasure } from "../billing/estimate-tokens";
+import { collectEmittedText, meterCall, noEmittedText, type EmittedText, type Metered } from "../billing/meter-call";
 import type { GenerationRow } from "../billing/usage-writer";
 import type { GatewayDeps } from "../deps";
 import { errors, GatewayError } from "../errors";
@@ -32,11 +34,22 @@ export interface CallContext {
   streamed: boolean;
   /** Set once the upstream request is built: what the provider does not support and was left out. */
   droppedParameters?: readonly string[];
+  /** The gateway's own measure of the prompt: for the hold, and for the bill when the upstream reports no usage. */
+  prompt: PromptMeasure;
+  /** Upstream calls made for this request (a fanned-out `n` makes one per choice), each billed for the prompt. */
+  upstreamCalls: number;
+  /** Set by the one settlement every call gets. */
+  settlement?: Metered;
 }
 
 export interface CallOutcome {
   httpStatus: number;
+  /** What the upstream reported; null when it reported nothing. */
   usage: TokenUsage | null;
+  /** The upstream finished its answer; false for anything cut short. */
+  completed: boolean;
+  /** What the client received, counted when the upstream's usage is missing. */
+  emitted?: EmittedText;
   finishReason?: string | null;
   errorType?: string | null;
   upstreamId?: string | null;
@@ -62,11 +75,28 @@ export function responseHeaders(context: CallContext): Record<string, string> {
   };
 }
 
-/** Queues the generation row and its debit. Every call is settled exactly once, for what was really produced. */
-export function settle(context: CallContext, outcome: CallOutcome): bigint {
+/** What the call costs so far, the same way its settlement will meter it (for the usage shown to the client). */
+export function meter(context: CallContext, outcome: Pick<CallOutcome, "usage" | "completed" | "emitted">): Metered {
+  return meterCall({
+    reported: outcome.usage,
+    completed: outcome.completed,
+    emitted: outcome.emitted ?? noEmittedText(),
+    promptTokens: context.prompt.tokens * context.upstreamCalls,
+    imageCount: context.prompt.imageCount,
+    prices: context.endpoint.prices,
+  });
+}
+
+/**
+ * Queues the generation row, its debit and the release of its hold. Every call is settled exactly once, for what
+ * was really produced; a second settlement (a failure path after the first) changes nothing.
+ */
+export function settle(context: CallContext, outcome: CallOutcome): Metered {
+  if (context.settlement !== undefined) return context.settlement;
   const { deps, endpoint } = context;
-  const usage = outcome.usage ?? ZERO_USAGE;
-  const costNano = outcome.usage === null ? 0n : computeCostNano(usage, endpoint.prices);
+  const metered = meter(context, outcome);
+  context.settlement = metered;
+  const { usage, costNano } = metered;
   const now = deps.clock();
   const generation: GenerationRow = {
     id: context.generationId,
@@ -87,8 +117,10 @@ export function settle(context: CallContext, outcome: CallOutcome): bigint {
     cachedTokens: usage.cachedTokens,
     cacheWriteTokens: usage.cacheWriteTokens,
     reasoningTokens: usage.reasoningTokens,
+    billingStatus: metered.billingStatus,
+    imageCount: context.prompt.imageCount,
     costNano,
-    upstreamCostNano: outcome.usage?.upstreamCostNano ?? null,
+    upstreamCostNano: usage.upstreamCostNano ?? null,
     latencyMs: Math.max(0, Math.round(now - context.startedAt)),
     timeToFirstTokenMs:
       outcome.firstByteAt === undefined || outcome.firstByteAt === null
@@ -97,7 +129,7 @@ export function settle(context: CallContext, outcome: CallOutcome): bigint {
     createdAt: new Date(context.startedAt),
   };
   deps.usageWriter.enqueue({ generation, costNano });
-  return costNano;
+  return metered;
 }
 
 /**
@@ -121,16 +153,28 @@ export class CallFailure extends Error {
   }
 }
 
-/** Settles a call that got no answer (nothing was produced, nothing is billed) and gives what to throw. */
+/**
+ * Settles a call that got no answer (nothing was produced, nothing is billed, its hold is released) and gives what
+ * to throw. Any error counts: one raised before the upstream was called must release the hold too.
+ */
 export function settleFailure(context: CallContext, error: unknown): unknown {
-  if (!(error instanceof CallFailure)) return error;
+  if (error instanceof CallFailure) {
+    settle(context, {
+      httpStatus: error.httpStatus,
+      usage: null,
+      completed: false,
+      errorType: error.errorType,
+      cancelled: error.cancelled,
+    });
+    return error.error;
+  }
   settle(context, {
-    httpStatus: error.httpStatus,
+    httpStatus: error instanceof GatewayError ? error.status : 500,
     usage: null,
-    errorType: error.errorType,
-    cancelled: error.cancelled,
+    completed: false,
+    errorType: error instanceof GatewayError ? error.type : "internal_error",
   });
-  return error.error;
+  return error;
 }
 
 /** How long a client should wait before retrying a 429 or 503 when the upstream did not say. */
@@ -225,12 +269,18 @@ export async function readCompletion(
   return { completion, usage: adapter.parseUsage(completion.usage) };
 }
 
-/** A non-streamed answer in OpenAI's shape under the gateway's id and model, with usage and cost. */
+/** What the client received in a non-streamed answer, for metering when the upstream reported no usage. */
+export function emittedByCompletion(completion: ChatCompletion): EmittedText {
+  const emitted = noEmittedText();
+  for (const choice of completion.choices) collectEmittedText(emitted, choice.message);
+  return emitted;
+}
+
+/** A non-streamed answer in OpenAI's shape under the gateway's id and model, with the usage and cost billed. */
 export function completionResponse(
   context: CallContext,
   completion: ChatCompletion,
-  usage: TokenUsage | null,
-  costNano: bigint,
+  metered: Metered,
   upstreamUsage: ChatCompletionUsage | null | undefined,
 ): GatewayResponse {
   const answer = {
@@ -238,7 +288,7 @@ export function completionResponse(
     id: context.generationId,
     created: completion.created || Math.floor(context.startedAt / 1000),
     model: context.model.id,
-    usage: renderUsage(usage ?? ZERO_USAGE, costNano, upstreamUsage),
+    usage: renderUsage(metered.usage, metered.costNano, upstreamUsage),
   };
   return {
     status: 200,

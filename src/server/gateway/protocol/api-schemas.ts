@@ -155,7 +155,9 @@ export const keyInfoSchema = z
       usage_weekly: usdAmount.describe("Spent since Monday 00:00 UTC"),
       usage_monthly: usdAmount.describe("Spent since the 1st, 00:00 UTC"),
       limit: usdAmount.nullable().describe("Spend limit; null when only the account balance limits the key"),
-      limit_remaining: usdAmount.nullable(),
+      limit_remaining: usdAmount
+        .nullable()
+        .describe("What the key may still spend this period: limit less settled spend and calls in flight"),
       limit_reset: z.enum(["daily", "weekly", "monthly"]).nullable(),
       allowed_models: z.array(z.string()).nullable().describe("Models this key may use; null for all"),
       rate_limit: z.object({ requests: z.number().int(), interval: z.string() }).nullable(),
@@ -171,6 +173,8 @@ export const creditsSchema = z
       total_credits: usdAmount.describe("Everything credited: top-ups, promotions and adjustments, net of refunds"),
       total_usage: usdAmount.describe("Everything spent"),
       balance: z.string().describe("total_credits - total_usage, exact, in US dollars"),
+      held: z.string().describe("Reserved by calls in flight (their worst-case cost until they settle), exact"),
+      available: z.string().describe("balance - held: what new calls can reserve, exact"),
     }),
   })
   .meta({ id: "Credits" });
@@ -189,6 +193,11 @@ export const generationSchema = z
       finish_reason: z.string().nullable(),
       status: z.number().int().describe("The HTTP status the call ended with"),
       error_type: z.string().nullable(),
+      billing_status: z
+        .enum(["exact", "estimated", "void"])
+        .describe(
+          "exact: billed from the provider's reported usage; estimated: counted by the gateway because the provider reported none (or the stream was cut); void: nothing produced, nothing billed",
+        ),
       tokens_prompt: z.number().int(),
       tokens_completion: z.number().int(),
       native_tokens_prompt: z.number().int(),

@@ -3,10 +3,14 @@ import type { Database } from "~/server/db";
 import { channels, modelEndpoints, models } from "~/server/db/schema";
 import type { CatalogModel, ResolvedChannel } from "./catalog";
 
-/** Reads enabled models with their enabled endpoints and channels, decrypting each channel's secret once. */
+/**
+ * Reads enabled models with their enabled endpoints and channels, decrypting each channel's secret once. The
+ * platform's markup (basis points) is attached to every endpoint's prices, to be applied once per call.
+ */
 export async function loadCatalog(
   db: Database,
   decryptSecret: (ciphertext: string) => string,
+  markupBasisPoints = 0n,
 ): Promise<CatalogModel[]> {
   const [modelRows, endpointRows] = await Promise.all([
     db.select().from(models).where(eq(models.enabled, true)),
@@ -43,6 +47,10 @@ export async function loadCatalog(
         outputPriceNano: endpoint.outputPriceNano,
         cacheReadPriceNano: endpoint.cacheReadPriceNano,
         cacheWritePriceNano: endpoint.cacheWritePriceNano,
+        reasoningPriceNano: endpoint.reasoningPriceNano,
+        requestPriceNano: endpoint.requestPriceNano,
+        imagePriceNano: endpoint.imagePriceNano,
+        markupBasisPoints,
       },
       priority: endpoint.priority,
       weight: endpoint.weight,

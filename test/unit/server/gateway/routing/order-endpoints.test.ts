@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ModelEndpoint } from "~/server/gateway/routing/catalog";
 import { orderEndpoints } from "~/server/gateway/routing/order-endpoints";
+import { tokenPrices } from "../../../../helpers/prices";
 
 function endpoint(id: string, priority: number, weight: number, channelPriority = 0): ModelEndpoint {
   return {
@@ -8,7 +9,7 @@ function endpoint(id: string, priority: number, weight: number, channelPriority 
     upstreamModel: id,
     priority,
     weight,
-    prices: { inputPriceNano: 0n, outputPriceNano: 0n, cacheReadPriceNano: null, cacheWritePriceNano: null },
+    prices: tokenPrices({ inputPriceNano: 0n, outputPriceNano: 0n }),
     channel: {
       id,
       name: id,

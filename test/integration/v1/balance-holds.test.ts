@@ -1,0 +1,349 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createChangeBus, type ChangeBus } from "~/server/changes";
+import { createSecretBox } from "~/server/crypto/secret-box";
+import type { Database } from "~/server/db";
+import { silentLogger } from "~/server/gateway/logger";
+import { rowsOf } from "~/server/db/raw-rows";
+import { computeCostNano, worstCaseCostNano, type TokenPrices } from "~/server/gateway/billing/compute-cost";
+import { measurePrompt, promptTokenBound } from "~/server/gateway/billing/estimate-tokens";
+import { formatNanoAsUsd, parseUsdToNano } from "~/server/gateway/billing/money";
+import { createApiKey } from "~/server/services/api-keys";
+import { addChannel } from "~/server/services/channels";
+import { addCredits } from "~/server/services/credits";
+import { createUser } from "~/server/services/users";
+import { startGatewayHarness, TEST_SECRETS, type GatewayHarness } from "../../helpers/gateway-harness";
+import { startGatewayProcess, type GatewayProcess } from "../../helpers/gateway-process";
+import { HELD_USAGE, startHeldUpstream, type HeldUpstream } from "../../helpers/held-upstream";
+import { balanceOf, expectLedgerConsistent, generationsOf } from "../../helpers/ledger-assertions";
+import { TEXT_ONLY, tokenPrices } from "../../helpers/prices";
+import { createTestDatabase, type TestDatabase } from "../../helpers/test-database";
+
+/*
+ * Admission control that cannot be raced: every call reserves its worst-case cost in PostgreSQL before it is sent
+ * upstream. The upstream here holds every request until the test releases it, so all admissions are decided while
+ * nothing has settled yet: exactly as many calls get through as the balance covers, however many arrive at once and
+ * through however many gateway processes.
+ */
+
+const MODEL = "openai/gpt-4.1-nano";
+const MAX_TOKENS = 100;
+const REQUEST = {
+  model: MODEL,
+  messages: [{ role: "user" as const, content: "Count the holds." }],
+  max_tokens: MAX_TOKENS,
+};
+
+interface Outcome {
+  status: number;
+  body: { usage?: { cost: number }; error?: { code: string; message: string; type: string } };
+}
+
+async function call(baseUrl: string, apiKey: string, body: object = REQUEST): Promise<Outcome> {
+  const response = await fetch(`${baseUrl}/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Outcome["body"] };
+}
+
+/** The hold each REQUEST places, from the same bounds the gateway uses. */
+function holdOf(prices: TokenPrices): bigint {
+  const prompt = measurePrompt(REQUEST);
+  return worstCaseCostNano({ promptTokens: promptTokenBound(prompt), outputTokens: MAX_TOKENS, imageCount: 0 }, prices);
+}
+
+function costOf(prices: TokenPrices): bigint {
+  return computeCostNano(
+    {
+      promptTokens: HELD_USAGE.prompt_tokens,
+      completionTokens: HELD_USAGE.completion_tokens,
+      cachedTokens: 0,
+      cacheWriteTokens: 0,
+      reasoningTokens: 0,
+    },
+    prices,
+    TEXT_ONLY,
+  );
+}
+
+async function heldState(db: Database, userId: string) {
+  const [row] = rowsOf<{ balance: string; held: string; holds: string }>(
+    await db.execute(sql`
+      select balance_nano::text as balance, held_nano::text as held,
+        (select count(*) from balance_holds where user_id = ${userId})::text as holds
+      from balances where user_id = ${userId}`),
+  );
+  return { balance: BigInt(row!.balance), held: BigInt(row!.held), holds: Number(row!.holds) };
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  await expect.poll(condition, { timeout: 30_000, interval: 10 }).toBe(true);
+}
+
+/**
+ * Fires 200 calls at once (round-robin over `baseUrls`) from an account funded for `admissible` of them, checks
+ * what was admitted while all of them are held upstream, releases them, and checks the money to the nano-dollar.
+ */
+async function raceTwoHundredCalls(options: {
+  db: Database;
+  baseUrls: string[];
+  upstream: HeldUpstream;
+  userId: string;
+  apiKey: string;
+  prices: TokenPrices;
+  admissible: number;
+  changes: ChangeBus;
+  flush: () => Promise<void>;
+}): Promise<void> {
+  const { db, upstream, userId, prices, admissible } = options;
+  const hold = holdOf(prices);
+  const credits = hold * BigInt(admissible) + hold / 2n;
+  await addCredits(db, options.changes, { userId, amountNano: credits });
+
+  const arrivedBefore = upstream.arrivals();
+  let refused = 0;
+  const outcomes = Promise.all(
+    Array.from({ length: 200 }, (_, index) =>
+      call(options.baseUrls[index % options.baseUrls.length]!, options.apiKey).then((outcome) => {
+        if (outcome.status === 402) refused += 1;
+        return outcome;
+      }),
+    ),
+  );
+  // Every call has been either refused or sent upstream, and none has settled.
+  await waitFor(() => refused + (upstream.arrivals() - arrivedBefore) === 200);
+  const inFlight = await heldState(db, userId);
+  expect(inFlight.holds).toBe(admissible);
+  expect(inFlight.held).toBe(hold * BigInt(admissible));
+  expect(inFlight.held).toBeLessThanOrEqual(inFlight.balance);
+
+  upstream.release();
+  const results = await outcomes;
+  const answered = results.filter((outcome) => outcome.status === 200);
+  expect(answered).toHaveLength(admissible);
+  expect(results.filter((outcome) => outcome.status === 402)).toHaveLength(200 - admissible);
+  for (const outcome of results.filter((result) => result.status === 402)) {
+    expect(outcome.body.error).toMatchObject({ code: "insufficient_credits", type: "payment_required" });
+    expect(outcome.body.error?.message).toContain(`$${formatNanoAsUsd(hold)}`);
+  }
+  const cost = costOf(prices);
+  for (const outcome of answered) expect(outcome.body.usage?.cost).toBe(Number(formatNanoAsUsd(cost)));
+
+  await options.flush();
+  const settled = await heldState(db, userId);
+  expect(settled).toEqual({ balance: credits - cost * BigInt(admissible), held: 0n, holds: 0 });
+  expect(settled.balance).toBeGreaterThanOrEqual(0n);
+  await expectLedgerConsistent(db, userId);
+  const generations = await generationsOf(db, userId);
+  expect(generations).toHaveLength(admissible);
+  expect(generations.every((row) => row.billingStatus === "exact" && row.costNano === cost)).toBe(true);
+}
+
+describe("balance holds in one gateway", () => {
+  let harness: GatewayHarness;
+  let upstream: HeldUpstream;
+  let now = Date.parse("2026-11-22T12:00:00Z");
+  let prices: TokenPrices;
+  let channelId: string;
+
+  beforeAll(async () => {
+    harness = await startGatewayHarness({ clock: () => now });
+    upstream = await startHeldUpstream();
+    const { channel } = await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
+      kind: "openai-compatible",
+      name: "held",
+      baseUrl: upstream.baseUrl,
+      models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
+    });
+    channelId = channel.id;
+    prices = harness.container.catalog.getModel(MODEL)!.endpoints[0]!.prices;
+  });
+
+  afterAll(async () => {
+    await harness?.stop();
+    await upstream?.close();
+  });
+
+  it("admits exactly as many of 200 concurrent calls as the balance covers, and settles to the nano-dollar", async () => {
+    const { userId, apiKey } = await harness.createFundedUser("0");
+    await raceTwoHundredCalls({
+      db: harness.container.db,
+      baseUrls: [harness.baseUrl],
+      upstream,
+      userId,
+      apiKey,
+      prices,
+      admissible: 50,
+      changes: harness.container.changes,
+      flush: () => harness.container.usageWriter.flush(),
+    });
+  });
+
+  it("refuses a call whose worst case exceeds what is available, saying how much it needs", async () => {
+    const { userId, apiKey } = await harness.createFundedUser("0");
+    const hold = holdOf(prices);
+    await addCredits(harness.container.db, harness.container.changes, { userId, amountNano: hold - 1n });
+    const refused = await call(harness.baseUrl, apiKey);
+    expect(refused.status).toBe(402);
+    expect(refused.body.error?.code).toBe("insufficient_credits");
+    expect(refused.body.error?.message).toContain(`needs $${formatNanoAsUsd(hold)}`);
+    expect(refused.body.error?.message).toContain(`$${formatNanoAsUsd(hold - 1n)} is available`);
+
+    // A smaller cap needs a smaller hold, and is admitted.
+    const answered = await call(harness.baseUrl, apiKey, { ...REQUEST, max_tokens: MAX_TOKENS / 2 });
+    expect(answered.status).toBe(200);
+    await harness.container.usageWriter.flush();
+    expect(await heldState(harness.container.db, userId)).toMatchObject({ held: 0n, holds: 0 });
+    await expectLedgerConsistent(harness.container.db, userId);
+  });
+
+  it("releases a hold orphaned by a process that died, once it expires", async () => {
+    const { userId, apiKeyId } = await harness.createFundedUser("1");
+    const { holds, db } = harness.container;
+    expect(await holds.place({ holdId: "gen-orphan", userId, apiKeyId, amountNano: 700_000_000n })).toEqual({
+      kind: "held",
+    });
+    // Nothing will settle this hold: it keeps its amount out of reach until it expires.
+    expect(await holds.place({ holdId: "gen-blocked", userId, apiKeyId, amountNano: 700_000_000n })).toMatchObject({
+      kind: "insufficient_credits",
+      availableNano: 300_000_000n,
+    });
+    expect(await holds.releaseExpired()).toBe(0);
+    now += harness.container.env.BALANCE_HOLD_TTL_MS + 1;
+    expect(await holds.releaseExpired()).toBe(1);
+    expect(await heldState(db, userId)).toEqual({ balance: 1_000_000_000n, held: 0n, holds: 0 });
+    const [key] = rowsOf<{ held: string }>(
+      await db.execute(sql`select held_nano::text as held from api_keys where id = ${apiKeyId}`),
+    );
+    expect(key?.held).toBe("0");
+    await expectLedgerConsistent(db, userId);
+  });
+
+  it("refuses a key over its $1 daily limit with 402 key_limit_exceeded, and admits it again the next UTC day", async () => {
+    // Each call costs exactly $0.30 here (10 output tokens at $30,000 per million, input free), and holds that too.
+    await harness.container.db.execute(sql`
+      update model_endpoints set input_price_nano = 0, output_price_nano = ${parseUsdToNano("30000")}
+      where channel_id = ${channelId}`);
+    await harness.container.catalog.reload();
+    try {
+      now = Date.parse("2026-11-23T22:00:00Z");
+      const { userId, apiKey, apiKeyId } = await harness.createFundedUser("100");
+      await harness.container.db.execute(sql`
+        update api_keys set spend_limit_nano = ${parseUsdToNano("1")}, limit_reset = 'daily' where id = ${apiKeyId}`);
+      const limited = { ...REQUEST, max_tokens: 10 };
+      for (let spent = 0; spent < 3; spent++) expect((await call(harness.baseUrl, apiKey, limited)).status).toBe(200);
+      await harness.container.usageWriter.flush();
+
+      const refused = await call(harness.baseUrl, apiKey, limited);
+      expect(refused.status).toBe(402);
+      expect(refused.body.error).toMatchObject({ code: "key_limit_exceeded", type: "payment_required" });
+      expect(refused.body.error?.message).toContain("$0.9 is spent");
+      expect(refused.body.error?.message).toContain("resets at 2026-11-24T00:00:00.000Z");
+      // The balance could pay: only the key's limit refuses.
+      expect(await balanceOf(harness.container.db, userId)).toBe(parseUsdToNano("99.1"));
+      expect(await keyInfo(harness.baseUrl, apiKey)).toMatchObject({
+        limit: 1,
+        limit_remaining: 0.1,
+        limit_reset: "daily",
+      });
+
+      now = Date.parse("2026-11-23T23:59:59.999Z");
+      expect((await call(harness.baseUrl, apiKey, limited)).status).toBe(402);
+      now = Date.parse("2026-11-24T00:00:00Z");
+      expect((await call(harness.baseUrl, apiKey, limited)).status).toBe(200);
+      await harness.container.usageWriter.flush();
+      const [key] = rowsOf<{ spent: string; started: Date | string }>(
+        await harness.container.db.execute(sql`
+          select period_spend_nano::text as spent, period_started_at as started from api_keys where id = ${apiKeyId}`),
+      );
+      expect(key?.spent).toBe(parseUsdToNano("0.3").toString());
+      expect(await keyInfo(harness.baseUrl, apiKey)).toMatchObject({ limit: 1, limit_remaining: 0.7 });
+      expect(new Date(key!.started).toISOString()).toBe("2026-11-24T00:00:00.000Z");
+      await expectLedgerConsistent(harness.container.db, userId);
+    } finally {
+      await harness.container.db.execute(sql`
+        update model_endpoints set input_price_nano = ${prices.inputPriceNano},
+          output_price_nano = ${prices.outputPriceNano} where channel_id = ${channelId}`);
+      await harness.container.catalog.reload();
+    }
+  });
+});
+
+describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("balance holds across two gateway processes", () => {
+  let database: TestDatabase;
+  let upstream: HeldUpstream;
+  let changes: ChangeBus;
+  const gateways: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    upstream = await startHeldUpstream();
+    const variables = { DATABASE_URL: database.url!, DATA_DIR: mkdtempSync(path.join(tmpdir(), "tollgate-holds-")) };
+    // The first process bootstraps the catalog; the channel added then reaches it through NOTIFY, and the second
+    // process loads it at start.
+    gateways.push(await startGatewayProcess(variables));
+    changes = await createChangeBus(database.handle, silentLogger, { listen: false });
+    await addChannel(database.handle.db, createSecretBox(Buffer.from(TEST_SECRETS.ENCRYPTION_KEY, "hex")), changes, {
+      kind: "openai-compatible",
+      name: "held",
+      baseUrl: upstream.baseUrl,
+      models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
+    });
+    gateways.push(await startGatewayProcess(variables));
+  });
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((gateway) => gateway.stop("SIGTERM")));
+    await changes?.close();
+    await upstream?.close();
+    await database?.drop();
+  });
+
+  it("admits exactly as many of 200 concurrent calls as the shared balance covers", async () => {
+    const { db } = database.handle;
+    const user = await createUser(db, { email: "two-processes@example.com", password: "password-123" });
+    const { plaintext } = await createApiKey(db, { userId: user.id, name: "race" });
+    // Both processes route the model to the held upstream before the race starts.
+    for (const gateway of gateways) {
+      await expect
+        .poll(async () => (await fetch(`${gateway.baseUrl}/models/${MODEL}`, { headers: bearer(plaintext) })).status, {
+          timeout: 30_000,
+        })
+        .toBe(200);
+    }
+    const [row] = rowsOf<{ input: string; output: string }>(
+      await db.execute(sql`
+        select input_price_nano::text as input, output_price_nano::text as output
+        from model_endpoints where model_id = ${MODEL}`),
+    );
+    await raceTwoHundredCalls({
+      db,
+      baseUrls: gateways.map((gateway) => gateway.baseUrl),
+      upstream,
+      userId: user.id,
+      apiKey: plaintext,
+      prices: tokenPrices({ inputPriceNano: BigInt(row!.input), outputPriceNano: BigInt(row!.output) }),
+      admissible: 50,
+      changes,
+      // Each process writes its settlements within its own group-commit window; generation rows, debits and hold
+      // releases commit together.
+      flush: async () => {
+        await expect.poll(async () => (await generationsOf(db, user.id)).length, { timeout: 30_000 }).toBe(50);
+      },
+    });
+  });
+});
+
+async function keyInfo(baseUrl: string, apiKey: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`${baseUrl}/key`, { headers: bearer(apiKey) });
+  return ((await response.json()) as { data: Record<string, unknown> }).data;
+}
+
+function bearer(apiKey: string): Record<string, string> {
+  return { authorization: `Bearer ${apiKey}` };
+}
