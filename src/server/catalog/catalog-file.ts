@@ -19,12 +19,18 @@ export const catalogModelSchema = z.object({
   inputModalities: z.array(z.enum(["text", "image", "file", "audio"])).min(1),
   outputModalities: z.array(z.enum(["text", "image", "audio"])).min(1),
   supportedParameters: z.array(z.string()),
-  /** The author's public list prices in USD per one million tokens. */
+  /** The author's public list prices: tokens in USD per one million, fees in USD each. */
   pricing: z.object({
     input: usdPerMillion,
     output: usdPerMillion,
     cacheRead: usdPerMillion.nullable(),
     cacheWrite: usdPerMillion.nullable(),
+    /** Reasoning tokens, when priced apart from output; omitted or null bills them as output. */
+    reasoning: usdPerMillion.nullish(),
+    /** A flat fee per request. */
+    request: usdPerMillion.nullish(),
+    /** A fee per input image. */
+    image: usdPerMillion.nullish(),
   }),
 });
 

@@ -7,6 +7,10 @@ import { catalogFileSchema, type CatalogModel } from "~/server/catalog/catalog-f
 import { parseUsdToNano } from "~/server/gateway/billing/money";
 import { syncChannelEndpoints } from "./channels";
 
+function optionalPrice(usd: string | null | undefined): bigint | null {
+  return usd == null ? null : parseUsdToNano(usd);
+}
+
 export function modelRowFromCatalog(model: CatalogModel): typeof models.$inferInsert {
   return {
     id: model.id,
@@ -24,6 +28,9 @@ export function modelRowFromCatalog(model: CatalogModel): typeof models.$inferIn
     outputPriceNano: parseUsdToNano(model.pricing.output),
     cacheReadPriceNano: model.pricing.cacheRead === null ? null : parseUsdToNano(model.pricing.cacheRead),
     cacheWritePriceNano: model.pricing.cacheWrite === null ? null : parseUsdToNano(model.pricing.cacheWrite),
+    reasoningPriceNano: optionalPrice(model.pricing.reasoning),
+    requestPriceNano: optionalPrice(model.pricing.request),
+    imagePriceNano: optionalPrice(model.pricing.image),
   };
 }
 
@@ -59,6 +66,9 @@ export async function importCatalog(
             outputPriceNano: sql`excluded.output_price_nano`,
             cacheReadPriceNano: sql`excluded.cache_read_price_nano`,
             cacheWritePriceNano: sql`excluded.cache_write_price_nano`,
+            reasoningPriceNano: sql`excluded.reasoning_price_nano`,
+            requestPriceNano: sql`excluded.request_price_nano`,
+            imagePriceNano: sql`excluded.image_price_nano`,
             updatedAt: sql`now()`,
           },
         });

@@ -111,6 +111,9 @@ export async function syncChannelEndpoints(
         outputPriceNano: model.outputPriceNano,
         cacheReadPriceNano: model.cacheReadPriceNano,
         cacheWritePriceNano: model.cacheWritePriceNano,
+        reasoningPriceNano: model.reasoningPriceNano,
+        requestPriceNano: model.requestPriceNano,
+        imagePriceNano: model.imagePriceNano,
       })),
     )
     .onConflictDoUpdate({
@@ -121,6 +124,9 @@ export async function syncChannelEndpoints(
         outputPriceNano: sql`excluded.output_price_nano`,
         cacheReadPriceNano: sql`excluded.cache_read_price_nano`,
         cacheWritePriceNano: sql`excluded.cache_write_price_nano`,
+        reasoningPriceNano: sql`excluded.reasoning_price_nano`,
+        requestPriceNano: sql`excluded.request_price_nano`,
+        imagePriceNano: sql`excluded.image_price_nano`,
         updatedAt: sql`now()`,
       },
     });

@@ -372,4 +372,20 @@ describe("fees and the platform markup", () => {
     expect(generation).toMatchObject({ imageCount: 2, costNano: expected, billingStatus: "exact" });
     expect(debits.map((entry) => entry.amountNano)).toEqual([-expected]);
   });
+
+  it("lists prices with the markup included, exactly, so that clients see what they pay", async () => {
+    await setPrices(harness, channelId, { input: "0.10", output: "0.40", request: "0.001", image: "0.0005" });
+    const { apiKey } = await harness.createFundedUser("1");
+    const model = (await (
+      await fetch(`${harness.baseUrl}/models/${SCRIPTED_MODEL}`, { headers: { authorization: `Bearer ${apiKey}` } })
+    ).json()) as { pricing: Record<string, string>; pricing_per_million_usd: Record<string, string> };
+    expect(model.pricing).toMatchObject({
+      prompt: "0.0000001125",
+      completion: "0.00000045",
+      internal_reasoning: "0.00000045",
+      request: "0.001125",
+      image: "0.0005625",
+    });
+    expect(model.pricing_per_million_usd).toEqual({ prompt: "0.1125", completion: "0.45" });
+  });
 });

@@ -1,4 +1,4 @@
-import { formatNanoAsUsd } from "../billing/money";
+import type { TokenPrices } from "../billing/compute-cost";
 import type { GatewayDeps } from "../deps";
 import { errors } from "../errors";
 import { jsonResponse, type GatewayResponse } from "../http";
@@ -6,14 +6,32 @@ import type { Principal } from "../keys/api-key-authenticator";
 import type { ModelInfo, PriceList } from "../protocol/api-schemas";
 import type { CatalogModel } from "../routing/catalog";
 
-/** USD per single token as a decimal string (OpenRouter's convention), from nano-USD per million tokens. */
-function perTokenUsd(nanoPerMillion: bigint | null): string {
-  if (nanoPerMillion === null) return "0";
-  // nano-USD per million tokens = 1e-15 USD per token: shift the decimal point by 15 exactly.
-  const digits = nanoPerMillion.toString().padStart(16, "0");
-  const whole = digits.slice(0, -15).replace(/^0+(?=\d)/, "");
-  const fraction = digits.slice(-15).replace(/0+$/, "");
+/** `value / 10^scale` as an exact decimal string, trailing zeros trimmed ("0.0000025", "3"). */
+function exactDecimal(value: bigint, scale: number): string {
+  const digits = value.toString().padStart(scale + 1, "0");
+  const whole = digits.slice(0, -scale).replace(/^0+(?=\d)/, "");
+  const fraction = digits.slice(-scale).replace(/0+$/, "");
   return fraction === "" ? whole : `${whole}.${fraction}`;
+}
+
+/** A price with the platform's markup applied, scaled by 10^4 (the markup is in basis points): exact, no rounding. */
+function markedUp(nano: bigint, prices: TokenPrices): bigint {
+  return nano * (10_000n + prices.markupBasisPoints);
+}
+
+/**
+ * USD per single token as a decimal string (OpenRouter's convention), from nano-USD per million tokens, markup
+ * included: what a client is charged. nano-USD per million tokens is 1e-15 USD per token, and the markup adds 4 places.
+ */
+function perTokenUsd(nanoPerMillion: bigint | null, prices: TokenPrices | undefined): string {
+  if (nanoPerMillion === null || prices === undefined) return "0";
+  return exactDecimal(markedUp(nanoPerMillion, prices), 19);
+}
+
+/** A flat fee (nano-USD) in USD, markup included. */
+function feeUsd(nano: bigint | null, prices: TokenPrices | undefined): string {
+  if (nano === null || prices === undefined) return "0";
+  return exactDecimal(markedUp(nano, prices), 13);
 }
 
 /** The cheapest endpoint's prices stand for the model, as on OpenRouter. */
@@ -50,16 +68,18 @@ export function renderModel(model: CatalogModel, deps: GatewayDeps): ModelInfo {
       output_modalities: model.outputModalities,
     },
     pricing: {
-      prompt: perTokenUsd(prices?.inputPriceNano ?? null),
-      completion: perTokenUsd(prices?.outputPriceNano ?? null),
-      input_cache_read: perTokenUsd(prices?.cacheReadPriceNano ?? null),
-      input_cache_write: perTokenUsd(prices?.cacheWritePriceNano ?? null),
-      request: "0",
+      prompt: perTokenUsd(prices?.inputPriceNano ?? null, prices),
+      completion: perTokenUsd(prices?.outputPriceNano ?? null, prices),
+      input_cache_read: perTokenUsd(prices?.cacheReadPriceNano ?? null, prices),
+      input_cache_write: perTokenUsd(prices?.cacheWritePriceNano ?? null, prices),
+      internal_reasoning: perTokenUsd(prices?.reasoningPriceNano ?? prices?.outputPriceNano ?? null, prices),
+      request: feeUsd(prices?.requestPriceNano ?? null, prices),
+      image: feeUsd(prices?.imagePriceNano ?? null, prices),
     },
     /** The same prices per one million tokens, easier for people to read. */
     pricing_per_million_usd: {
-      prompt: formatNanoAsUsd(prices?.inputPriceNano ?? 0n),
-      completion: formatNanoAsUsd(prices?.outputPriceNano ?? 0n),
+      prompt: perMillionUsd(prices?.inputPriceNano ?? 0n, prices) ?? "0",
+      completion: perMillionUsd(prices?.outputPriceNano ?? 0n, prices) ?? "0",
     },
     supported_parameters: carriedParameters(model, deps),
     top_provider: { context_length: model.contextLength, max_completion_tokens: model.maxOutputTokens },
@@ -89,9 +109,12 @@ export function handleGetModel(principal: Principal, deps: GatewayDeps, id: stri
   return jsonResponse(200, renderModel(model, deps));
 }
 
-/** Nano-USD per million tokens as dollars per million, e.g. "2.5"; null when the provider has no such price. */
-function perMillionUsd(nano: bigint | null): string | null {
-  return nano === null ? null : formatNanoAsUsd(nano);
+/**
+ * Nano-USD per million tokens as dollars per million, markup included, e.g. "2.5"; null when the provider has no
+ * such price.
+ */
+function perMillionUsd(nano: bigint | null, prices: TokenPrices | undefined): string | null {
+  return nano === null || prices === undefined ? null : exactDecimal(markedUp(nano, prices), 13);
 }
 
 /** GET /v1/prices: what each model costs per one million tokens at each provider that serves it. */
@@ -104,10 +127,13 @@ export function handlePrices(principal: Principal, deps: GatewayDeps): GatewayRe
       name: model.name,
       providers: model.endpoints.map((endpoint) => ({
         provider: endpoint.channel.provider,
-        input: perMillionUsd(endpoint.prices.inputPriceNano),
-        output: perMillionUsd(endpoint.prices.outputPriceNano),
-        cache_read: perMillionUsd(endpoint.prices.cacheReadPriceNano),
-        cache_write: perMillionUsd(endpoint.prices.cacheWritePriceNano),
+        input: perMillionUsd(endpoint.prices.inputPriceNano, endpoint.prices),
+        output: perMillionUsd(endpoint.prices.outputPriceNano, endpoint.prices),
+        cache_read: perMillionUsd(endpoint.prices.cacheReadPriceNano, endpoint.prices),
+        cache_write: perMillionUsd(endpoint.prices.cacheWritePriceNano, endpoint.prices),
+        reasoning: perMillionUsd(endpoint.prices.reasoningPriceNano ?? endpoint.prices.outputPriceNano, endpoint.prices),
+        request: feeUsd(endpoint.prices.requestPriceNano, endpoint.prices),
+        image: feeUsd(endpoint.prices.imagePriceNano, endpoint.prices),
       })),
     })),
   };
