@@ -9,6 +9,12 @@ const optionalString = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
 
+/** A USD amount Stripe can charge: whole cents, so at most two decimals ("25", "12.50"). */
+const usdCents = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d{1,2})?$/, "a USD amount with at most 2 decimals");
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().default("0.0.0.0"),
@@ -84,6 +90,24 @@ const envSchema = z.object({
     .transform((value) => BigInt(Math.round(Number(value) * 100))),
   /** How long graceful shutdown waits for in-flight requests before closing them. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Stripe secret key (`sk_live_…`/`sk_test_…`). Unset: top-ups are off and the dashboard says so. */
+  STRIPE_SECRET_KEY: optionalString,
+  /** Signing secret of the webhook endpoint (`whsec_…`); the webhook refuses every event without it. */
+  STRIPE_WEBHOOK_SECRET: optionalString,
+  /** Where the Stripe API is reached, e.g. http://127.0.0.1:12111 for a local fake; unset = Stripe's own API. */
+  STRIPE_API_BASE: optionalString.pipe(z.url().optional()),
+  /** Top-up amounts offered as buttons, in USD with at most 2 decimals, comma-separated. */
+  TOP_UP_PRESETS_USD: z
+    .string()
+    .default("10,25,50,100")
+    .transform((value) => value.split(",").map((item) => item.trim()))
+    .pipe(z.array(usdCents).min(1)),
+  /** Smallest custom top-up, USD. */
+  TOP_UP_MIN_USD: usdCents.default("5"),
+  /** Largest custom top-up, USD. */
+  TOP_UP_MAX_USD: usdCents.default("1000"),
+  /** Auto top-up charges a user's saved card at most once per this many milliseconds, across all processes. */
+  AUTO_TOP_UP_MIN_INTERVAL_MS: z.coerce.number().int().positive().default(3_600_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { env as processEnv, type Env } from "~/env";
+import { createAutoTopUpFromEnv } from "./billing/stripe/deps-from-container";
 import { bootstrap } from "./bootstrap";
 import { createChangeBus, type ChangeBus } from "./changes";
 import { createSecretBox, type SecretBox } from "./crypto/secret-box";
@@ -77,7 +78,13 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     logger,
   });
   const authenticator = createApiKeyAuthenticator({ findByHash: (hash) => findApiKeyByHash(db, hash), clock });
-  const usageWriter = createUsageWriter({ db, logger });
+  const autoTopUp = createAutoTopUpFromEnv({ env, db, logger, clock });
+  // After each batch the written balances are checked against the users' auto top-up thresholds (in the background).
+  const usageWriter = createUsageWriter({
+    db,
+    logger,
+    onBalancesWritten: (balances) => autoTopUp.onBalancesWritten(balances),
+  });
   const holds = createBalanceHolds({ db, clock, ttlMs: env.BALANCE_HOLD_TTL_MS });
   const expiredHoldSweep = startExpiredHoldSweep(holds, logger, env.BALANCE_HOLD_TTL_MS);
 
