@@ -33,10 +33,12 @@ describe("the production entry with the dashboard", () => {
     }
   });
 
-  it("sends visitors without a session from /keys to sign in", async () => {
-    const response = await fetch(`${origin}/keys`, { redirect: "manual" });
-    expect([302, 303, 307, 308]).toContain(response.status);
-    expect(response.headers.get("location")).toContain("/sign-in");
+  it("sends visitors without a session from /keys and /billing to sign in", async () => {
+    for (const page of ["/keys", "/billing"]) {
+      const response = await fetch(`${origin}${page}`, { redirect: "manual" });
+      expect([302, 303, 307, 308], page).toContain(response.status);
+      expect(response.headers.get("location"), page).toContain("/sign-in");
+    }
   });
 
   it("reports health after checking the database", async () => {

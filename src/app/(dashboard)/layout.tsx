@@ -24,6 +24,9 @@ export default async function DashboardLayout({ children }: { children: ReactNod
         <Link href="/keys" className="nav-link">
           API keys
         </Link>
+        <Link href="/billing" className="nav-link">
+          Billing
+        </Link>
         <span className="muted small nav-user">{me.email}</span>
         <SignOutButton />
       </SiteHeader>

@@ -1,5 +1,5 @@
 import { formatNanoAsUsd, parseUsdToNano } from "~/server/gateway/billing/money";
-import { addCredits } from "~/server/services/credits";
+import { addCredits, adjustCredits } from "~/server/services/credits";
 import { requireUserByEmail } from "~/server/services/users";
 import { optionText, requiredString, UsageError, type CommandSpec } from "../command";
 import { formatUsd } from "../format";
@@ -51,4 +51,39 @@ export const creditsAdd: CommandSpec = {
   },
 };
 
-export const creditsCommands = [creditsAdd];
+export const creditsAdjust: CommandSpec = {
+  path: ["credits", "adjust"],
+  summary: "Correct a user's balance up or down with a ledger adjustment that records why",
+  options: {
+    email: { type: "string", valueName: "EMAIL", required: true, description: "Whose balance" },
+    usd: {
+      type: "string",
+      valueName: "AMOUNT",
+      required: true,
+      description: "Decimal USD, exact to 9 decimals; negative to remove credit",
+    },
+    note: { type: "string", valueName: "TEXT", required: true, description: "Why, kept with the ledger entry" },
+  },
+  async run(input, { db, changes }) {
+    const amountNano = readAmountNano(requiredString(input, "usd"));
+    const note = optionText(input, "note");
+    if (note === null) throw new UsageError("--note must say why");
+    const user = await requireUserByEmail(db, readEmail(input));
+    const { balanceNano } = await adjustCredits(db, changes, { userId: user.id, amountNano, note });
+    const change = amountNano < 0n ? `-${formatUsd(-amountNano)}` : `+${formatUsd(amountNano)}`;
+    return {
+      text: `Adjusted ${user.email} by ${change} (${note}). Balance: ${formatUsd(balanceNano)}`,
+      json: {
+        userId: user.id,
+        email: user.email,
+        amountNano,
+        amountUsd: formatNanoAsUsd(amountNano),
+        note,
+        balanceNano,
+        balanceUsd: formatNanoAsUsd(balanceNano),
+      },
+    };
+  },
+};
+
+export const creditsCommands = [creditsAdd, creditsAdjust];

@@ -5,6 +5,7 @@ import { channelCommands } from "./channel";
 import { creditsCommands } from "./credits";
 import { keyCommands } from "./key";
 import { migrateCommand } from "./migrate";
+import { promoCommands } from "./promo";
 import { userCommands } from "./user";
 
 /** Every command, in the order help lists them. */
@@ -13,6 +14,7 @@ export const commands: readonly CommandSpec[] = [
   ...creditsCommands,
   ...billingCommands,
   ...keyCommands,
+  ...promoCommands,
   ...channelCommands,
   ...catalogCommands,
   migrateCommand,

@@ -1,11 +1,13 @@
 import { accountRouter } from "./routers/account";
 import { adminRouter } from "./routers/admin";
+import { billingRouter } from "./routers/billing";
 import { keysRouter } from "./routers/keys";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
   account: accountRouter,
   keys: keysRouter,
+  billing: billingRouter,
   admin: adminRouter,
 });
 

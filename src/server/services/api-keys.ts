@@ -2,37 +2,117 @@ import { and, desc, eq, isNull, or } from "drizzle-orm";
 import type { Database } from "~/server/db";
 import { apiKeys } from "~/server/db/schema";
 import type { ChangeBus } from "~/server/changes";
+import { formatNanoAsUsd } from "~/server/gateway/billing/money";
 import { generateApiKey } from "~/server/gateway/keys/api-key-format";
 import { NotFoundError } from "./users";
 
 export type ApiKey = typeof apiKeys.$inferSelect;
 /** What may be shown about a key: never its hash. */
 export type ApiKeySummary = Omit<ApiKey, "hash">;
+export type KeyLimitReset = NonNullable<ApiKey["limitReset"]>;
+export const KEY_LIMIT_RESETS = ["daily", "weekly", "monthly"] as const satisfies readonly KeyLimitReset[];
+
+/** A limit or expiry that makes no sense (negative, or a reset period without a limit). */
+export class ApiKeyInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ApiKeyInputError";
+  }
+}
 
 function summarise(key: ApiKey): ApiKeySummary {
   const { hash: _hash, ...summary } = key;
   return summary;
 }
 
-/** What a key's owner is shown about it: neither the hash nor internal ownership fields. */
-export function describeApiKey(key: ApiKeySummary) {
+const DAY_MS = 86_400_000;
+
+/**
+ * Start of the spend period that contains `now`, in UTC: midnight, Monday midnight (ISO week) or the 1st of the
+ * month; null for a limit that never resets. The same arithmetic as `place_balance_hold` (drizzle/0004), which is
+ * what actually enforces limits: the dashboard must show the figure the gateway admits against.
+ */
+export function currentPeriodStart(reset: KeyLimitReset | null, now: Date): Date | null {
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  switch (reset) {
+    case null:
+      return null;
+    case "daily":
+      return new Date(midnight);
+    case "weekly":
+      // getUTCDay() is 0 on Sunday; ISO weeks start on Monday.
+      return new Date(midnight - ((now.getUTCDay() + 6) % 7) * DAY_MS);
+    case "monthly":
+      return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  }
+}
+
+export type ApiKeyStatus = "active" | "disabled" | "expired" | "revoked";
+
+export function apiKeyStatus(key: ApiKeySummary, now: Date): ApiKeyStatus {
+  if (key.revokedAt !== null) return "revoked";
+  if (key.disabledAt !== null) return "disabled";
+  if (key.expiresAt !== null && key.expiresAt.getTime() <= now.getTime()) return "expired";
+  return "active";
+}
+
+/**
+ * What a key's owner is shown about it: neither the hash nor internal ownership fields. Spend is that of the period
+ * containing `now`: the stored figure belongs to an earlier period when its start differs (the gateway only rolls a
+ * key's period over when the key is next used), and then counts as zero. Remaining ignores in-flight holds, which
+ * are worst-case estimates that settle within seconds.
+ */
+export function describeApiKey(key: ApiKeySummary, now: Date = new Date()) {
+  const periodStart = currentPeriodStart(key.limitReset, now);
+  const periodSpendNano = key.periodStartedAt?.getTime() === periodStart?.getTime() ? key.periodSpendNano : 0n;
+  const remainingNano =
+    key.spendLimitNano === null
+      ? null
+      : key.spendLimitNano > periodSpendNano
+        ? key.spendLimitNano - periodSpendNano
+        : 0n;
   return {
     id: key.id,
     name: key.name,
     prefix: key.prefix,
+    status: apiKeyStatus(key, now),
     createdAt: key.createdAt,
     lastUsedAt: key.lastUsedAt,
     expiresAt: key.expiresAt,
     revokedAt: key.revokedAt,
+    disabledAt: key.disabledAt,
     allowedModels: key.allowedModels,
+    // Exact decimal strings: what a browser or `--json` reader can take without losing a nano-dollar.
+    spendLimitUsd: key.spendLimitNano === null ? null : formatNanoAsUsd(key.spendLimitNano),
+    limitReset: key.limitReset,
+    periodStartedAt: periodStart,
+    periodSpendUsd: formatNanoAsUsd(periodSpendNano),
+    remainingUsd: remainingNano === null ? null : formatNanoAsUsd(remainingNano),
   };
+}
+export type ApiKeyDescription = ReturnType<typeof describeApiKey>;
+
+function checkLimit(spendLimitNano: bigint | null | undefined, limitReset: KeyLimitReset | null | undefined): void {
+  if (spendLimitNano != null && spendLimitNano < 0n) throw new ApiKeyInputError("A spend limit cannot be negative");
+  if (spendLimitNano === null && limitReset != null) throw new ApiKeyInputError("A reset period needs a spend limit");
 }
 
 /** Creates a key; the plaintext is returned here once and never stored. */
 export async function createApiKey(
   db: Database,
-  input: { userId: string; name: string; expiresAt?: Date | null; allowedModels?: string[] | null },
+  input: {
+    userId: string;
+    name: string;
+    expiresAt?: Date | null;
+    allowedModels?: string[] | null;
+    /** Most the key may spend per period (or in total without `limitReset`); null or omitted for no limit. */
+    spendLimitNano?: bigint | null;
+    limitReset?: KeyLimitReset | null;
+  },
 ): Promise<{ key: ApiKeySummary; plaintext: string }> {
+  const spendLimitNano = input.spendLimitNano ?? null;
+  const limitReset = input.limitReset ?? null;
+  checkLimit(spendLimitNano, limitReset);
   const generated = generateApiKey();
   const [key] = await db
     .insert(apiKeys)
@@ -44,6 +124,8 @@ export async function createApiKey(
       expiresAt: input.expiresAt ?? null,
       allowedModels:
         input.allowedModels === undefined || input.allowedModels === null ? null : [...new Set(input.allowedModels)],
+      spendLimitNano,
+      limitReset,
     })
     .returning();
   if (key === undefined) throw new Error("key insert returned nothing");
@@ -57,15 +139,11 @@ export async function listApiKeys(db: Database, userId: string): Promise<ApiKeyS
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/**
- * Revokes a live key by id or display prefix, optionally only among one user's keys. Every gateway instance drops
- * the key from its cache, so the next request with it is refused.
- */
-export async function revokeApiKey(
+/** The one live (not revoked) key with this id or display prefix, optionally among one user's keys. */
+export async function findLiveApiKey(
   db: Database,
-  changes: ChangeBus,
-  input: { idOrPrefix: string; userId?: string },
-): Promise<ApiKeySummary> {
+  input: { idOrPrefix: string; userId?: string | undefined },
+): Promise<ApiKey> {
   const ref = input.idOrPrefix.trim();
   const match = UUID.test(ref) ? or(eq(apiKeys.id, ref), eq(apiKeys.prefix, ref)) : eq(apiKeys.prefix, ref);
   const owner = input.userId === undefined ? undefined : eq(apiKeys.userId, input.userId);
@@ -75,12 +153,86 @@ export async function revokeApiKey(
     .where(and(match, owner, isNull(apiKeys.revokedAt)));
   if (candidates.length === 0) throw new NotFoundError(`No active key matches ${ref}`);
   if (candidates.length > 1) throw new NotFoundError(`${candidates.length} keys match ${ref}; use the key id`);
+  return candidates[0]!;
+}
+
+/** Every gateway process drops the key from its authenticator cache, so its next request reads the row again. */
+function evictFromCaches(changes: ChangeBus, key: ApiKey): Promise<void> {
+  return changes.publish({ topic: "api-key-revoked", hash: key.hash });
+}
+
+/**
+ * Revokes a live key by id or display prefix, optionally only among one user's keys. Every gateway instance drops
+ * the key from its cache, so the next request with it is refused.
+ */
+export async function revokeApiKey(
+  db: Database,
+  changes: ChangeBus,
+  input: { idOrPrefix: string; userId?: string },
+): Promise<ApiKeySummary> {
+  const key = await findLiveApiKey(db, input);
   const [revoked] = await db
     .update(apiKeys)
     .set({ revokedAt: new Date() })
-    .where(and(eq(apiKeys.id, candidates[0]!.id), isNull(apiKeys.revokedAt)))
+    .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
     .returning();
-  if (revoked === undefined) throw new NotFoundError(`No active key matches ${ref}`);
-  await changes.publish({ topic: "api-key-revoked", hash: revoked.hash });
+  if (revoked === undefined) throw new NotFoundError(`No active key matches ${input.idOrPrefix.trim()}`);
+  await evictFromCaches(changes, revoked);
   return summarise(revoked);
+}
+
+/**
+ * Changes a live key's spend limit, reset period or expiry; an omitted field is left as it is, null clears it.
+ * Removing the limit also removes its reset period unless one is given (which is then refused). Spend already
+ * counted in the current period stays: raising or lowering a limit does not forgive what was spent.
+ */
+export async function updateApiKeyLimits(
+  db: Database,
+  changes: ChangeBus,
+  input: {
+    id: string;
+    userId?: string;
+    spendLimitNano?: bigint | null;
+    limitReset?: KeyLimitReset | null;
+    expiresAt?: Date | null;
+  },
+): Promise<ApiKeySummary> {
+  const key = await findLiveApiKey(db, { idOrPrefix: input.id, userId: input.userId });
+  const spendLimitNano = input.spendLimitNano === undefined ? key.spendLimitNano : input.spendLimitNano;
+  const limitReset =
+    input.limitReset !== undefined ? input.limitReset : spendLimitNano === null ? null : key.limitReset;
+  checkLimit(spendLimitNano, limitReset);
+  const [updated] = await db
+    .update(apiKeys)
+    .set({
+      spendLimitNano,
+      limitReset,
+      ...(input.expiresAt === undefined ? {} : { expiresAt: input.expiresAt }),
+    })
+    .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
+    .returning();
+  if (updated === undefined) throw new NotFoundError(`No active key matches ${input.id}`);
+  // The authenticator caches the expiry: a key expired (or extended) here must be refused (or admitted) at once.
+  if (input.expiresAt !== undefined) await evictFromCaches(changes, updated);
+  return summarise(updated);
+}
+
+/**
+ * Disables a live key (refused like a revoked one) or enables it again. Disabling twice keeps the first time.
+ * Both directions evict the key from every cache: the authenticator remembers a refused key for a few seconds too.
+ */
+export async function setApiKeyDisabled(
+  db: Database,
+  changes: ChangeBus,
+  input: { idOrPrefix: string; userId?: string; disabled: boolean },
+): Promise<ApiKeySummary> {
+  const key = await findLiveApiKey(db, input);
+  const [updated] = await db
+    .update(apiKeys)
+    .set({ disabledAt: input.disabled ? (key.disabledAt ?? new Date()) : null })
+    .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
+    .returning();
+  if (updated === undefined) throw new NotFoundError(`No active key matches ${input.idOrPrefix.trim()}`);
+  await evictFromCaches(changes, updated);
+  return summarise(updated);
 }

@@ -1,7 +1,23 @@
 import { randomUUID } from "node:crypto";
+import { z } from "zod";
 import type { Database } from "~/server/db";
 import type { ChangeBus } from "~/server/changes";
 import { postLedgerEntriesNow, readBalanceNano, type LedgerKind } from "~/server/gateway/billing/ledger";
+import { parseUsdToNano } from "~/server/gateway/billing/money";
+
+/**
+ * A USD amount from a form or an API call, as exact nano-USD. A decimal string is parsed as is; a number is taken by
+ * its shortest decimal spelling (0.1 → "0.1"), which is what the caller typed, never through float arithmetic.
+ * May be negative or zero: callers add their own bounds.
+ */
+export const usdAmountSchema = z.union([z.string(), z.number()]).transform((value, context) => {
+  try {
+    return parseUsdToNano(String(value));
+  } catch {
+    context.addIssue({ code: "custom", message: "A USD amount with at most 9 decimals, such as 10 or 0.25" });
+    return z.NEVER;
+  }
+});
 
 /** Adds (or, with a negative amount, removes) credit through the ledger and tells gateways to re-read the balance. */
 export async function addCredits(
@@ -20,6 +36,34 @@ export async function addCredits(
   ]);
   await changes.publish({ topic: "balance-changed", userId: input.userId });
   return { balanceNano: result.balances.get(input.userId) ?? 0n, posted: result.posted.length > 0 };
+}
+
+export class AdjustmentInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AdjustmentInputError";
+  }
+}
+
+/**
+ * An operator's correction, up or down, as a ledger `adjustment`. The note is required: a balance changed by hand
+ * must say why, for whoever reads the ledger later. `requestId` makes a retried submission a no-op.
+ */
+export async function adjustCredits(
+  db: Database,
+  changes: ChangeBus,
+  input: { userId: string; amountNano: bigint; note: string; requestId?: string },
+): Promise<{ balanceNano: bigint; posted: boolean }> {
+  const note = input.note.trim();
+  if (note === "") throw new AdjustmentInputError("An adjustment needs a note saying why");
+  if (input.amountNano === 0n) throw new AdjustmentInputError("The amount must not be zero");
+  return addCredits(db, changes, {
+    userId: input.userId,
+    amountNano: input.amountNano,
+    kind: "adjustment",
+    ...(input.requestId === undefined ? {} : { externalId: `adjust-${input.requestId}` }),
+    note,
+  });
 }
 
 export function getBalanceNano(db: Database, userId: string): Promise<bigint> {

@@ -113,4 +113,85 @@ describe("admin router", () => {
       code: "NOT_FOUND",
     });
   });
+
+  it("refuses non-admins the promo and adjustment procedures", async () => {
+    const caller = app.callerFor(member);
+    await expect(caller.admin.createPromoCode({ code: "SNEAKY", amountUsd: "100" })).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    });
+    await expect(caller.admin.listPromoCodes()).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(
+      caller.admin.adjustCredits({ email: member.email, amountUsd: "100", note: "self-service" }),
+    ).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(app.callerFor(null).admin.listPromoCodes()).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  });
+
+  it("creates and lists promo codes with exact amounts", async () => {
+    const caller = app.callerFor(admin);
+    const expiresAt = new Date("2031-01-01T00:00:00Z");
+    const created = await caller.admin.createPromoCode({
+      code: "launch-2031",
+      amountUsd: "2.500000001",
+      maxRedemptions: 100,
+      expiresAt,
+    });
+    expect(created).toMatchObject({
+      code: "LAUNCH-2031",
+      amountNano: 2_500_000_001n,
+      amountUsd: "2.500000001",
+      maxRedemptions: 100,
+      redemptionCount: 0,
+      expiresAt,
+    });
+    await expect(caller.admin.createPromoCode({ code: "LAUNCH-2031", amountUsd: "1" })).rejects.toMatchObject({
+      code: "CONFLICT",
+    });
+    for (const amountUsd of ["0", "-1", "1.0000000001"]) {
+      await expect(caller.admin.createPromoCode({ code: "BAD-AMOUNT", amountUsd })).rejects.toMatchObject({
+        code: "BAD_REQUEST",
+      });
+    }
+    await expect(caller.admin.createPromoCode({ code: "no spaces", amountUsd: "1" })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+    });
+    expect((await caller.admin.listPromoCodes()).map((promo) => promo.code)).toEqual(["LAUNCH-2031"]);
+  });
+
+  it("adjusts a balance up or down through a noted ledger adjustment, by email or id", async () => {
+    const caller = app.callerFor(admin);
+    const before = await getBalanceNano(app.container.db, member.id);
+    const down = await caller.admin.adjustCredits({
+      email: "Member@Example.com",
+      amountUsd: "-0.000000002",
+      note: "rounding correction",
+    });
+    expect(down).toMatchObject({ userId: member.id, amountNano: -2n, amountUsd: "-0.000000002", posted: true });
+    const up = await caller.admin.adjustCredits({ userId: member.id, amountUsd: "3", note: "outage credit" });
+    expect(up.balanceNano).toBe(before - 2n + 3_000_000_000n);
+    expect(await getBalanceNano(app.container.db, member.id)).toBe(before - 2n + 3_000_000_000n);
+
+    const entries = await app.container.db.select().from(ledgerEntries).where(eq(ledgerEntries.userId, member.id));
+    expect(entries.slice(-2).map((entry) => [entry.kind, entry.amountNano, entry.note])).toEqual([
+      ["adjustment", -2n, "rounding correction (by root@example.com)"],
+      ["adjustment", 3_000_000_000n, "outage credit (by root@example.com)"],
+    ]);
+  });
+
+  it("refuses an adjustment without a note, amount or single target", async () => {
+    const caller = app.callerFor(admin);
+    const before = await getBalanceNano(app.container.db, member.id);
+    const attempts = [
+      { email: member.email, amountUsd: "1", note: "  " },
+      { email: member.email, amountUsd: "0", note: "zero" },
+      { amountUsd: "1", note: "nobody" },
+      { email: member.email, userId: member.id, amountUsd: "1", note: "both" },
+    ];
+    for (const attempt of attempts) {
+      await expect(caller.admin.adjustCredits(attempt)).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    }
+    await expect(
+      caller.admin.adjustCredits({ email: "nobody@example.com", amountUsd: "1", note: "ghost" }),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect(await getBalanceNano(app.container.db, member.id)).toBe(before);
+  });
 });

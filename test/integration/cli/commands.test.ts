@@ -3,7 +3,16 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { runCli } from "~/cli/run-cli";
-import { apiKeys, balances, channels, ledgerEntries, modelEndpoints, models, users } from "~/server/db/schema";
+import {
+  apiKeys,
+  balances,
+  channels,
+  ledgerEntries,
+  modelEndpoints,
+  models,
+  promoCodes,
+  users,
+} from "~/server/db/schema";
 import { hashApiKey, API_KEY_PATTERN } from "~/server/gateway/keys/api-key-format";
 import { verifyPassword } from "~/server/services/users";
 import { availableDatabaseKinds } from "../../helpers/test-database";
@@ -235,7 +244,7 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
       const text = await run("key", "list", "--email", "alice@example.com");
       expect(text.stderr).toBe("");
       expect(text.exitCode).toBe(0);
-      expect(text.stdout).toMatch(/^ID\s+NAME\s+PREFIX\s+CREATED\s+LAST USED\s+REVOKED\n/);
+      expect(text.stdout).toMatch(/^ID\s+NAME\s+PREFIX\s+STATUS\s+LIMIT\s+SPENT\s+EXPIRES\s+CREATED\s+LAST USED\n/);
       expect(text.stdout).toContain(firstKey.slice(0, 14));
       expect(text.stdout).not.toContain(firstKey);
 
@@ -275,6 +284,108 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
       expect((await db().select().from(apiKeys).where(eq(apiKeys.id, live!.id)))[0]?.revokedAt).toBeInstanceOf(Date);
     });
 
+    it("key create --limit-usd --limit-reset --expires stores the exact limit", async () => {
+      const result = await run(
+        "key",
+        "create",
+        "--email",
+        "alice@example.com",
+        "--name",
+        "budget",
+        "--limit-usd",
+        "12.345678901",
+        "--limit-reset",
+        "weekly",
+        "--expires",
+        "2031-02-03T04:05:06Z",
+      );
+      expect(result).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(result.stdout.split("\n")[0]).toMatch(
+        /, spend limit \$12\.345678901 weekly, expires 2031-02-03T04:05:06Z\.$/,
+      );
+      const [row] = await db()
+        .select()
+        .from(apiKeys)
+        .where(eq(apiKeys.hash, hashApiKey(lastLine(result.stdout))));
+      expect(row).toMatchObject({
+        spendLimitNano: 12_345_678_901n,
+        limitReset: "weekly",
+        expiresAt: new Date("2031-02-03T04:05:06Z"),
+      });
+
+      const list = await run("key", "list", "--email", "alice@example.com");
+      expect(list.stdout).toMatch(
+        /budget\s+sk-gw-[0-9a-f]{8}\s+active\s+\$12\.345678901 weekly\s+\$0\s+2031-02-03T04:05:06Z/,
+      );
+
+      for (const [args, message] of [
+        [["--limit-usd", "-1"], "--limit-usd: a spend limit cannot be negative"],
+        [["--limit-usd", "1e3"], /^--limit-usd: expected a USD amount/],
+        [["--limit-reset", "daily"], "--limit-reset needs --limit-usd"],
+        [["--limit-usd", "1", "--limit-reset", "hourly"], "--limit-reset: expected daily, weekly, monthly"],
+        [["--expires", "next tuesday"], /^--expires: expected an ISO date/],
+        [["--expires", "2001-01-01"], "--expires must be in the future"],
+      ] as const) {
+        const failed = await run("key", "create", "--email", "alice@example.com", "--name", "bad", ...args);
+        if (typeof message === "string") expect(expectOneLineError(failed, 2)).toBe(message);
+        else expect(expectOneLineError(failed, 2)).toMatch(message);
+      }
+      expect(await db().select().from(apiKeys).where(eq(apiKeys.name, "bad"))).toEqual([]);
+    });
+
+    it("key limit sets, changes and removes a limit by prefix", async () => {
+      const [budget] = await db().select().from(apiKeys).where(eq(apiKeys.name, "budget"));
+      const set = await run("key", "limit", budget!.prefix, "--usd", "0.000000007", "--reset", "daily");
+      expect(set).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(set.stdout).toBe(
+        `Key "budget" (${budget!.prefix}): spend limit $0.000000007 daily, spent $0 this period, expires 2031-02-03T04:05:06Z\n`,
+      );
+      expect((await db().select().from(apiKeys).where(eq(apiKeys.id, budget!.id)))[0]).toMatchObject({
+        spendLimitNano: 7n,
+        limitReset: "daily",
+      });
+
+      const json = await run("key", "limit", budget!.id, "--usd", "3", "--expires", "none", "--json");
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        id: budget!.id,
+        spendLimitUsd: "3",
+        limitReset: "daily",
+        expiresAt: null,
+        status: "active",
+      });
+      expect(harness.published).toContainEqual({ topic: "api-key-revoked", hash: budget!.hash });
+
+      expect((await run("key", "limit", budget!.prefix, "--usd", "none")).stdout).toMatch(/: no spend limit, /);
+      expect((await db().select().from(apiKeys).where(eq(apiKeys.id, budget!.id)))[0]).toMatchObject({
+        spendLimitNano: null,
+        limitReset: null,
+      });
+      expect(
+        expectOneLineError(await run("key", "limit", budget!.prefix, "--usd", "none", "--reset", "weekly"), 2),
+      ).toBe("--reset needs a limit, not --usd none");
+      expect(expectOneLineError(await run("key", "limit", budget!.prefix), 2)).toMatch(/^--usd is required/);
+    });
+
+    it("key disable refuses a key until key enable, telling gateways both times", async () => {
+      const [budget] = await db().select().from(apiKeys).where(eq(apiKeys.name, "budget"));
+      const publishedBefore = harness.published.length;
+      const disabled = await run("key", "disable", budget!.prefix, "--email", "alice@example.com");
+      expect(disabled).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(disabled.stdout).toBe(`Disabled key "budget" (id ${budget!.id}, prefix ${budget!.prefix})\n`);
+      expect((await db().select().from(apiKeys).where(eq(apiKeys.id, budget!.id)))[0]?.disabledAt).toBeInstanceOf(Date);
+      expect((await run("key", "list", "--email", "alice@example.com")).stdout).toMatch(/budget\s+\S+\s+disabled/);
+
+      const enabled = await run("key", "enable", budget!.id, "--json");
+      expect(JSON.parse(enabled.stdout)).toMatchObject({ id: budget!.id, status: "active", disabledAt: null });
+      expect(harness.published.slice(publishedBefore)).toEqual([
+        { topic: "api-key-revoked", hash: budget!.hash },
+        { topic: "api-key-revoked", hash: budget!.hash },
+      ]);
+      expect(expectOneLineError(await run("key", "disable", budget!.prefix, "--email", "root@example.com"))).toBe(
+        `No active key matches ${budget!.prefix}`,
+      );
+    });
+
     it("key list and create need a known user", async () => {
       expect(expectOneLineError(await run("key", "list", "--email", "ghost@example.com"))).toBe(
         "No user with email ghost@example.com",
@@ -283,6 +394,95 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
         "No user with email ghost@example.com",
       );
       expect(expectOneLineError(await run("key", "revoke"), 2)).toMatch(/^missing ID_OR_PREFIX/);
+    });
+  });
+
+  describe("credits adjust", () => {
+    it("posts a noted adjustment, up or down, and insists on the note", async () => {
+      const root = (await userByEmail("root@example.com"))!;
+      expect(await balanceOf(root.id)).toBe(0n);
+      // An adjustment may take a balance below zero: it corrects, it does not spend.
+      const down = await run("credits", "adjust", "--email", "root@example.com", "--usd", "-0.5", "--note", "refund");
+      expect(down).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(down.stdout).toBe("Adjusted root@example.com by -$0.5 (refund). Balance: -$0.5\n");
+      const up = await run(
+        "credits",
+        "adjust",
+        "--email",
+        "root@example.com",
+        "--usd",
+        "2.000000001",
+        "--note",
+        "goodwill",
+      );
+      expect(up.exitCode).toBe(0);
+      expect(await balanceOf(root.id)).toBe(1_500_000_001n);
+      const entries = await db().select().from(ledgerEntries).where(eq(ledgerEntries.userId, root.id));
+      expect(entries.map((entry) => [entry.kind, entry.amountNano, entry.note])).toEqual([
+        ["adjustment", -500_000_000n, "refund"],
+        ["adjustment", 2_000_000_001n, "goodwill"],
+      ]);
+      expect(harness.published).toContainEqual({ topic: "balance-changed", userId: root.id });
+
+      expect(
+        expectOneLineError(await run("credits", "adjust", "--email", "root@example.com", "--usd", "1"), 2),
+      ).toMatch(/^--note is required/);
+      expect(
+        expectOneLineError(
+          await run("credits", "adjust", "--email", "root@example.com", "--usd", "1", "--note", " "),
+          2,
+        ),
+      ).toBe("--note must say why");
+      expect(await db().select().from(ledgerEntries).where(eq(ledgerEntries.userId, root.id))).toHaveLength(2);
+    });
+  });
+
+  describe("promo", () => {
+    it("promo create stores an upper-case code with an exact amount; promo list shows it", async () => {
+      const result = await run(
+        "promo",
+        "create",
+        "--code",
+        "spring-25",
+        "--usd",
+        "25.000000001",
+        "--max-redemptions",
+        "10",
+        "--expires",
+        "2031-04-01",
+      );
+      expect(result).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(result.stdout).toBe(
+        "Created promo code SPRING-25 worth $25.000000001, at most 10 redemptions, until 2031-04-01T00:00:00Z\n",
+      );
+      const [row] = await db().select().from(promoCodes).where(eq(promoCodes.code, "SPRING-25"));
+      expect(row).toMatchObject({
+        amountNano: 25_000_000_001n,
+        maxRedemptions: 10,
+        redemptionCount: 0,
+        expiresAt: new Date("2031-04-01T00:00:00Z"),
+      });
+
+      const list = await run("promo", "list");
+      expect(list.stdout).toMatch(/^CODE\s+AMOUNT\s+REDEEMED\s+EXPIRES\s+CREATED\n/);
+      expect(list.stdout).toMatch(/SPRING-25\s+\$25\.000000001\s+0 of 10\s+2031-04-01T00:00:00Z/);
+      expect(JSON.parse((await run("promo", "list", "--json")).stdout)).toMatchObject([
+        { code: "SPRING-25", amountNano: "25000000001", amountUsd: "25.000000001", maxRedemptions: 10 },
+      ]);
+    });
+
+    it("refuses bad codes, amounts and duplicates", async () => {
+      expect(expectOneLineError(await run("promo", "create", "--code", "a b", "--usd", "1"), 2)).toMatch(/^--code: /);
+      expect(expectOneLineError(await run("promo", "create", "--code", "FREE", "--usd", "0"), 2)).toBe(
+        "--usd: the amount must be positive",
+      );
+      expect(
+        expectOneLineError(await run("promo", "create", "--code", "FREE", "--usd", "1", "--max-redemptions", "1.5"), 2),
+      ).toMatch(/^--max-redemptions: /);
+      expect(expectOneLineError(await run("promo", "create", "--code", "Spring-25", "--usd", "1"))).toBe(
+        "A promo code SPRING-25 already exists",
+      );
+      expect(await db().select().from(promoCodes)).toHaveLength(1);
     });
   });
 

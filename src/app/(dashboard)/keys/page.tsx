@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import { BalanceCard } from "~/components/dashboard/balance-card";
-import { CreateKeyForm } from "~/components/dashboard/create-key-form";
-import { KeyList } from "~/components/dashboard/key-list";
 import { getQueryClient, HydrateClient, trpc } from "~/trpc/server";
+import { CreateKeyForm } from "./_components/create-key-form";
+import { KeyList } from "./_components/key-list";
 
 export const metadata: Metadata = { title: "API keys" };
 

@@ -1,9 +1,17 @@
 import { TRPCError } from "@trpc/server";
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
+import type { Database } from "~/server/db";
 import { balances, users } from "~/server/db/schema";
 import { formatNanoAsUsd, NANO_PER_USD, parseUsdToNano } from "~/server/gateway/billing/money";
-import { addCredits } from "~/server/services/credits";
+import { addCredits, adjustCredits, usdAmountSchema } from "~/server/services/credits";
+import {
+  createPromoCode,
+  describePromoCode,
+  listPromoCodes,
+  PromoCodeError,
+  promoCodeSchema,
+} from "~/server/services/promo-codes";
 import { emailSchema, findUserByEmail } from "~/server/services/users";
 import { adminProcedure, createTRPCRouter } from "../trpc";
 
@@ -94,7 +102,86 @@ const creditsRouter = createTRPCRouter({
     }),
 });
 
+/** The user an admin names by id or by email (exactly one of them). */
+async function requireUser(db: Database, input: { userId?: string | undefined; email?: string | undefined }) {
+  const condition =
+    input.userId !== undefined ? eq(users.id, input.userId) : eq(users.email, input.email?.trim().toLowerCase() ?? "");
+  const [user] = await db.select({ id: users.id, email: users.email }).from(users).where(condition).limit(1);
+  if (user === undefined)
+    throw new TRPCError({ code: "NOT_FOUND", message: `No user ${input.userId ?? input.email ?? ""}` });
+  return user;
+}
+
 export const adminRouter = createTRPCRouter({
   users: usersRouter,
   credits: creditsRouter,
+
+  createPromoCode: adminProcedure
+    .input(
+      z.object({
+        code: promoCodeSchema,
+        amountUsd: usdAmountSchema.refine((nano) => nano > 0n && nano <= MAX_GRANT_NANO, "Between 0 and 1,000,000 USD"),
+        /** Across all users; each user can redeem a code once. Omitted or null for no cap. */
+        maxRedemptions: z.number().int().min(1).nullish(),
+        expiresAt: z.date().nullish(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      try {
+        const promo = await createPromoCode(ctx.container.db, {
+          code: input.code,
+          amountNano: input.amountUsd,
+          maxRedemptions: input.maxRedemptions ?? null,
+          expiresAt: input.expiresAt ?? null,
+        });
+        return describePromoCode(promo);
+      } catch (error) {
+        if (error instanceof PromoCodeError)
+          throw new TRPCError({ code: error.reason === "exists" ? "CONFLICT" : "BAD_REQUEST", message: error.message });
+        throw error;
+      }
+    }),
+
+  listPromoCodes: adminProcedure.query(async ({ ctx }) => {
+    const promos = await listPromoCodes(ctx.container.db);
+    return promos.map(describePromoCode);
+  }),
+
+  /** A correction up or down (negative amounts allowed), posted as a ledger `adjustment` with a required note. */
+  adjustCredits: adminProcedure
+    .input(
+      z
+        .object({
+          userId: z.string().min(1).optional(),
+          email: emailSchema.optional(),
+          amountUsd: usdAmountSchema.refine(
+            (nano) => nano !== 0n && nano <= MAX_GRANT_NANO && nano >= -MAX_GRANT_NANO,
+            "A non-zero amount of at most 1,000,000 USD either way",
+          ),
+          note: z.string().trim().min(1, "Say why").max(500),
+          /** Makes a retried submission a no-op instead of a second adjustment. */
+          requestId: z.uuid().optional(),
+        })
+        .refine((input) => (input.userId === undefined) !== (input.email === undefined), "Give userId or email"),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const { db, changes } = ctx.container;
+      const user = await requireUser(db, input);
+      const by = ctx.session.user.email ?? ctx.session.user.id;
+      const result = await adjustCredits(db, changes, {
+        userId: user.id,
+        amountNano: input.amountUsd,
+        note: `${input.note} (by ${by})`,
+        ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+      });
+      return {
+        userId: user.id,
+        email: user.email,
+        amountNano: input.amountUsd,
+        amountUsd: formatNanoAsUsd(input.amountUsd),
+        balanceNano: result.balanceNano,
+        balanceUsd: formatNanoAsUsd(result.balanceNano),
+        posted: result.posted,
+      };
+    }),
 });

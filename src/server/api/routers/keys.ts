@@ -1,13 +1,36 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { createApiKey, describeApiKey, listApiKeys, revokeApiKey } from "~/server/services/api-keys";
+import {
+  ApiKeyInputError,
+  createApiKey,
+  describeApiKey,
+  KEY_LIMIT_RESETS,
+  listApiKeys,
+  revokeApiKey,
+  setApiKeyDisabled,
+  updateApiKeyLimits,
+} from "~/server/services/api-keys";
+import { usdAmountSchema } from "~/server/services/credits";
 import { NotFoundError } from "~/server/services/users";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
+
+/** A spend limit in USD ("25", "0.5" or a number): exact nano-USD, never negative. */
+const limitUsdSchema = usdAmountSchema.refine((nano) => nano >= 0n, "A spend limit cannot be negative");
+const limitResetSchema = z.enum(KEY_LIMIT_RESETS);
+
+/** Service errors as tRPC errors; someone else's key id is indistinguishable from one that does not exist. */
+function toTRPCError(error: unknown): unknown {
+  if (error instanceof NotFoundError)
+    return new TRPCError({ code: "NOT_FOUND", message: "No active key with this id", cause: error });
+  if (error instanceof ApiKeyInputError) return new TRPCError({ code: "BAD_REQUEST", message: error.message });
+  return error;
+}
 
 export const keysRouter = createTRPCRouter({
   list: protectedProcedure.query(async ({ ctx }) => {
     const keys = await listApiKeys(ctx.container.db, ctx.session.user.id);
-    return keys.map(describeApiKey);
+    const now = new Date();
+    return keys.map((key) => describeApiKey(key, now));
   }),
 
   /** The plaintext is in this response only; it is never stored and cannot be shown again. */
@@ -17,30 +40,80 @@ export const keysRouter = createTRPCRouter({
         name: z.string().trim().min(1, "Give the key a name").max(64),
         /** Public model ids the key may call; omitted or null for every model. */
         allowedModels: z.array(z.string().trim().min(1)).min(1).max(500).nullish(),
+        /** Most the key may spend per period, or in total without `limitReset`; omitted or null for no limit. */
+        limitUsd: limitUsdSchema.nullish(),
+        limitReset: limitResetSchema.nullish(),
+        expiresAt: z.date().nullish(),
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const { key, plaintext } = await createApiKey(ctx.container.db, {
-        userId: ctx.session.user.id,
-        name: input.name,
-        allowedModels: input.allowedModels ?? null,
-      });
-      return { id: key.id, name: key.name, prefix: key.prefix, createdAt: key.createdAt, plaintext };
+      if (input.expiresAt != null && input.expiresAt.getTime() <= Date.now())
+        throw new TRPCError({ code: "BAD_REQUEST", message: "The expiry must be in the future" });
+      try {
+        const { key, plaintext } = await createApiKey(ctx.container.db, {
+          userId: ctx.session.user.id,
+          name: input.name,
+          allowedModels: input.allowedModels ?? null,
+          spendLimitNano: input.limitUsd ?? null,
+          limitReset: input.limitReset ?? null,
+          expiresAt: input.expiresAt ?? null,
+        });
+        return { ...describeApiKey(key), plaintext };
+      } catch (error) {
+        throw toTRPCError(error);
+      }
+    }),
+
+  /** Changes a key's limit, reset period or expiry: an omitted field stays as it is, null removes it. */
+  update: protectedProcedure
+    .input(
+      z.object({
+        id: z.uuid(),
+        limitUsd: limitUsdSchema.nullish(),
+        limitReset: limitResetSchema.nullish(),
+        expiresAt: z.date().nullish(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      try {
+        const key = await updateApiKeyLimits(ctx.container.db, ctx.container.changes, {
+          id: input.id,
+          userId: ctx.session.user.id,
+          spendLimitNano: input.limitUsd,
+          limitReset: input.limitReset,
+          expiresAt: input.expiresAt,
+        });
+        return describeApiKey(key);
+      } catch (error) {
+        throw toTRPCError(error);
+      }
+    }),
+
+  /** A disabled key is refused at once by every gateway process, and can be enabled again (unlike revoke). */
+  setDisabled: protectedProcedure
+    .input(z.object({ id: z.uuid(), disabled: z.boolean() }))
+    .mutation(async ({ ctx, input }) => {
+      try {
+        const key = await setApiKeyDisabled(ctx.container.db, ctx.container.changes, {
+          idOrPrefix: input.id,
+          userId: ctx.session.user.id,
+          disabled: input.disabled,
+        });
+        return describeApiKey(key);
+      } catch (error) {
+        throw toTRPCError(error);
+      }
     }),
 
   revoke: protectedProcedure.input(z.object({ id: z.uuid() })).mutation(async ({ ctx, input }) => {
     try {
-      // Scoped to the caller: someone else's key id is indistinguishable from one that does not exist.
       const key = await revokeApiKey(ctx.container.db, ctx.container.changes, {
         idOrPrefix: input.id,
         userId: ctx.session.user.id,
       });
       return { id: key.id, revokedAt: key.revokedAt };
     } catch (error) {
-      if (error instanceof NotFoundError) {
-        throw new TRPCError({ code: "NOT_FOUND", message: "No active key with this id", cause: error });
-      }
-      throw error;
+      throw toTRPCError(error);
     }
   }),
 });

@@ -3,6 +3,7 @@ import type { Database } from "~/server/db";
 import { apiKeys } from "~/server/db/schema";
 import type { ApiKeyRecord } from "./api-key-authenticator";
 
+/** A live key: neither revoked nor disabled (expiry is checked by the authenticator against its clock). */
 export async function findApiKeyByHash(db: Database, hash: string): Promise<ApiKeyRecord | null> {
   const [row] = await db
     .select({
@@ -13,7 +14,7 @@ export async function findApiKeyByHash(db: Database, hash: string): Promise<ApiK
       allowedModels: apiKeys.allowedModels,
     })
     .from(apiKeys)
-    .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
+    .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt), isNull(apiKeys.disabledAt)))
     .limit(1);
   if (!row) return null;
   return {

@@ -1,0 +1,136 @@
+"use client";
+
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { CopyButton } from "~/components/ui/copy-button";
+import { useTRPC } from "~/trpc/react";
+import { expiryFromDateInput, RESET_OPTIONS, resetFromSelect } from "./key-limits";
+
+export function CreateKeyForm() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [name, setName] = useState("");
+  const [limitUsd, setLimitUsd] = useState("");
+  const [reset, setReset] = useState("");
+  const [expires, setExpires] = useState("");
+  const create = useMutation(
+    trpc.keys.create.mutationOptions({
+      onSuccess: async () => {
+        setName("");
+        setLimitUsd("");
+        setReset("");
+        setExpires("");
+        await queryClient.invalidateQueries({ queryKey: trpc.keys.list.queryKey() });
+      },
+    }),
+  );
+  const created = create.data;
+  const fieldErrors = create.error?.data?.zodError?.fieldErrors;
+
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const limit = limitUsd.trim();
+    create.mutate({
+      name,
+      // Sent as the decimal string typed, so the server stores it to the nano-dollar.
+      limitUsd: limit === "" ? null : limit,
+      limitReset: limit === "" ? null : resetFromSelect(reset),
+      expiresAt: expiryFromDateInput(expires),
+    });
+  }
+
+  return (
+    <section className="card" aria-labelledby="create-key-heading">
+      <h2 id="create-key-heading" className="card__title">
+        Create a key
+      </h2>
+      <form onSubmit={onSubmit} className="form form--tight">
+        <div className="inline-form">
+          <label className="field inline-form__grow">
+            <span className="field__label">Name</span>
+            <input
+              name="name"
+              className="input"
+              placeholder="e.g. production, laptop"
+              value={name}
+              onChange={(event) => setName(event.target.value)}
+              required
+              maxLength={64}
+            />
+          </label>
+          <button type="submit" className="button button--primary" disabled={create.isPending}>
+            {create.isPending ? "Creating…" : "Create key"}
+          </button>
+        </div>
+        <div className="field-row">
+          <label className="field">
+            <span className="field__label">Spend limit (USD)</span>
+            <input
+              name="limitUsd"
+              className="input"
+              inputMode="decimal"
+              placeholder="No limit"
+              value={limitUsd}
+              onChange={(event) => setLimitUsd(event.target.value)}
+            />
+          </label>
+          <label className="field">
+            <span className="field__label">Limit resets</span>
+            <select
+              name="limitReset"
+              className="input"
+              value={reset}
+              onChange={(event) => setReset(event.target.value)}
+              disabled={limitUsd.trim() === ""}
+            >
+              {RESET_OPTIONS.map((option) => (
+                <option key={option.value} value={option.value}>
+                  {option.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span className="field__label">Expires (UTC)</span>
+            <input
+              name="expiresAt"
+              type="date"
+              className="input"
+              value={expires}
+              onChange={(event) => setExpires(event.target.value)}
+            />
+          </label>
+        </div>
+        <p className="field__hint">Periods are in UTC; weeks start on Monday. Leave blank for no limit or expiry.</p>
+      </form>
+      {create.error !== null && (
+        <p className="alert alert--error form-message" role="alert">
+          {fieldErrors?.name?.[0] ??
+            fieldErrors?.limitUsd?.[0] ??
+            (fieldErrors === undefined ? create.error.message : "Could not create the key. Please try again.")}
+        </p>
+      )}
+      {created !== undefined && (
+        <div className="new-key" role="status">
+          <p className="new-key__title">
+            Key <strong>{created.name}</strong> created. Copy it now: it is shown only once and cannot be recovered.
+          </p>
+          <div className="new-key__row">
+            <input
+              className="input input--mono"
+              readOnly
+              value={created.plaintext}
+              aria-label="New API key"
+              data-testid="new-key"
+              onFocus={(event) => event.currentTarget.select()}
+            />
+            <CopyButton text={created.plaintext} />
+          </div>
+          <button type="button" className="button button--ghost small" onClick={() => create.reset()}>
+            I have copied it
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,244 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { inferRouterOutputs } from "@trpc/server";
+import { Fragment, useState, type FormEvent } from "react";
+import { formatDateTime, formatUsd } from "~/components/ui/format";
+import type { AppRouter } from "~/server/api/root";
+import { useTRPC } from "~/trpc/react";
+import { dateInputFromExpiry, describeLimit, expiryFromDateInput, RESET_OPTIONS, resetFromSelect } from "./key-limits";
+
+type Key = inferRouterOutputs<AppRouter>["keys"]["list"][number];
+
+const STATUS_LABELS: Record<Key["status"], string> = {
+  active: "Active",
+  disabled: "Disabled",
+  expired: "Expired",
+  revoked: "Revoked",
+};
+
+export function KeyList() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const keys = useQuery(trpc.keys.list.queryOptions());
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.keys.list.queryKey() });
+  const revoke = useMutation(
+    trpc.keys.revoke.mutationOptions({
+      onSettled: async () => {
+        setConfirming(null);
+        await refresh();
+      },
+    }),
+  );
+  const setDisabled = useMutation(trpc.keys.setDisabled.mutationOptions({ onSettled: refresh }));
+  const error = revoke.error ?? setDisabled.error;
+
+  return (
+    <section className="card" aria-labelledby="keys-heading">
+      <h2 id="keys-heading" className="card__title">
+        Your keys
+      </h2>
+      {error !== null && (
+        <p className="alert alert--error" role="alert">
+          {error.message}
+        </p>
+      )}
+      {keys.isPending ? (
+        <p className="muted">Loading…</p>
+      ) : keys.isError ? (
+        <p className="alert alert--error">Could not load your keys.</p>
+      ) : keys.data.length === 0 ? (
+        <p className="muted">No keys yet. Create one above to call the API.</p>
+      ) : (
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Key</th>
+                <th scope="col">Limit</th>
+                <th scope="col">Spent this period</th>
+                <th scope="col">Expires (UTC)</th>
+                <th scope="col">Last used (UTC)</th>
+                <th scope="col">Status</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.data.map((key) => (
+                <Fragment key={key.id}>
+                  <tr className={key.status !== "active" ? "table__row--muted" : undefined}>
+                    <td>{key.name}</td>
+                    <td>
+                      <code>{key.prefix}…</code>
+                    </td>
+                    <td>{describeLimit(key.spendLimitUsd, key.limitReset)}</td>
+                    <td>
+                      {formatUsd(key.periodSpendUsd)}
+                      {key.remainingUsd !== null && (
+                        <span className="muted small"> ({formatUsd(key.remainingUsd)} left)</span>
+                      )}
+                    </td>
+                    <td>
+                      {key.expiresAt === null ? <span className="muted">Never</span> : formatDateTime(key.expiresAt)}
+                    </td>
+                    <td>
+                      {key.lastUsedAt === null ? <span className="muted">Never</span> : formatDateTime(key.lastUsedAt)}
+                    </td>
+                    <td>
+                      <span className={`badge ${key.status === "active" ? "badge--active" : "badge--revoked"}`}>
+                        {STATUS_LABELS[key.status]}
+                      </span>
+                    </td>
+                    <td className="table__actions">
+                      {key.revokedAt === null &&
+                        (confirming === key.id ? (
+                          <span className="confirm">
+                            <span className="small">Revoke this key?</span>
+                            <span className="confirm__buttons">
+                              <button
+                                type="button"
+                                className="button button--danger small"
+                                disabled={revoke.isPending}
+                                onClick={() => revoke.mutate({ id: key.id })}
+                              >
+                                {revoke.isPending ? "Revoking…" : "Yes, revoke"}
+                              </button>
+                              <button
+                                type="button"
+                                className="button button--ghost small"
+                                onClick={() => setConfirming(null)}
+                              >
+                                Cancel
+                              </button>
+                            </span>
+                          </span>
+                        ) : (
+                          <span className="confirm__buttons">
+                            <button
+                              type="button"
+                              className="button button--ghost small"
+                              aria-expanded={editing === key.id}
+                              onClick={() => setEditing(editing === key.id ? null : key.id)}
+                            >
+                              Limits
+                            </button>
+                            <button
+                              type="button"
+                              className="button button--secondary small"
+                              disabled={setDisabled.isPending}
+                              onClick={() => setDisabled.mutate({ id: key.id, disabled: key.disabledAt === null })}
+                            >
+                              {key.disabledAt === null ? "Disable" : "Enable"}
+                            </button>
+                            <button
+                              type="button"
+                              className="button button--secondary small"
+                              onClick={() => setConfirming(key.id)}
+                            >
+                              Revoke
+                            </button>
+                          </span>
+                        ))}
+                    </td>
+                  </tr>
+                  {editing === key.id && key.revokedAt === null && (
+                    <tr>
+                      <td colSpan={8}>
+                        <EditLimitsForm apiKey={key} onDone={() => setEditing(null)} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
+              ))}
+            </tbody>
+          </table>
+          <p className="muted small table-note">
+            Disabling and revoking take effect immediately. A disabled key can be enabled again; a revoked one cannot.
+          </p>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function EditLimitsForm({ apiKey, onDone }: { apiKey: Key; onDone: () => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [limitUsd, setLimitUsd] = useState(apiKey.spendLimitUsd ?? "");
+  const [reset, setReset] = useState<string>(apiKey.limitReset ?? "");
+  const [expires, setExpires] = useState(dateInputFromExpiry(apiKey.expiresAt));
+  const update = useMutation(
+    trpc.keys.update.mutationOptions({
+      onSuccess: async () => {
+        await queryClient.invalidateQueries({ queryKey: trpc.keys.list.queryKey() });
+        onDone();
+      },
+    }),
+  );
+
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const limit = limitUsd.trim();
+    update.mutate({
+      id: apiKey.id,
+      limitUsd: limit === "" ? null : limit,
+      limitReset: limit === "" ? null : resetFromSelect(reset),
+      // The date field cannot show a time of day: an untouched field keeps an expiry set to the second (CLI).
+      expiresAt: expires === dateInputFromExpiry(apiKey.expiresAt) ? undefined : expiryFromDateInput(expires),
+    });
+  }
+
+  return (
+    <form onSubmit={onSubmit} className="edit-limits" aria-label={`Limits of ${apiKey.name}`}>
+      <div className="field-row">
+        <label className="field">
+          <span className="field__label">Spend limit (USD)</span>
+          <input
+            className="input"
+            inputMode="decimal"
+            placeholder="No limit"
+            value={limitUsd}
+            onChange={(event) => setLimitUsd(event.target.value)}
+          />
+        </label>
+        <label className="field">
+          <span className="field__label">Limit resets</span>
+          <select
+            className="input"
+            value={reset}
+            onChange={(event) => setReset(event.target.value)}
+            disabled={limitUsd.trim() === ""}
+          >
+            {RESET_OPTIONS.map((option) => (
+              <option key={option.value} value={option.value}>
+                {option.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span className="field__label">Expires (UTC)</span>
+          <input className="input" type="date" value={expires} onChange={(event) => setExpires(event.target.value)} />
+        </label>
+      </div>
+      {update.error !== null && (
+        <p className="alert alert--error form-message" role="alert">
+          {update.error.data?.zodError?.fieldErrors.limitUsd?.[0] ?? update.error.message}
+        </p>
+      )}
+      <div className="confirm__buttons form-message">
+        <button type="submit" className="button button--primary small" disabled={update.isPending}>
+          {update.isPending ? "Saving…" : "Save limits"}
+        </button>
+        <button type="button" className="button button--ghost small" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

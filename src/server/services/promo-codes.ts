@@ -1,0 +1,122 @@
+import { desc, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Database } from "~/server/db";
+import { promoCodes, promoRedemptions } from "~/server/db/schema";
+import type { ChangeBus } from "~/server/changes";
+import { postLedgerEntries } from "~/server/gateway/billing/ledger";
+import { formatNanoAsUsd } from "~/server/gateway/billing/money";
+
+export type PromoCode = typeof promoCodes.$inferSelect;
+
+/** Codes are compared upper-case, so `welcome-10` and `WELCOME-10` are the same code. */
+export const promoCodeSchema = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .regex(/^[A-Z0-9-]{3,40}$/, "3 to 40 letters, digits or dashes");
+
+export type PromoRefusal = "unknown" | "expired" | "exhausted" | "already-redeemed";
+
+/** Why a code could not be redeemed, in words fit for the customer; `reason` is for mapping to status codes. */
+export class PromoCodeError extends Error {
+  constructor(
+    readonly reason: PromoRefusal | "invalid" | "exists",
+    message: string,
+  ) {
+    super(message);
+    this.name = "PromoCodeError";
+  }
+}
+
+export function describePromoCode(promo: PromoCode) {
+  return {
+    id: promo.id,
+    code: promo.code,
+    amountNano: promo.amountNano,
+    amountUsd: formatNanoAsUsd(promo.amountNano),
+    maxRedemptions: promo.maxRedemptions,
+    redemptionCount: promo.redemptionCount,
+    expiresAt: promo.expiresAt,
+    createdAt: promo.createdAt,
+  };
+}
+
+export async function createPromoCode(
+  db: Database,
+  input: { code: string; amountNano: bigint; maxRedemptions?: number | null; expiresAt?: Date | null },
+): Promise<PromoCode> {
+  const parsed = promoCodeSchema.safeParse(input.code);
+  if (!parsed.success) throw new PromoCodeError("invalid", `Promo codes are ${parsed.error.issues[0]?.message}`);
+  if (input.amountNano <= 0n) throw new PromoCodeError("invalid", "A promo code must be worth a positive amount");
+  const maxRedemptions = input.maxRedemptions ?? null;
+  if (maxRedemptions !== null && !(Number.isSafeInteger(maxRedemptions) && maxRedemptions >= 1))
+    throw new PromoCodeError("invalid", "The maximum number of redemptions must be a whole number of at least 1");
+  const [promo] = await db
+    .insert(promoCodes)
+    .values({ code: parsed.data, amountNano: input.amountNano, maxRedemptions, expiresAt: input.expiresAt ?? null })
+    .onConflictDoNothing({ target: promoCodes.code })
+    .returning();
+  if (promo === undefined) throw new PromoCodeError("exists", `A promo code ${parsed.data} already exists`);
+  return promo;
+}
+
+/** Newest first. Codes are made by hand, so there are few enough to list at once. */
+export function listPromoCodes(db: Database): Promise<PromoCode[]> {
+  return db.select().from(promoCodes).orderBy(desc(promoCodes.createdAt));
+}
+
+/**
+ * Credits a promo code's amount to a user, at most once per user and at most `max_redemptions` times in all.
+ * One transaction: the code's row is locked first, so concurrent redemptions of one code queue up and each sees the
+ * count and redemptions committed before it; the (code, user) primary key and the ledger's unique
+ * `(promo, "<code id>:<user id>")` are two more guards against a double credit.
+ */
+export async function redeemPromoCode(
+  db: Database,
+  changes: ChangeBus,
+  input: { userId: string; code: string; now: Date },
+): Promise<{ promo: PromoCode; amountNano: bigint; balanceNano: bigint }> {
+  const parsed = promoCodeSchema.safeParse(input.code);
+  const code = parsed.success ? parsed.data : input.code.trim();
+  const result = await db.transaction(async (tx) => {
+    const [promo] = parsed.success
+      ? await tx.select().from(promoCodes).where(eq(promoCodes.code, code)).for("update")
+      : [];
+    if (promo === undefined) throw new PromoCodeError("unknown", `There is no promo code ${code}`);
+    if (promo.expiresAt !== null && promo.expiresAt.getTime() <= input.now.getTime())
+      throw new PromoCodeError("expired", `Promo code ${promo.code} has expired`);
+    const [redemption] = await tx
+      .insert(promoRedemptions)
+      .values({ promoCodeId: promo.id, userId: input.userId, redeemedAt: input.now })
+      .onConflictDoNothing()
+      .returning();
+    if (redemption === undefined)
+      throw new PromoCodeError("already-redeemed", `You have already redeemed promo code ${promo.code}`);
+    // Checked after the user's own redemption so that someone who already has it hears that, not "used up".
+    if (promo.maxRedemptions !== null && promo.redemptionCount >= promo.maxRedemptions)
+      throw new PromoCodeError("exhausted", `Promo code ${promo.code} has been used up`);
+    const [updated] = await tx
+      .update(promoCodes)
+      .set({ redemptionCount: sql`${promoCodes.redemptionCount} + 1` })
+      .where(eq(promoCodes.id, promo.id))
+      .returning();
+    const posted = await postLedgerEntries(tx, [
+      {
+        userId: input.userId,
+        kind: "promo",
+        externalId: `${promo.id}:${input.userId}`,
+        amountNano: promo.amountNano,
+        note: `Promo code ${promo.code}`,
+      },
+    ]);
+    // The redemption row was new, so the ledger entry must be too; anything else is a broken invariant.
+    if (posted.posted.length !== 1) throw new Error(`promo ${promo.id} was already credited to ${input.userId}`);
+    return {
+      promo: updated ?? promo,
+      amountNano: promo.amountNano,
+      balanceNano: posted.balances.get(input.userId) ?? 0n,
+    };
+  });
+  await changes.publish({ topic: "balance-changed", userId: input.userId });
+  return result;
+}

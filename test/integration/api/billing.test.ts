@@ -1,0 +1,125 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { balances } from "~/server/db/schema";
+import { addCredits } from "~/server/services/credits";
+import { createPromoCode } from "~/server/services/promo-codes";
+import { createUser } from "~/server/services/users";
+import { expectLedgerConsistent } from "../../helpers/ledger-assertions";
+import { startApiTestApp, type ApiTestApp, type SessionUser } from "./support";
+
+describe("billing router", () => {
+  let app: ApiTestApp;
+  let carol: SessionUser;
+  let dave: SessionUser;
+
+  beforeAll(async () => {
+    app = await startApiTestApp();
+    const c = await createUser(app.container.db, { email: "carol@example.com", password: "carol-password" });
+    const d = await createUser(app.container.db, { email: "dave@example.com", password: "dave-password" });
+    carol = { id: c.id, email: c.email, role: "user" };
+    dave = { id: d.id, email: d.email, role: "user" };
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const credit = (userId: string, amountNano: bigint, note: string) =>
+    addCredits(app.container.db, app.container.changes, { userId, amountNano, note });
+
+  it("needs a session", async () => {
+    const caller = app.callerFor(null);
+    await expect(caller.billing.overview()).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    await expect(caller.billing.ledger({})).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    await expect(caller.billing.redeemPromo({ code: "ANY" })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  });
+
+  it("shows balance, held and available as exact decimal strings, and a flag", async () => {
+    const caller = app.callerFor(carol);
+    expect(await caller.billing.overview()).toEqual({
+      balanceUsd: "0",
+      heldUsd: "0",
+      availableUsd: "0",
+      flagged: false,
+      flaggedAt: null,
+      flagReason: null,
+    });
+    await credit(carol.id, 10_000_000_001n, "first");
+    // Calls in flight hold their worst-case cost on the balance row (the gateway's holds).
+    const flaggedAt = new Date("2026-03-04T12:00:00Z");
+    await app.container.db
+      .update(balances)
+      .set({ heldNano: 2_500_000_000n, flaggedAt, flagReason: "payment disputed" })
+      .where(eq(balances.userId, carol.id));
+    expect(await caller.billing.overview()).toEqual({
+      balanceUsd: "10.000000001",
+      heldUsd: "2.5",
+      availableUsd: "7.500000001",
+      flagged: true,
+      flaggedAt,
+      flagReason: "payment disputed",
+    });
+    await app.container.db
+      .update(balances)
+      .set({ heldNano: 0n, flaggedAt: null, flagReason: null })
+      .where(eq(balances.userId, carol.id));
+  });
+
+  it("pages through the caller's own ledger newest first with running balances", async () => {
+    await credit(carol.id, -1n, "correction");
+    await credit(carol.id, 500_000_000n, "bonus");
+    await credit(dave.id, 7n, "someone else's");
+    await createPromoCode(app.container.db, { code: "LEDGER-PAGE", amountNano: 250_000_000n });
+    await app.callerFor(carol).billing.redeemPromo({ code: "ledger-page" });
+
+    const caller = app.callerFor(carol);
+    const items = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: Awaited<ReturnType<typeof caller.billing.ledger>> = await caller.billing.ledger({ limit: 3, cursor });
+      expect(page.items.length).toBeLessThanOrEqual(3);
+      items.push(...page.items);
+      cursor = page.nextCursor;
+      pages += 1;
+    } while (cursor !== null && pages < 10);
+
+    expect(pages).toBe(2);
+    expect(items.map((item) => [item.kind, item.amountUsd, item.balanceAfterUsd, item.note])).toEqual([
+      ["promo", "0.25", "10.75", "Promo code LEDGER-PAGE"],
+      ["adjustment", "0.5", "10.5", "bonus"],
+      ["adjustment", "-0.000000001", "10", "correction"],
+      ["adjustment", "10.000000001", "10.000000001", "first"],
+    ]);
+    expect(items[0]?.createdAt).toBeInstanceOf(Date);
+    expect((await caller.billing.overview()).balanceUsd).toBe("10.75");
+    await expectLedgerConsistent(app.container.db, carol.id);
+    expect((await app.callerFor(dave).billing.ledger({})).items.map((item) => item.note)).toEqual(["someone else's"]);
+  });
+
+  it("redeems a promo code once and explains refusals", async () => {
+    await createPromoCode(app.container.db, { code: "DAVE-5", amountNano: 5_000_000_000n });
+    await createPromoCode(app.container.db, {
+      code: "OLD-NEWS",
+      amountNano: 1n,
+      expiresAt: new Date(Date.now() - 60_000),
+    });
+    const caller = app.callerFor(dave);
+    expect(await caller.billing.redeemPromo({ code: " dave-5 " })).toEqual({
+      code: "DAVE-5",
+      amountUsd: "5",
+      balanceUsd: "5.000000007",
+    });
+    await expect(caller.billing.redeemPromo({ code: "DAVE-5" })).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: "You have already redeemed promo code DAVE-5",
+    });
+    await expect(caller.billing.redeemPromo({ code: "NOPE-NOPE" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(caller.billing.redeemPromo({ code: "old-news" })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: "Promo code OLD-NEWS has expired",
+    });
+    expect((await caller.billing.overview()).balanceUsd).toBe("5.000000007");
+    await expectLedgerConsistent(app.container.db, dave.id);
+  });
+});
