@@ -4,7 +4,8 @@ import { formatUsd } from "../format";
 
 export const billingReconcile: CommandSpec = {
   path: ["billing", "reconcile"],
-  summary: "Check every account's balance against its ledger; exits 1 on any difference",
+  summary:
+    "Check every account's balance against its ledger and its held amount against its open holds; exits 1 on any difference",
   options: {},
   async run(_input, { db }) {
     const { accounts, entries, mismatches } = await reconcileBalances(db);
@@ -13,7 +14,10 @@ export const billingReconcile: CommandSpec = {
         .slice(0, 5)
         .map(
           (mismatch) =>
-            `${mismatch.email} (balance ${formatUsd(mismatch.balanceNano)}, ledger ${formatUsd(mismatch.ledgerNano)})`,
+            `${mismatch.email} (balance ${formatUsd(mismatch.balanceNano)}, ledger ${formatUsd(mismatch.ledgerNano)}` +
+            (mismatch.heldNano === mismatch.holdsNano
+              ? ")"
+              : `, held ${formatUsd(mismatch.heldNano)} but open holds ${formatUsd(mismatch.holdsNano)})`),
         )
         .join(", ");
       const more = mismatches.length > 5 ? ` and ${mismatches.length - 5} more` : "";

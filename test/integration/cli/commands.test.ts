@@ -183,6 +183,19 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
         /^All \d+ accounts match their ledger \(\d+ entries\)\.\n$/,
       );
     });
+
+    it("names an account whose held amount disagrees with its open holds", async () => {
+      // A hold released twice (or never recorded) would show up exactly like this.
+      const [alice] = await db().select().from(users).where(eq(users.email, "alice@example.com"));
+      await db().update(balances).set({ heldNano: 7n }).where(eq(balances.userId, alice!.id));
+      try {
+        expect(expectOneLineError(await run("billing", "reconcile"))).toMatch(
+          /alice@example\.com \(balance \$[\d.]+, ledger \$[\d.]+, held \$0\.000000007 but open holds \$0\)$/,
+        );
+      } finally {
+        await db().update(balances).set({ heldNano: 0n }).where(eq(balances.userId, alice!.id));
+      }
+    });
   });
 
   describe("keys", () => {

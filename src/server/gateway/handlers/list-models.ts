@@ -131,7 +131,10 @@ export function handlePrices(principal: Principal, deps: GatewayDeps): GatewayRe
         output: perMillionUsd(endpoint.prices.outputPriceNano, endpoint.prices),
         cache_read: perMillionUsd(endpoint.prices.cacheReadPriceNano, endpoint.prices),
         cache_write: perMillionUsd(endpoint.prices.cacheWritePriceNano, endpoint.prices),
-        reasoning: perMillionUsd(endpoint.prices.reasoningPriceNano ?? endpoint.prices.outputPriceNano, endpoint.prices),
+        reasoning: perMillionUsd(
+          endpoint.prices.reasoningPriceNano ?? endpoint.prices.outputPriceNano,
+          endpoint.prices,
+        ),
         request: feeUsd(endpoint.prices.requestPriceNano, endpoint.prices),
         image: feeUsd(endpoint.prices.imagePriceNano, endpoint.prices),
       })),
