@@ -6,6 +6,8 @@ import type { Logger } from "./gateway/logger";
 /** Things other processes must hear about: the CLI and every gateway instance share one database. */
 export const changeSchema = z.discriminatedUnion("topic", [
   z.object({ topic: z.literal("api-key-revoked"), hash: z.string() }),
+  /** A key's spend limit, reset period, expiry or state changed. */
+  z.object({ topic: z.literal("api-key-changed"), id: z.string() }),
   z.object({ topic: z.literal("catalog-changed") }),
   z.object({ topic: z.literal("balance-changed"), userId: z.string() }),
 ]);

@@ -6,7 +6,10 @@ import { createChangeBus, type ChangeBus } from "./changes";
 import { createSecretBox, type SecretBox } from "./crypto/secret-box";
 import { openDatabase, type Database, type DatabaseHandle } from "./db";
 import { migrate } from "./db/migrate";
-import { createBalanceHolds, type BalanceHolds } from "./gateway/billing/balance-holds";
+import { createDatabaseBalanceHolds, type BalanceHolds, type HoldStatements } from "./gateway/billing/balance-holds";
+import { readBalanceNano } from "./gateway/billing/ledger";
+import { createMemoryBalanceHolds, type MemoryBalanceHolds } from "./gateway/billing/memory-balance-holds";
+import { readKeyLimitState } from "./gateway/keys/read-key-limit-state";
 import { createUsageWriter, type UsageWriter } from "./gateway/billing/usage-writer";
 import type { Clock } from "./gateway/deps";
 import { createAccountReader } from "./gateway/accounts/account-reader";
@@ -78,20 +81,34 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     logger,
   });
   const authenticator = createApiKeyAuthenticator({ findByHash: (hash) => findApiKeyByHash(db, hash), clock });
+  // PostgreSQL may be shared by several gateway processes: holds live there. PGlite has one process: holds live in it.
+  const memoryHolds: MemoryBalanceHolds | null =
+    database.kind === "pglite"
+      ? createMemoryBalanceHolds({
+          readBalanceNano: (userId) => readBalanceNano(db, userId),
+          readKey: (apiKeyId) => readKeyLimitState(db, apiKeyId),
+          clock,
+        })
+      : null;
+  const holds: BalanceHolds =
+    memoryHolds ??
+    createDatabaseBalanceHolds({ statements: holdStatementsOf(database), clock, ttlMs: env.BALANCE_HOLD_TTL_MS });
+  const expiredHoldSweep = startExpiredHoldSweep(holds, logger, env.BALANCE_HOLD_TTL_MS);
   const autoTopUp = createAutoTopUpFromEnv({ env, db, logger, clock });
-  // After each batch the written balances are checked against the users' auto top-up thresholds (in the background).
   const usageWriter = createUsageWriter({
     db,
     logger,
+    onBatchWritten: (written) => memoryHolds?.onBatchWritten(written),
+    holdsInDatabase: memoryHolds === null,
+    // After each batch the written balances are checked against the users' auto top-up thresholds (in the background).
     onBalancesWritten: (balances) => autoTopUp.onBalancesWritten(balances),
   });
-  const holds = createBalanceHolds({ db, clock, ttlMs: env.BALANCE_HOLD_TTL_MS });
-  const expiredHoldSweep = startExpiredHoldSweep(holds, logger, env.BALANCE_HOLD_TTL_MS);
 
   changes.subscribe(async (change) => {
     if (change.topic === "api-key-revoked") authenticator.invalidate(change.hash);
-    else if (change.topic === "catalog-changed") await catalog.reload();
-    // Balances need no cache invalidation: every call's admission reads them in PostgreSQL.
+    else if (change.topic === "api-key-changed") memoryHolds?.forgetKey(change.id);
+    else if (change.topic === "balance-changed") memoryHolds?.forgetBalance(change.userId);
+    else await catalog.reload();
   });
 
   const http = createHttpTransport({
@@ -145,6 +162,11 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       return closing;
     },
   };
+}
+
+function holdStatementsOf(database: DatabaseHandle): HoldStatements {
+  if (database.holdStatements === undefined) throw new Error("balance holds in the database need PostgreSQL");
+  return database.holdStatements;
 }
 
 /**

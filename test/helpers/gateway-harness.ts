@@ -43,9 +43,9 @@ export interface GatewayHarness {
  * TEST_DATABASE_URL is set, in-memory PGlite otherwise.
  */
 export async function startGatewayHarness(
-  options: { env?: Record<string, string>; clock?: Clock } = {},
+  options: { env?: Record<string, string>; clock?: Clock; databaseKind?: "pglite" | "postgres" } = {},
 ): Promise<GatewayHarness> {
-  const database = await createTestDatabase();
+  const database = await createTestDatabase(options.databaseKind === undefined ? {} : { kind: options.databaseKind });
   const { env, dataDir } = testEnv(options.env);
   const container = await createContainer({ env, database: database.handle, clock: options.clock });
   const server = await startServer({ container, host: "127.0.0.1", port: 0 });

@@ -4,6 +4,8 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import type { HoldStatements } from "~/server/gateway/billing/balance-holds";
+import { createHoldStatements } from "./hold-statements";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;
@@ -16,6 +18,13 @@ export type Queryable = Database | Transaction;
 export interface DatabaseHandle {
   db: Database;
   kind: "pglite" | "postgres";
+  /**
+   * PostgreSQL only: the balance-hold statements, on connections whose commits do not wait for the WAL to reach disk
+   * (`synchronous_commit = off`). Many calls of one account take the same row lock, and waiting for a disk flush
+   * while holding it would serialise them at disk speed. A database crash may forget the newest holds, never money
+   * (holds are not ledger entries, and settlement releases only the holds it finds).
+   */
+  holdStatements?: HoldStatements;
   /** Subscribes to a PostgreSQL NOTIFY channel; resolves to an unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
@@ -43,8 +52,15 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     types: { bigint: postgres.BigInt },
   });
   const db = drizzlePostgres({ client, schema, casing: "snake_case" });
+  const unsyncedClient = postgres(url, {
+    max: Math.max(2, Math.ceil(poolSize / 2)),
+    onnotice: () => {},
+    types: { bigint: postgres.BigInt },
+    connection: { synchronous_commit: "off" },
+  });
   return {
     db,
+    holdStatements: createHoldStatements(unsyncedClient),
     kind: "postgres",
     async listen(channel, onPayload) {
       const subscription = await client.listen(channel, onPayload);
@@ -53,7 +69,9 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     async notify(channel, payload) {
       await client.notify(channel, payload);
     },
-    close: () => client.end({ timeout: 5 }),
+    close: async () => {
+      await Promise.all([client.end({ timeout: 5 }), unsyncedClient.end({ timeout: 5 })]);
+    },
   };
 }
 

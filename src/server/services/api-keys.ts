@@ -2,6 +2,7 @@ import { and, desc, eq, isNull, or } from "drizzle-orm";
 import type { Database } from "~/server/db";
 import { apiKeys } from "~/server/db/schema";
 import type { ChangeBus } from "~/server/changes";
+import { currentPeriodStart } from "~/server/gateway/billing/balance-holds";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
 import { generateApiKey } from "~/server/gateway/keys/api-key-format";
 import { NotFoundError } from "./users";
@@ -23,28 +24,6 @@ export class ApiKeyInputError extends Error {
 function summarise(key: ApiKey): ApiKeySummary {
   const { hash: _hash, ...summary } = key;
   return summary;
-}
-
-const DAY_MS = 86_400_000;
-
-/**
- * Start of the spend period that contains `now`, in UTC: midnight, Monday midnight (ISO week) or the 1st of the
- * month; null for a limit that never resets. The same arithmetic as `place_balance_hold` (drizzle/0004), which is
- * what actually enforces limits: the dashboard must show the figure the gateway admits against.
- */
-export function currentPeriodStart(reset: KeyLimitReset | null, now: Date): Date | null {
-  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  switch (reset) {
-    case null:
-      return null;
-    case "daily":
-      return new Date(midnight);
-    case "weekly":
-      // getUTCDay() is 0 on Sunday; ISO weeks start on Monday.
-      return new Date(midnight - ((now.getUTCDay() + 6) % 7) * DAY_MS);
-    case "monthly":
-      return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-  }
 }
 
 export type ApiKeyStatus = "active" | "disabled" | "expired" | "revoked";
@@ -156,9 +135,13 @@ export async function findLiveApiKey(
   return candidates[0]!;
 }
 
-/** Every gateway process drops the key from its authenticator cache, so its next request reads the row again. */
-function evictFromCaches(changes: ChangeBus, key: ApiKey): Promise<void> {
-  return changes.publish({ topic: "api-key-revoked", hash: key.hash });
+/**
+ * Every gateway process drops the key from its caches (the authenticator's, by hash, and in-process admission's, by
+ * id), so its next request reads the row again.
+ */
+async function evictFromCaches(changes: ChangeBus, key: ApiKey): Promise<void> {
+  await changes.publish({ topic: "api-key-revoked", hash: key.hash });
+  await changes.publish({ topic: "api-key-changed", id: key.id });
 }
 
 /**
@@ -212,8 +195,8 @@ export async function updateApiKeyLimits(
     .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
     .returning();
   if (updated === undefined) throw new NotFoundError(`No active key matches ${input.id}`);
-  // The authenticator caches the expiry: a key expired (or extended) here must be refused (or admitted) at once.
-  if (input.expiresAt !== undefined) await evictFromCaches(changes, updated);
+  // Caches hold the expiry and the limit: a change applies from the next request, in every process.
+  await evictFromCaches(changes, updated);
   return summarise(updated);
 }
 

@@ -45,11 +45,13 @@ describe("billing router", () => {
       flagReason: null,
     });
     await credit(carol.id, 10_000_000_001n, "first");
-    // Calls in flight hold their worst-case cost on the balance row (the gateway's holds).
+    // A call in flight holds its worst-case cost (a real hold, wherever admission keeps them).
+    const hold = { holdId: "gen-overview-hold", userId: carol.id, apiKeyId: null, amountNano: 2_500_000_000n };
+    expect(await app.container.holds.place(hold)).toEqual({ kind: "held" });
     const flaggedAt = new Date("2026-03-04T12:00:00Z");
     await app.container.db
       .update(balances)
-      .set({ heldNano: 2_500_000_000n, flaggedAt, flagReason: "payment disputed" })
+      .set({ flaggedAt, flagReason: "payment disputed" })
       .where(eq(balances.userId, carol.id));
     expect(await caller.billing.overview()).toEqual({
       balanceUsd: "10.000000001",
@@ -59,10 +61,27 @@ describe("billing router", () => {
       flaggedAt,
       flagReason: "payment disputed",
     });
+    // The call settles (here as void, free), which releases its hold.
+    app.container.usageWriter.enqueue({
+      generation: {
+        id: hold.holdId,
+        userId: carol.id,
+        modelId: "tollgate/echo",
+        provider: "tollgate",
+        upstreamModel: "echo",
+        streamed: false,
+        httpStatus: 499,
+        latencyMs: 1,
+        createdAt: new Date(),
+      },
+      costNano: 0n,
+    });
+    await app.container.usageWriter.flush();
     await app.container.db
       .update(balances)
-      .set({ heldNano: 0n, flaggedAt: null, flagReason: null })
+      .set({ flaggedAt: null, flagReason: null })
       .where(eq(balances.userId, carol.id));
+    expect(await caller.billing.overview()).toMatchObject({ heldUsd: "0", availableUsd: "10.000000001" });
   });
 
   it("pages through the caller's own ledger newest first with running balances", async () => {

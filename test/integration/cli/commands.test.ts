@@ -390,9 +390,12 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
 
       const enabled = await run("key", "enable", budget!.id, "--json");
       expect(JSON.parse(enabled.stdout)).toMatchObject({ id: budget!.id, status: "active", disabledAt: null });
+      // Each time by hash (authenticator caches) and by id (in-process admission's cache of the key's limit).
       expect(harness.published.slice(publishedBefore)).toEqual([
         { topic: "api-key-revoked", hash: budget!.hash },
+        { topic: "api-key-changed", id: budget!.id },
         { topic: "api-key-revoked", hash: budget!.hash },
+        { topic: "api-key-changed", id: budget!.id },
       ]);
       expect(expectOneLineError(await run("key", "disable", budget!.prefix, "--email", "root@example.com"))).toBe(
         `No active key matches ${budget!.prefix}`,

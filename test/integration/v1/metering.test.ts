@@ -3,7 +3,6 @@ import type { AddressInfo } from "node:net";
 import { sql } from "drizzle-orm";
 import { countTokens } from "gpt-tokenizer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rowsOf } from "~/server/db/raw-rows";
 import { computeCostNano } from "~/server/gateway/billing/compute-cost";
 import { measurePrompt } from "~/server/gateway/billing/estimate-tokens";
 import { parseUsdToNano } from "~/server/gateway/billing/money";
@@ -82,11 +81,8 @@ async function postChat(harness: GatewayHarness, apiKey: string, body: object, s
   });
 }
 
-async function heldNano(harness: GatewayHarness, userId: string): Promise<bigint> {
-  const [row] = rowsOf<{ held: string }>(
-    await harness.container.db.execute(sql`select held_nano::text as held from balances where user_id = ${userId}`),
-  );
-  return BigInt(row?.held ?? "0");
+function heldNano(harness: GatewayHarness, userId: string): Promise<bigint> {
+  return harness.container.holds.heldNano(userId);
 }
 
 async function setPrices(harness: GatewayHarness, channelId: string, prices: Record<string, string | null>) {

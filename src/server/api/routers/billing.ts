@@ -20,14 +20,14 @@ export const billingRouter = createTRPCRouter({
     const [row] = await ctx.container.db
       .select({
         balanceNano: balances.balanceNano,
-        heldNano: balances.heldNano,
         flaggedAt: balances.flaggedAt,
         flagReason: balances.flagReason,
       })
       .from(balances)
       .where(eq(balances.userId, ctx.session.user.id));
     const balanceNano = row?.balanceNano ?? 0n;
-    const heldNano = row?.heldNano ?? 0n;
+    // Held amounts live where admission keeps them: in PostgreSQL, or in this process on the embedded database.
+    const heldNano = await ctx.container.holds.heldNano(ctx.session.user.id);
     return {
       balanceUsd: formatNanoAsUsd(balanceNano),
       heldUsd: formatNanoAsUsd(heldNano),

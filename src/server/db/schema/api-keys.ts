@@ -36,7 +36,7 @@ export const apiKeys = pgTable(
       .notNull()
       .default(sql`0`),
     periodStartedAt: timestamp({ withTimezone: true }),
-    /** Worst-case cost of this key's calls in flight (see balance_holds). */
+    /** Worst-case cost of this key's calls in flight, kept for keys with a spend limit (see balance_holds). */
     heldNano: bigint({ mode: "bigint" })
       .notNull()
       .default(sql`0`),

@@ -48,6 +48,7 @@ export const balanceHolds = pgTable(
     userId: text()
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
+    // The key whose spend limit the hold also counts against; null for a key without a limit.
     // Set null, not cascade: deleting a hold outside settlement would leave its amount held on the balance.
     apiKeyId: uuid().references(() => apiKeys.id, { onDelete: "set null" }),
     amountNano: bigint({ mode: "bigint" }).notNull(),

@@ -24,8 +24,6 @@ export interface KeyDetails {
   /** Settled spend since `periodStartedAt`, which may be a period that has ended. */
   periodSpendNano: bigint;
   periodStartedAt: Date | null;
-  /** Worst-case cost of the key's calls in flight. */
-  heldNano: bigint;
 }
 
 export interface AccountTotals {
@@ -33,8 +31,6 @@ export interface AccountTotals {
   totalCreditsNano: bigint;
   /** Every usage debit. */
   totalUsageNano: bigint;
-  /** Reserved by calls in flight (balance holds). */
-  heldNano: bigint;
 }
 
 export type StoredGeneration = GenerationRow;
@@ -71,7 +67,6 @@ export function createAccountReader(db: Database): AccountReader {
           limitReset: apiKeys.limitReset,
           periodSpendNano: apiKeys.periodSpendNano,
           periodStartedAt: apiKeys.periodStartedAt,
-          heldNano: apiKeys.heldNano,
         })
         .from(apiKeys)
         .where(eq(apiKeys.id, apiKeyId))
@@ -104,18 +99,13 @@ export function createAccountReader(db: Database): AccountReader {
     },
 
     async totals(userId) {
-      const [row] = rowsOf<{ credits: string; usage: string; held: string }>(
+      const [row] = rowsOf<{ credits: string; usage: string }>(
         await db.execute(sql`
           select coalesce(sum(amount_nano) filter (where kind <> 'usage'), 0)::text as credits,
-                 coalesce(-sum(amount_nano) filter (where kind = 'usage'), 0)::text as usage,
-                 coalesce((select held_nano from balances where user_id = ${userId}), 0)::text as held
+                 coalesce(-sum(amount_nano) filter (where kind = 'usage'), 0)::text as usage
           from ledger_entries where user_id = ${userId}`),
       );
-      return {
-        totalCreditsNano: BigInt(row?.credits ?? "0"),
-        totalUsageNano: BigInt(row?.usage ?? "0"),
-        heldNano: BigInt(row?.held ?? "0"),
-      };
+      return { totalCreditsNano: BigInt(row?.credits ?? "0"), totalUsageNano: BigInt(row?.usage ?? "0") };
     },
 
     async generation(userId, id) {

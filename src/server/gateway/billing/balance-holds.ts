@@ -1,6 +1,3 @@
-import { sql } from "drizzle-orm";
-import type { Database } from "~/server/db";
-import { rowsOf } from "~/server/db/raw-rows";
 import type { Clock } from "../deps";
 
 export type KeyLimitReset = "daily" | "weekly" | "monthly";
@@ -28,50 +25,67 @@ export interface HoldRequest {
 }
 
 /**
- * Admission control: before a call is dispatched its worst-case cost is reserved in PostgreSQL with one conditional
- * update (the `place_balance_hold` function, drizzle/0004), so no number of concurrent calls or gateway processes
- * can spend more than the balance or a key's limit. Settlement releases the hold in the usage writer's batch.
+ * Admission control: before a call is dispatched its worst-case cost is reserved, so no number of concurrent calls
+ * can spend more than the balance or a key's limit. On PostgreSQL (below) the hold is one conditional update in the
+ * database (the `place_balance_hold` function, drizzle/0004), which makes it hold across gateway processes, and
+ * settlement releases it in the usage writer's batch. On the embedded database, which one process owns, holds are
+ * kept in that process (memory-balance-holds.ts).
  */
 export interface BalanceHolds {
   place(request: HoldRequest): Promise<HoldOutcome>;
   /** Releases holds whose process died before settling them; returns how many. */
   releaseExpired(): Promise<number>;
+  /** What the account's calls in flight hold. */
+  heldNano(userId: string): Promise<bigint>;
+  /** What the key's calls in flight hold. */
+  keyHeldNano(apiKeyId: string): Promise<bigint>;
 }
 
-export function createBalanceHolds(options: { db: Database; clock: Clock; ttlMs: number }): BalanceHolds {
-  const { db, clock, ttlMs } = options;
+/** What `place_balance_hold` (drizzle/0004) answers. */
+export interface PlacedHoldRow {
+  outcome: string;
+  availableNano: bigint | null;
+  keyLimitNano: bigint | null;
+  keySpentNano: bigint | null;
+  keyPeriodStart: Date | null;
+  keyLimitReset: KeyLimitReset | null;
+}
+
+/**
+ * The hold statements, run by the database layer (src/server/db/hold-statements.ts) on connections that do not wait
+ * for disk flushes. One statement per call, prepared once: the hold is the one query on the /v1 hot path.
+ */
+export interface HoldStatements {
+  placeHold(input: HoldRequest & { now: Date; expiresAt: Date }): Promise<PlacedHoldRow | undefined>;
+  releaseExpiredHolds(now: Date): Promise<number>;
+  heldNano(userId: string): Promise<bigint>;
+  keyHeldNano(apiKeyId: string): Promise<bigint>;
+}
+
+export function createDatabaseBalanceHolds(options: {
+  statements: HoldStatements;
+  clock: Clock;
+  ttlMs: number;
+}): BalanceHolds {
+  const { statements, clock, ttlMs } = options;
   return {
     async place(request) {
       const now = clock();
-      const [row] = rowsOf<{
-        outcome: string;
-        available_nano: string | null;
-        key_limit_nano: string | null;
-        key_spent_nano: string | null;
-        key_period_start: string | Date | null;
-        key_limit_reset: KeyLimitReset | null;
-      }>(
-        await db.execute(sql`
-          select outcome, available_nano::text, key_limit_nano::text, key_spent_nano::text, key_period_start,
-            key_limit_reset
-          from place_balance_hold(${request.holdId}, ${request.userId}, ${request.apiKeyId}::uuid,
-            ${request.amountNano.toString()}::bigint, ${new Date(now).toISOString()}::timestamptz,
-            ${new Date(now + ttlMs).toISOString()}::timestamptz)`),
-      );
+      const row = await statements.placeHold({ ...request, now: new Date(now), expiresAt: new Date(now + ttlMs) });
       switch (row?.outcome) {
         case "held":
           return { kind: "held" };
         case "insufficient_credits":
-          return { kind: "insufficient_credits", availableNano: BigInt(row.available_nano ?? "0") };
+          return { kind: "insufficient_credits", availableNano: row.availableNano ?? 0n };
         case "key_limit_exceeded":
           return {
             kind: "key_limit_exceeded",
-            limitNano: BigInt(row.key_limit_nano ?? "0"),
-            committedNano: BigInt(row.key_spent_nano ?? "0"),
+            limitNano: row.keyLimitNano ?? 0n,
+            committedNano: row.keySpentNano ?? 0n,
             resetsAt:
-              row.key_period_start === null || row.key_limit_reset === null
+              row.keyPeriodStart === null || row.keyLimitReset === null
                 ? null
-                : nextPeriodStart(new Date(row.key_period_start), row.key_limit_reset),
+                : nextPeriodStart(row.keyPeriodStart, row.keyLimitReset),
           };
         case "key_inactive":
           return { kind: "key_inactive" };
@@ -79,14 +93,9 @@ export function createBalanceHolds(options: { db: Database; clock: Clock; ttlMs:
           throw new Error(`place_balance_hold answered ${JSON.stringify(row?.outcome)}`);
       }
     },
-    async releaseExpired() {
-      const [row] = rowsOf<{ released: number }>(
-        await db.execute(
-          sql`select release_expired_balance_holds(${new Date(clock()).toISOString()}::timestamptz) as released`,
-        ),
-      );
-      return Number(row?.released ?? 0);
-    },
+    releaseExpired: () => statements.releaseExpiredHolds(new Date(clock())),
+    heldNano: (userId) => statements.heldNano(userId),
+    keyHeldNano: (apiKeyId) => statements.keyHeldNano(apiKeyId),
   };
 }
 
@@ -99,10 +108,24 @@ export function nextPeriodStart(periodStart: Date, reset: KeyLimitReset): Date {
   return next;
 }
 
-/** Start of the UTC period containing `now` (day, ISO week from Monday, month); the same rule as the SQL function. */
-export function currentPeriodStart(now: Date, reset: KeyLimitReset): Date {
-  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  if (reset === "weekly") start.setUTCDate(start.getUTCDate() - ((start.getUTCDay() + 6) % 7));
-  else if (reset === "monthly") start.setUTCDate(1);
-  return start;
+const DAY_MS = 86_400_000;
+
+/**
+ * Start of the spend period that contains `now`, in UTC: midnight, Monday midnight (ISO week) or the 1st of the
+ * month; null for a limit that never resets. The same arithmetic as `key_period_start` (drizzle/0004), so in-process
+ * admission and the dashboard agree with the database on which period a call counts in.
+ */
+export function currentPeriodStart(reset: KeyLimitReset | null, now: Date): Date | null {
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  switch (reset) {
+    case null:
+      return null;
+    case "daily":
+      return new Date(midnight);
+    case "weekly":
+      // getUTCDay() is 0 on Sunday; ISO weeks start on Monday.
+      return new Date(midnight - ((now.getUTCDay() + 6) % 7) * DAY_MS);
+    case "monthly":
+      return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  }
 }

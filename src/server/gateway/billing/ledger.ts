@@ -26,20 +26,24 @@ export interface LedgerPostResult {
  * The only way a balance changes. Locks the users' balance rows (in a stable order, so concurrent batches cannot
  * deadlock), skips entries already posted, appends the rest with the running balance and updates the balances, all
  * inside the caller's transaction. Because every writer takes the same row locks first, the replay check cannot race.
- * `knownNew` skips that check for callers that already know the entries are new (the unique index still guards).
+ * `knownNew` skips that check for callers that already know the entries are new (the unique index still guards);
+ * `lockedBalances` skips the locking for a caller that has just locked (with `lockBalances`) every user involved.
  */
 export async function postLedgerEntries(
   tx: Transaction,
   entries: LedgerEntryInput[],
-  options: { knownNew?: boolean } = {},
+  options: { knownNew?: boolean; lockedBalances?: ReadonlyMap<string, bigint> } = {},
 ): Promise<LedgerPostResult> {
   const result: LedgerPostResult = { posted: [], balances: new Map() };
   if (entries.length === 0) return result;
 
-  result.balances = await lockBalances(
-    tx,
-    entries.map((entry) => entry.userId),
-  );
+  result.balances =
+    options.lockedBalances !== undefined
+      ? new Map(options.lockedBalances)
+      : await lockBalances(
+          tx,
+          entries.map((entry) => entry.userId),
+        );
 
   const seen = new Set<string>();
   if (options.knownNew !== true) {

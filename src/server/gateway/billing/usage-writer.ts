@@ -79,16 +79,19 @@ export type GenerationRow = typeof generations.$inferInsert;
 
 /**
  * Releases the holds of settled calls (whichever of settlement and expiry deletes a hold releases it, never both),
- * adds each fresh generation's cost to its key's spend for the period the call started in (a call that began before
- * the key's current period does not count against it), and stamps `last_used_at`. One statement for the batch.
+ * adds each fresh generation's cost to its key's spend for the period the call started in (`key_period_start`), and
+ * stamps `last_used_at`, in one statement for the batch. A call that began in a newer period than the key's stored
+ * one starts that period's spend; one that began in a period that has since ended does not count against the key.
  */
 async function releaseHoldsAndCountKeySpend(
   tx: Transaction,
   batch: Settlement[],
   fresh: Settlement[],
   lastUsedKeyIds: string[],
+  holdsInDatabase: boolean,
 ): Promise<void> {
-  const holdIds = jsonParam(batch.map((settlement) => settlement.generation.id));
+  // Holds kept in the process (PGlite) have no rows to delete: an empty list spares the lookups.
+  const holdIds = jsonParam(holdsInDatabase ? batch.map((settlement) => settlement.generation.id) : []);
   const spend = jsonParam(
     fresh
       .filter((settlement) => settlement.costNano > 0n && typeof settlement.generation.apiKeyId === "string")
@@ -108,24 +111,47 @@ async function releaseHoldsAndCountKeySpend(
       select api_key_id as key_id, sum(amount_nano) as amount from released where api_key_id is not null
       group by api_key_id
     ), spent as (
-      select key_id, started_at, cost
+      select spent.key_id, spent.cost, key_period_start(api_keys.limit_reset, spent.started_at) as period
       from jsonb_to_recordset(${spend}::jsonb) as spent(key_id uuid, started_at timestamptz, cost bigint)
+      join api_keys on api_keys.id = spent.key_id
+    ), latest as (
+      select key_id, max(period) as period from spent group by key_id
+    ), spent_by_key as (
+      select spent.key_id, latest.period, sum(spent.cost) as cost
+      from spent join latest on latest.key_id = spent.key_id
+      where spent.period is not distinct from latest.period
+      group by spent.key_id, latest.period
     ), used as (
       select jsonb_array_elements_text(${jsonParam(lastUsedKeyIds)}::jsonb)::uuid as key_id
+    ), touched as (
+      select key_id from by_key union select key_id from spent_by_key union select key_id from used
     ), balances_released as (
       update balances set held_nano = balances.held_nano - by_user.amount
       from by_user where balances.user_id = by_user.user_id
       returning 1
     )
     update api_keys set
-      held_nano = api_keys.held_nano - coalesce((select amount from by_key where by_key.key_id = api_keys.id), 0),
-      period_spend_nano = api_keys.period_spend_nano + coalesce((
-        select sum(spent.cost) from spent
-        where spent.key_id = api_keys.id
-          and (api_keys.period_started_at is null or spent.started_at >= api_keys.period_started_at)
-      ), 0),
-      last_used_at = case when api_keys.id in (select key_id from used) then now() else api_keys.last_used_at end
-    where api_keys.id in (select key_id from by_key union select key_id from spent union select key_id from used)`);
+      held_nano = api_keys.held_nano - coalesce(by_key.amount, 0),
+      period_spend_nano = case
+        when spent_by_key.key_id is null then api_keys.period_spend_nano
+        when spent_by_key.period is not distinct from api_keys.period_started_at
+          then api_keys.period_spend_nano + spent_by_key.cost
+        when spent_by_key.period is null or api_keys.period_started_at is null
+          or spent_by_key.period > api_keys.period_started_at then spent_by_key.cost
+        else api_keys.period_spend_nano
+      end,
+      period_started_at = case
+        when spent_by_key.key_id is null then api_keys.period_started_at
+        when spent_by_key.period is null or api_keys.period_started_at is null
+          or spent_by_key.period > api_keys.period_started_at then spent_by_key.period
+        else api_keys.period_started_at
+      end,
+      last_used_at = case when used.key_id is not null then now() else api_keys.last_used_at end
+    from touched
+      left join by_key on by_key.key_id = touched.key_id
+      left join spent_by_key on spent_by_key.key_id = touched.key_id
+      left join used on used.key_id = touched.key_id
+    where api_keys.id = touched.key_id`);
 }
 
 /**
@@ -158,6 +184,21 @@ export interface UsageWriterOptions {
   maxBatchSize?: number;
   /** Told the committed balances after each batch, so caches need not re-read them. */
   onBalancesWritten?: (balances: Map<string, bigint>) => void;
+  /**
+   * Told, synchronously after each commit, which settlements it wrote and the balances they left: in-process holds
+   * are released here, in the same turn as the balances they were checked against change.
+   */
+  onBatchWritten?: (written: WrittenBatch) => void;
+  /** Whether balance holds are rows to release (PostgreSQL) or kept in the process (PGlite). Default true. */
+  holdsInDatabase?: boolean;
+}
+
+export interface WrittenBatch {
+  settlements: readonly Settlement[];
+  /** Generation ids inserted by this batch (a retried settlement's row may already have existed). */
+  fresh: ReadonlySet<string>;
+  /** Balance of every user in the batch, after it. */
+  balances: ReadonlyMap<string, bigint>;
 }
 
 /**
@@ -169,6 +210,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   const { db, logger } = options;
   const flushIntervalMs = options.flushIntervalMs ?? 100;
   const maxBatchSize = options.maxBatchSize ?? 1000;
+  const holdsInDatabase = options.holdsInDatabase ?? true;
   let queue: Settlement[] = [];
   const pendingByUser = new Map<string, bigint>();
   let timer: NodeJS.Timeout | undefined;
@@ -194,9 +236,6 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       (id): id is string => typeof id === "string" && now - (lastUsedWritten.get(id) ?? 0) >= LAST_USED_RESOLUTION_MS,
     );
     const written = await db.transaction(async (tx) => {
-      // Every balance this batch touches is locked first, in user order: holds are placed and released under the
-      // same locks (balances before api_keys), so concurrent batches and hold placements cannot deadlock.
-      await lockBalances(tx, [...new Set(batch.map((settlement) => settlement.generation.userId))]);
       const inserted = rowsOf<{ id: string }>(
         await tx.execute(sql`
           insert into generations (${sql.raw(GENERATION_COLUMN_NAMES)})
@@ -208,6 +247,10 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       // A usage debit is written in the same transaction as its generation row, so only generations inserted just
       // now can lack one: a retried settlement finds its row and debits nothing.
       const insertedIds = new Set(inserted.map((row) => row.id));
+      // The balances are locked only now, in user order, and held until commit: admission (balance holds) waits on
+      // these rows, so the bulk insert above runs before them. Holds and settlements lock balances before api_keys,
+      // so they cannot deadlock.
+      const locked = await lockBalances(tx, [...new Set(batch.map((settlement) => settlement.generation.userId))]);
       const fresh = batch.filter((settlement) => insertedIds.has(settlement.generation.id));
       const debits: LedgerEntryInput[] = fresh
         .filter((settlement) => settlement.costNano > 0n)
@@ -217,9 +260,10 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
           externalId: settlement.generation.id,
           amountNano: -settlement.costNano,
         }));
-      const ledger = await postLedgerEntries(tx, debits, { knownNew: true });
-      await releaseHoldsAndCountKeySpend(tx, batch, fresh, keyIds);
-      return ledger.balances;
+      const ledger = await postLedgerEntries(tx, debits, { knownNew: true, lockedBalances: locked });
+      await releaseHoldsAndCountKeySpend(tx, batch, fresh, keyIds, holdsInDatabase);
+      // Without debits the ledger reports nothing: the balances locked above are the batch's balances then.
+      return { balances: debits.length > 0 ? ledger.balances : locked, fresh: insertedIds };
     });
     for (const id of keyIds) lastUsedWritten.set(id, now);
     for (const settlement of batch) {
@@ -228,7 +272,8 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       if (remaining > 0n) pendingByUser.set(userId, remaining);
       else pendingByUser.delete(userId);
     }
-    options.onBalancesWritten?.(written);
+    options.onBatchWritten?.({ settlements: batch, fresh: written.fresh, balances: written.balances });
+    options.onBalancesWritten?.(written.balances);
   }
 
   async function drain(): Promise<void> {

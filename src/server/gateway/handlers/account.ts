@@ -12,9 +12,10 @@ const usd = (nano: bigint) => nanoToUsdNumber(nano);
 /** GET /v1/key: what this key is, what it may do and what it has spent (OpenRouter's shape, under `data`). */
 export async function handleKeyInfo(principal: Principal, deps: GatewayDeps): Promise<GatewayResponse> {
   const now = new Date(deps.clock());
-  const [details, spend] = await Promise.all([
+  const [details, spend, keyHeldNano] = await Promise.all([
     deps.accounts.keyDetails(principal.apiKeyId),
     deps.accounts.keySpend(principal.apiKeyId, now),
+    deps.holds.keyHeldNano(principal.apiKeyId),
   ]);
   if (details === null) throw errors.invalidKey();
   const body: KeyInfo = {
@@ -26,7 +27,7 @@ export async function handleKeyInfo(principal: Principal, deps: GatewayDeps): Pr
       usage_weekly: usd(spend.weeklyNano),
       usage_monthly: usd(spend.monthlyNano),
       limit: details.spendLimitNano === null ? null : usd(details.spendLimitNano),
-      limit_remaining: details.spendLimitNano === null ? null : usd(limitRemainingNano(details, now)),
+      limit_remaining: details.spendLimitNano === null ? null : usd(limitRemainingNano(details, keyHeldNano, now)),
       limit_reset: details.limitReset,
       allowed_models: details.allowedModels,
       rate_limit: null,
@@ -41,11 +42,11 @@ export async function handleKeyInfo(principal: Principal, deps: GatewayDeps): Pr
  * What the key may still spend in its current period: its limit less the period's settled spend (none if the
  * period it was counted in has ended) and its calls in flight. The same rule admission applies.
  */
-function limitRemainingNano(details: KeyDetails, now: Date): bigint {
+function limitRemainingNano(details: KeyDetails, heldNano: bigint, now: Date): bigint {
   const limit = details.spendLimitNano ?? 0n;
-  const periodStart = details.limitReset === null ? null : currentPeriodStart(now, details.limitReset).getTime();
+  const periodStart = currentPeriodStart(details.limitReset, now)?.getTime() ?? null;
   const countsNow = (details.periodStartedAt?.getTime() ?? null) === periodStart;
-  const remaining = limit - (countsNow ? details.periodSpendNano : 0n) - details.heldNano;
+  const remaining = limit - (countsNow ? details.periodSpendNano : 0n) - heldNano;
   return remaining > 0n ? remaining : 0n;
 }
 
@@ -54,19 +55,22 @@ function limitRemainingNano(details: KeyDetails, now: Date): bigint {
  * how much of the balance calls in flight have reserved.
  */
 export async function handleCredits(principal: Principal, deps: GatewayDeps): Promise<GatewayResponse> {
-  const totals = await deps.accounts.totals(principal.userId);
+  const [totals, heldNano] = await Promise.all([
+    deps.accounts.totals(principal.userId),
+    deps.holds.heldNano(principal.userId),
+  ]);
   const pendingNano = deps.usageWriter.pendingDebitNano(principal.userId);
   const usageNano = totals.totalUsageNano + pendingNano;
   const balanceNano = totals.totalCreditsNano - usageNano;
   // Exactly what admission compares a new hold with: a call whose debit is still queued keeps its hold (released
   // in the same write as the debit), so the committed balance less the holds counts it once.
-  const availableNano = totals.totalCreditsNano - totals.totalUsageNano - totals.heldNano;
+  const availableNano = totals.totalCreditsNano - totals.totalUsageNano - heldNano;
   const body: Credits = {
     data: {
       total_credits: usd(totals.totalCreditsNano),
       total_usage: usd(usageNano),
       balance: formatNanoAsUsd(balanceNano),
-      held: formatNanoAsUsd(totals.heldNano),
+      held: formatNanoAsUsd(heldNano),
       available: formatNanoAsUsd(availableNano),
     },
   };

@@ -2,12 +2,12 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKeys } from "~/server/db/schema";
 import { rowsOf } from "~/server/db/raw-rows";
+import { currentPeriodStart } from "~/server/gateway/billing/balance-holds";
 import { hashApiKey } from "~/server/gateway/keys/api-key-format";
 import { findApiKeyByHash } from "~/server/gateway/keys/find-api-key-by-hash";
 import {
   ApiKeyInputError,
   createApiKey,
-  currentPeriodStart,
   describeApiKey,
   KEY_LIMIT_RESETS,
   setApiKeyDisabled,

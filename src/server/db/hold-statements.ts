@@ -1,0 +1,49 @@
+import type postgres from "postgres";
+import type { HoldStatements, KeyLimitReset, PlacedHoldRow } from "~/server/gateway/billing/balance-holds";
+
+/**
+ * The balance-hold statements on a postgres.js client, as prepared statements: the hold is the one query every /v1
+ * call makes, and going through the query builder would cost more CPU than PostgreSQL spends running it.
+ */
+export function createHoldStatements(sql: postgres.Sql): HoldStatements {
+  return {
+    async placeHold(input) {
+      const [row] = await sql<
+        {
+          outcome: string;
+          available_nano: bigint | null;
+          key_limit_nano: bigint | null;
+          key_spent_nano: bigint | null;
+          key_period_start: Date | null;
+          key_limit_reset: KeyLimitReset | null;
+        }[]
+      >`
+        select outcome, available_nano, key_limit_nano, key_spent_nano, key_period_start, key_limit_reset
+        from place_balance_hold(${input.holdId}, ${input.userId}, ${input.apiKeyId}::uuid,
+          ${input.amountNano.toString()}::bigint, ${input.now}::timestamptz, ${input.expiresAt}::timestamptz)`;
+      if (row === undefined) return undefined;
+      const placed: PlacedHoldRow = {
+        outcome: row.outcome,
+        availableNano: row.available_nano,
+        keyLimitNano: row.key_limit_nano,
+        keySpentNano: row.key_spent_nano,
+        keyPeriodStart: row.key_period_start,
+        keyLimitReset: row.key_limit_reset,
+      };
+      return placed;
+    },
+    async releaseExpiredHolds(now) {
+      const [row] = await sql<{ released: number }[]>`
+        select release_expired_balance_holds(${now}::timestamptz) as released`;
+      return Number(row?.released ?? 0);
+    },
+    async heldNano(userId) {
+      const [row] = await sql<{ held: bigint }[]>`select held_nano as held from balances where user_id = ${userId}`;
+      return row?.held ?? 0n;
+    },
+    async keyHeldNano(apiKeyId) {
+      const [row] = await sql<{ held: bigint }[]>`select held_nano as held from api_keys where id = ${apiKeyId}`;
+      return row?.held ?? 0n;
+    },
+  };
+}
