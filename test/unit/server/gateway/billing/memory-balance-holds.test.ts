@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { createMemoryBalanceHolds, type KeyLimitState } from "~/server/gateway/billing/memory-balance-holds";
+import type { Settlement } from "~/server/gateway/billing/usage-writer";
+
+const NOW = Date.parse("2026-11-22T12:00:00Z");
+
+function settlement(id: string, userId: string, costNano: bigint, apiKeyId: string | null = null): Settlement {
+  return {
+    generation: {
+      id,
+      userId,
+      apiKeyId,
+      modelId: "tollgate/echo",
+      provider: "tollgate",
+      upstreamModel: "echo",
+      streamed: false,
+      httpStatus: 200,
+      latencyMs: 1,
+      createdAt: new Date(NOW),
+    },
+    costNano,
+  };
+}
+
+describe("in-process balance holds", () => {
+  it("admits against balance minus holds, and releases a hold when its settlement is written", async () => {
+    const holds = createMemoryBalanceHolds({
+      readBalanceNano: () => Promise.resolve(100n),
+      readKey: () => Promise.resolve(null),
+      clock: () => NOW,
+    });
+    const hold = (holdId: string, amountNano: bigint) =>
+      holds.place({ holdId, userId: "u", apiKeyId: null, amountNano });
+    expect(await hold("a", 60n)).toEqual({ kind: "held" });
+    expect(await hold("b", 60n)).toEqual({ kind: "insufficient_credits", availableNano: 40n });
+    expect(await holds.heldNano("u")).toBe(60n);
+    // "a" cost 25: the balance falls to 75 and the 60 it held is free again.
+    holds.onBatchWritten({
+      settlements: [settlement("a", "u", 25n)],
+      fresh: new Set(["a"]),
+      balances: new Map([["u", 75n]]),
+    });
+    expect(await holds.heldNano("u")).toBe(0n);
+    expect(await hold("b", 75n)).toEqual({ kind: "held" });
+    expect(await hold("c", 1n)).toEqual({ kind: "insufficient_credits", availableNano: 0n });
+  });
+
+  it("never installs a balance read that a change overtook", async () => {
+    let resolveRead!: (value: bigint) => void;
+    let reads = 0;
+    const holds = createMemoryBalanceHolds({
+      readBalanceNano: () => {
+        reads += 1;
+        // The first read is slow and answers the balance from before the changes; the repeat reads the current one.
+        return reads === 1 ? new Promise((resolve) => (resolveRead = resolve)) : Promise.resolve(30n);
+      },
+      readKey: () => Promise.resolve(null),
+      clock: () => NOW,
+    });
+    const placing = holds.place({ holdId: "x", userId: "u", apiKeyId: null, amountNano: 50n });
+    // While it reads, a usage batch lowers the balance and then a top-up notice makes it be read again.
+    holds.onBatchWritten({ settlements: [], fresh: new Set(), balances: new Map([["u", 10n]]) });
+    holds.forgetBalance("u");
+    resolveRead(100n);
+    expect(await placing).toEqual({ kind: "insufficient_credits", availableNano: 30n });
+    expect(reads).toBe(2);
+  });
+
+  it("counts a key's limit per UTC period, its other holds included", async () => {
+    let key: KeyLimitState = {
+      active: true,
+      expiresAt: null,
+      spendLimitNano: 100n,
+      limitReset: "daily",
+      periodSpendNano: 70n,
+      periodStartedAt: new Date("2026-11-22T00:00:00Z"),
+    };
+    let now = NOW;
+    const holds = createMemoryBalanceHolds({
+      readBalanceNano: () => Promise.resolve(1_000n),
+      readKey: () => Promise.resolve(key),
+      clock: () => now,
+    });
+    const hold = (holdId: string, amountNano: bigint) =>
+      holds.place({ holdId, userId: "u", apiKeyId: "k", amountNano });
+    expect(await hold("a", 20n)).toEqual({ kind: "held" });
+    expect(await hold("b", 20n)).toEqual({
+      kind: "key_limit_exceeded",
+      limitNano: 100n,
+      committedNano: 90n,
+      resetsAt: new Date("2026-11-23T00:00:00Z"),
+    });
+    // The next UTC day the stored spend belongs to an ended period: only the hold in flight counts.
+    now = Date.parse("2026-11-23T00:00:00Z");
+    expect(await hold("b", 80n)).toEqual({ kind: "held" });
+    // A disabled key is refused once its change is heard.
+    key = { ...key, active: false };
+    holds.forgetKey("k");
+    expect(await hold("c", 1n)).toEqual({ kind: "key_inactive" });
+  });
+});
