@@ -4,7 +4,8 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { CopyButton } from "~/components/ui/copy-button";
 import { useTRPC } from "~/trpc/react";
-import { expiryFromDateInput, RESET_OPTIONS, resetFromSelect } from "./key-limits";
+import { KeyLimitFields } from "./key-limit-fields";
+import { expiryFromDateInput, resetFromSelect } from "./key-limits";
 
 export function CreateKeyForm() {
   const trpc = useTRPC();
@@ -62,45 +63,15 @@ export function CreateKeyForm() {
             {create.isPending ? "Creating…" : "Create key"}
           </button>
         </div>
-        <div className="field-row">
-          <label className="field">
-            <span className="field__label">Spend limit (USD)</span>
-            <input
-              name="limitUsd"
-              className="input"
-              inputMode="decimal"
-              placeholder="No limit"
-              value={limitUsd}
-              onChange={(event) => setLimitUsd(event.target.value)}
-            />
-          </label>
-          <label className="field">
-            <span className="field__label">Limit resets</span>
-            <select
-              name="limitReset"
-              className="input"
-              value={reset}
-              onChange={(event) => setReset(event.target.value)}
-              disabled={limitUsd.trim() === ""}
-            >
-              {RESET_OPTIONS.map((option) => (
-                <option key={option.value} value={option.value}>
-                  {option.label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="field">
-            <span className="field__label">Expires (UTC)</span>
-            <input
-              name="expiresAt"
-              type="date"
-              className="input"
-              value={expires}
-              onChange={(event) => setExpires(event.target.value)}
-            />
-          </label>
-        </div>
+        <KeyLimitFields
+          limitUsd={limitUsd}
+          setLimitUsd={setLimitUsd}
+          reset={reset}
+          setReset={setReset}
+          expires={expires}
+          setExpires={setExpires}
+          names={{ limitUsd: "limitUsd", limitReset: "limitReset", expiresAt: "expiresAt" }}
+        />
         <p className="field__hint">Periods are in UTC; weeks start on Monday. Leave blank for no limit or expiry.</p>
       </form>
       {create.error !== null && (

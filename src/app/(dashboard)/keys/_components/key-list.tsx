@@ -6,7 +6,8 @@ import { Fragment, useState, type FormEvent } from "react";
 import { formatDateTime, formatUsd } from "~/components/ui/format";
 import type { AppRouter } from "~/server/api/root";
 import { useTRPC } from "~/trpc/react";
-import { dateInputFromExpiry, describeLimit, expiryFromDateInput, RESET_OPTIONS, resetFromSelect } from "./key-limits";
+import { KeyLimitFields } from "./key-limit-fields";
+import { dateInputFromExpiry, describeLimit, expiryFromDateInput, resetFromSelect } from "./key-limits";
 
 type Key = inferRouterOutputs<AppRouter>["keys"]["list"][number];
 
@@ -195,37 +196,14 @@ function EditLimitsForm({ apiKey, onDone }: { apiKey: Key; onDone: () => void })
 
   return (
     <form onSubmit={onSubmit} className="edit-limits" aria-label={`Limits of ${apiKey.name}`}>
-      <div className="field-row">
-        <label className="field">
-          <span className="field__label">Spend limit (USD)</span>
-          <input
-            className="input"
-            inputMode="decimal"
-            placeholder="No limit"
-            value={limitUsd}
-            onChange={(event) => setLimitUsd(event.target.value)}
-          />
-        </label>
-        <label className="field">
-          <span className="field__label">Limit resets</span>
-          <select
-            className="input"
-            value={reset}
-            onChange={(event) => setReset(event.target.value)}
-            disabled={limitUsd.trim() === ""}
-          >
-            {RESET_OPTIONS.map((option) => (
-              <option key={option.value} value={option.value}>
-                {option.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field">
-          <span className="field__label">Expires (UTC)</span>
-          <input className="input" type="date" value={expires} onChange={(event) => setExpires(event.target.value)} />
-        </label>
-      </div>
+      <KeyLimitFields
+        limitUsd={limitUsd}
+        setLimitUsd={setLimitUsd}
+        reset={reset}
+        setReset={setReset}
+        expires={expires}
+        setExpires={setExpires}
+      />
       {update.error !== null && (
         <p className="alert alert--error form-message" role="alert">
           {update.error.data?.zodError?.fieldErrors.limitUsd?.[0] ?? update.error.message}
