@@ -9,7 +9,6 @@ import { migrate } from "./db/migrate";
 import { createDatabaseBalanceHolds, type BalanceHolds, type HoldStatements } from "./gateway/billing/balance-holds";
 import { readBalanceNano } from "./gateway/billing/ledger";
 import { createMemoryBalanceHolds, type MemoryBalanceHolds } from "./gateway/billing/memory-balance-holds";
-import { readKeyLimitState } from "./gateway/keys/read-key-limit-state";
 import { createUsageWriter, type UsageWriter } from "./gateway/billing/usage-writer";
 import type { Clock } from "./gateway/deps";
 import { createAccountReader } from "./gateway/accounts/account-reader";
@@ -81,12 +80,16 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     logger,
   });
   const authenticator = createApiKeyAuthenticator({ findByHash: (hash) => findApiKeyByHash(db, hash), clock });
+  const accounts = createAccountReader(db);
   // PostgreSQL may be shared by several gateway processes: holds live there. PGlite has one process: holds live in it.
   const memoryHolds: MemoryBalanceHolds | null =
     database.kind === "pglite"
       ? createMemoryBalanceHolds({
           readBalanceNano: (userId) => readBalanceNano(db, userId),
-          readKey: (apiKeyId) => readKeyLimitState(db, apiKeyId),
+          readKey: async (apiKeyId) => {
+            const key = await accounts.keyDetails(apiKeyId);
+            return key === null ? null : { ...key, active: key.revokedAt === null && key.disabledAt === null };
+          },
           clock,
         })
       : null;
@@ -131,7 +134,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     random: options.random ?? Math.random,
     newGenerationId,
     logger,
-    accounts: createAccountReader(db),
+    accounts,
     streamKeepAliveMs: env.STREAM_KEEPALIVE_MS,
     fetchImage: imageFetcher.fetch,
   });

@@ -50,6 +50,18 @@ async function startScriptedUpstream(): Promise<ScriptedUpstream> {
 const SCRIPTED_MODEL = "openai/gpt-4.1-nano";
 const REASONING_MODEL = "openai/o4-mini";
 
+/** Routes SCRIPTED_MODEL to the scripted upstream; returns the channel id. */
+async function addScriptedChannel(harness: GatewayHarness, scripted: ScriptedUpstream): Promise<string> {
+  const { db, secretBox, changes } = harness.container;
+  const { channel } = await addChannel(db, secretBox, changes, {
+    kind: "openai-compatible",
+    name: "scripted",
+    baseUrl: scripted.baseUrl,
+    models: [{ modelId: SCRIPTED_MODEL, upstreamModel: "gpt-4.1-nano" }],
+  });
+  return channel.id;
+}
+
 function completion(content: string, usage: object | null) {
   return {
     id: "chatcmpl-scripted",
@@ -121,14 +133,7 @@ describe("metering", () => {
     scripted = await startScriptedUpstream();
     replay = await startReplayUpstream();
     const { db, secretBox, changes } = harness.container;
-    scriptedChannel = (
-      await addChannel(db, secretBox, changes, {
-        kind: "openai-compatible",
-        name: "scripted",
-        baseUrl: scripted.baseUrl,
-        models: [{ modelId: SCRIPTED_MODEL, upstreamModel: "gpt-4.1-nano" }],
-      })
-    ).channel.id;
+    scriptedChannel = await addScriptedChannel(harness, scripted);
     replayChannel = (
       await addChannel(db, secretBox, changes, {
         kind: "openai",
@@ -329,15 +334,7 @@ describe("fees and the platform markup", () => {
   beforeAll(async () => {
     harness = await startGatewayHarness({ env: { PRICE_MARKUP_PERCENT: "12.5" } });
     scripted = await startScriptedUpstream();
-    const { db, secretBox, changes } = harness.container;
-    channelId = (
-      await addChannel(db, secretBox, changes, {
-        kind: "openai-compatible",
-        name: "scripted",
-        baseUrl: scripted.baseUrl,
-        models: [{ modelId: SCRIPTED_MODEL, upstreamModel: "gpt-4.1-nano" }],
-      })
-    ).channel.id;
+    channelId = await addScriptedChannel(harness, scripted);
   });
 
   afterAll(async () => {

@@ -18,6 +18,8 @@ export interface KeyDetails {
   prefix: string;
   createdAt: Date;
   expiresAt: Date | null;
+  revokedAt: Date | null;
+  disabledAt: Date | null;
   allowedModels: string[] | null;
   spendLimitNano: bigint | null;
   limitReset: KeyLimitReset | null;
@@ -62,6 +64,8 @@ export function createAccountReader(db: Database): AccountReader {
           prefix: apiKeys.prefix,
           createdAt: apiKeys.createdAt,
           expiresAt: apiKeys.expiresAt,
+          revokedAt: apiKeys.revokedAt,
+          disabledAt: apiKeys.disabledAt,
           allowedModels: apiKeys.allowedModels,
           spendLimitNano: apiKeys.spendLimitNano,
           limitReset: apiKeys.limitReset,
