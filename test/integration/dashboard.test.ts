@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDashboardBuild } from "~/scripts/dashboard-build";
+import { signedStripeEvent, TEST_STRIPE_WEBHOOK_SECRET } from "../helpers/fake-stripe";
 import { runCli, startGatewayProcess, type GatewayProcess } from "../helpers/gateway-process";
 
 // One process serves the dashboard (Next.js) and /v1 (the gateway core) on one port, as `npm start` does.
@@ -14,7 +15,11 @@ const dataDir = mkdtempSync(path.join(tmpdir(), "tollgate-dashboard-"));
 beforeAll(async () => {
   ensureDashboardBuild();
   variables = { DATA_DIR: dataDir, PGLITE_DIR: path.join(dataDir, "pglite") };
-  gateway = await startGatewayProcess({ ...variables, SERVE_DASHBOARD: "true" });
+  gateway = await startGatewayProcess({
+    ...variables,
+    SERVE_DASHBOARD: "true",
+    STRIPE_WEBHOOK_SECRET: TEST_STRIPE_WEBHOOK_SECRET,
+  });
   origin = gateway.baseUrl.replace(/\/v1$/, "");
 }, 900_000);
 
@@ -39,6 +44,27 @@ describe("the production entry with the dashboard", () => {
       expect([302, 303, 307, 308], page).toContain(response.status);
       expect(response.headers.get("location"), page).toContain("/sign-in");
     }
+  });
+
+  it("verifies Stripe webhooks over HTTP against the exact bytes received", async () => {
+    const post = (body: string, signature: string) =>
+      fetch(`${origin}/api/stripe/webhook`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "stripe-signature": signature },
+        body,
+      });
+    // An event type Tollgate does not act on: verified, acknowledged, ignored.
+    const event = signedStripeEvent(TEST_STRIPE_WEBHOOK_SECRET, "customer.created", {
+      id: "cus_test",
+      object: "customer",
+    });
+    const accepted = await post(event.rawBody, event.signature);
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toMatchObject({ received: true, ignored: true });
+    // The same bytes signed with another secret, and the right signature over other bytes, are refused.
+    const forged = signedStripeEvent(TEST_STRIPE_WEBHOOK_SECRET, "customer.created", {}, { signWith: "whsec_other" });
+    expect((await post(forged.rawBody, forged.signature)).status).toBe(400);
+    expect((await post(`${event.rawBody} `, event.signature)).status).toBe(400);
   });
 
   it("reports health after checking the database", async () => {
