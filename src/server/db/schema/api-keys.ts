@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, index, integer, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { users } from "./users";
 
 /** When a key's spend limit starts over: at 00:00 UTC each day, each Monday, or on the 1st of each month. */
@@ -40,6 +40,10 @@ export const apiKeys = pgTable(
     heldNano: bigint({ mode: "bigint" })
       .notNull()
       .default(sql`0`),
+    /** Rate limits of this key; null takes the configured default (which may be none). */
+    requestsPerMinute: integer(),
+    tokensPerMinute: integer(),
+    concurrentRequests: integer(),
   },
   (table) => [index().on(table.userId), index().on(table.prefix)],
 );

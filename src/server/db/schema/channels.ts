@@ -18,6 +18,11 @@ export const channels = pgTable("channels", {
   priority: integer().notNull().default(0),
   /** Relative share of traffic within a priority tier. */
   weight: integer().notNull().default(1),
+  /** Set when the upstream refused the channel's key (401/403): routing skips it until an operator fixes it. */
+  brokenAt: timestamp({ withTimezone: true }),
+  brokenReason: text(),
+  /** Whether the provider may retain prompts; `provider.data_collection: "deny"` keeps only channels that do not. */
+  retainsData: boolean().notNull().default(true),
   createdAt: timestamp({ withTimezone: true })
     .notNull()
     .default(sql`now()`),

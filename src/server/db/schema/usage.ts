@@ -1,8 +1,21 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { apiKeys } from "./api-keys";
 import { channels } from "./channels";
 import { users } from "./users";
+
+/** One upstream attempt of a generation, as listed by GET /v1/generation. */
+export interface GenerationAttempt {
+  channelId: string;
+  channelName: string;
+  provider: string;
+  upstreamModel: string;
+  /** HTTP status the attempt ended with (the upstream's, or the gateway's for a timeout or a refused connection). */
+  status: number;
+  latencyMs: number;
+  /** Null for the attempt that answered. */
+  errorType: string | null;
+}
 
 /**
  * How a generation's cost was found: from the upstream's reported usage (`exact`), from counting what was sent and
@@ -43,6 +56,8 @@ export const generations = pgTable(
       .default(sql`0`),
     /** What the upstream said it charged, where it says (OpenRouter's `usage.cost`): for margin reports only. */
     upstreamCostNano: bigint({ mode: "bigint" }),
+    /** Every upstream attempt in order (channel, status, latency, error type); never secrets or bodies. */
+    attempts: jsonb().$type<GenerationAttempt[]>(),
     latencyMs: integer().notNull(),
     timeToFirstTokenMs: integer(),
     createdAt: timestamp({ withTimezone: true }).notNull(),

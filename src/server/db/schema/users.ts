@@ -15,6 +15,10 @@ export const users = pgTable("users", {
   /** argon2id hash; null for users who only sign in through OAuth. */
   passwordHash: text(),
   role: userRole().notNull().default("user"),
+  /** Rate limits across all of the account's keys; null takes the configured default (which may be none). */
+  requestsPerMinute: integer(),
+  tokensPerMinute: integer(),
+  concurrentRequests: integer(),
   createdAt: timestamp({ withTimezone: true })
     .notNull()
     .default(sql`now()`),
