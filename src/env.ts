@@ -9,6 +9,9 @@ const optionalString = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
 
+/** A positive whole number, or unset (an empty value counts as unset). */
+const optionalPositiveInteger = optionalString.pipe(z.coerce.number<string | undefined>().int().positive().optional());
+
 /** A USD amount Stripe can charge: whole cents, so at most two decimals ("25", "12.50"). */
 const usdCents = z
   .string()
@@ -55,6 +58,14 @@ const envSchema = z.object({
     .default(20 * 1024 * 1024),
   /** Longest wait for an upstream's response headers (a model may think before answering); then 504. */
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+  /** Most upstream attempts per call: the first candidate plus failovers to the next ones. */
+  ROUTING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  /** After this long since its first attempt, a call tries no further candidate. */
+  ROUTING_MAX_TOTAL_MS: z.coerce.number().int().positive().default(120_000),
+  /** Consecutive failures of one channel+model that open its circuit (it is skipped until the cooldown ends). */
+  CIRCUIT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(3),
+  /** First cooldown of an open circuit; it doubles each time the circuit reopens, up to five minutes. */
+  CIRCUIT_BREAKER_COOLDOWN_MS: z.coerce.number().int().positive().default(10_000),
   /** Idle time before a waiting stream gets an SSE keep-alive comment, and between comments. */
   STREAM_KEEPALIVE_MS: z.coerce.number().int().positive().default(3_000),
   /** Largest image the gateway downloads from an image URL for providers that need images inline (Gemini). */
@@ -88,6 +99,17 @@ const envSchema = z.object({
     .regex(/^\d{1,4}(\.\d{1,2})?$/, "a percentage such as 5 or 5.5")
     .default("0")
     .transform((value) => BigInt(Math.round(Number(value) * 100))),
+  /** Default requests per minute of a key without its own limit; unset = no default limit. */
+  RATE_LIMIT_REQUESTS_PER_MINUTE: optionalPositiveInteger,
+  /** Default tokens (prompt + completion) per minute of a key without its own limit; unset = no default limit. */
+  RATE_LIMIT_TOKENS_PER_MINUTE: optionalPositiveInteger,
+  /** Default concurrent requests of a key without its own limit; unset = no default limit. */
+  RATE_LIMIT_CONCURRENT_REQUESTS: optionalPositiveInteger,
+  /**
+   * Redis shared by every gateway process for rate limits (`redis://host:6379`). Unset: each process counts in its
+   * own memory, which is right for one process and wrong for several behind a load balancer.
+   */
+  REDIS_URL: optionalString,
   /** How long graceful shutdown waits for in-flight requests before closing them. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** Stripe secret key (`sk_live_…`/`sk_test_…`). Unset: top-ups are off and the dashboard says so. */

@@ -111,6 +111,9 @@ export async function bootstrap(context: BootstrapContext): Promise<void> {
         .set({
           baseUrl: channel.baseUrl,
           encryptedSecret: channel.apiKey === undefined ? null : secretBox.encrypt(channel.apiKey),
+          // A new key is the fix for a channel whose key was refused.
+          brokenAt: null,
+          brokenReason: null,
           updatedAt: new Date(),
         })
         .where(eq(channels.id, existing.id));

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
 import { env as processEnv, type Env } from "~/env";
 import { createAutoTopUpFromEnv } from "./billing/stripe/deps-from-container";
 import { bootstrap } from "./bootstrap";
@@ -15,11 +16,15 @@ import { createAccountReader } from "./gateway/accounts/account-reader";
 import { createGateway, type Gateway } from "./gateway";
 import { createApiKeyAuthenticator, type ApiKeyAuthenticator } from "./gateway/keys/api-key-authenticator";
 import { findApiKeyByHash } from "./gateway/keys/find-api-key-by-hash";
+import { createMemoryRateLimiter, type RateLimiter, type RateLimits } from "./gateway/limits/rate-limiter";
+import { createRedisRateLimiter } from "./gateway/limits/redis-rate-limiter";
 import { createJsonLogger, type Logger } from "./gateway/logger";
 import { createSafeImageFetcher } from "./gateway/net/safe-image-fetch";
 import { createHttpTransport } from "./gateway/providers/call-upstream";
 import { createDemoUpstream } from "./gateway/providers/demo/demo-upstream";
 import { createProviderRegistry } from "./gateway/providers/registry";
+import { createCircuitBreaker } from "./gateway/routing/circuit-breaker";
+import { markChannelBroken } from "./services/channels";
 import { createCatalog, type Catalog } from "./gateway/routing/catalog";
 import { loadCatalog } from "./gateway/routing/load-catalog";
 import { resolveSecrets } from "./secrets";
@@ -79,7 +84,30 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     load: () => loadCatalog(db, (ciphertext) => secretBox.decrypt(ciphertext), env.PRICE_MARKUP_PERCENT),
     logger,
   });
-  const authenticator = createApiKeyAuthenticator({ findByHash: (hash) => findApiKeyByHash(db, hash), clock });
+  // ── Rate limits: a key without its own limits gets the configured defaults; one Redis counts for every process
+  // when REDIS_URL is set, otherwise this process counts alone in memory.
+  const keyLimitDefaults: RateLimits = {
+    requestsPerMinute: env.RATE_LIMIT_REQUESTS_PER_MINUTE ?? null,
+    tokensPerMinute: env.RATE_LIMIT_TOKENS_PER_MINUTE ?? null,
+    concurrentRequests: env.RATE_LIMIT_CONCURRENT_REQUESTS ?? null,
+  };
+  // One retry, then the command fails and the gateway admits without limits, rather than every call hanging on an
+  // unreachable Redis.
+  const redis = env.REDIS_URL === undefined ? null : new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
+  redis?.on("error", (error: unknown) => logger.warn("redis connection error", { error }));
+  const rateLimiter: RateLimiter =
+    redis === null
+      ? createMemoryRateLimiter({ clock })
+      : createRedisRateLimiter({
+          redis,
+          onError: (error) => logger.error("recording tokens in redis failed", { error }),
+        });
+  // ── end of rate limits
+
+  const authenticator = createApiKeyAuthenticator({
+    findByHash: (hash) => findApiKeyByHash(db, hash, keyLimitDefaults),
+    clock,
+  });
   const accounts = createAccountReader(db);
   // PostgreSQL may be shared by several gateway processes: holds live there. PGlite has one process: holds live in it.
   const memoryHolds: MemoryBalanceHolds | null =
@@ -130,6 +158,18 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     holds,
     usageWriter,
     providers,
+    breaker: createCircuitBreaker({
+      clock,
+      failureThreshold: env.CIRCUIT_BREAKER_FAILURES,
+      baseCooldownMs: env.CIRCUIT_BREAKER_COOLDOWN_MS,
+      maxCooldownMs: 300_000,
+    }),
+    routing: { maxAttempts: env.ROUTING_MAX_ATTEMPTS, maxTotalMs: env.ROUTING_MAX_TOTAL_MS },
+    reportBrokenChannel: (channelId, reason) => {
+      markChannelBroken(db, changes, channelId, reason).catch((error: unknown) =>
+        logger.error("recording a broken channel failed", { error, channelId }),
+      );
+    },
     clock,
     random: options.random ?? Math.random,
     newGenerationId,
@@ -137,6 +177,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     accounts,
     streamKeepAliveMs: env.STREAM_KEEPALIVE_MS,
     fetchImage: imageFetcher.fetch,
+    rateLimiter,
   });
 
   let closing: Promise<void> | undefined;
@@ -160,6 +201,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
         await changes.close();
         await http.close();
         await imageFetcher.close();
+        await redis?.quit();
         await database.close();
       })();
       return closing;

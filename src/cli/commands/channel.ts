@@ -185,7 +185,7 @@ export const channelList: CommandSpec = {
       channels.length === 0
         ? "No channels"
         : formatTable(
-            ["NAME", "KIND", "PROVIDER", "BASE URL", "ENABLED", "PRIORITY", "WEIGHT", "ENDPOINTS", "KEY"],
+            ["NAME", "KIND", "PROVIDER", "BASE URL", "ENABLED", "PRIORITY", "WEIGHT", "ENDPOINTS", "KEY", "STATUS"],
             channels.map((channel) => [
               channel.name,
               channel.kind,
@@ -196,6 +196,7 @@ export const channelList: CommandSpec = {
               String(channel.weight),
               String(channel.endpointCount),
               channel.hasSecret ? "yes" : "no",
+              channel.brokenAt === null ? "ok" : `broken: ${channel.brokenReason ?? "key refused"}`,
             ]),
           );
     return { text, json: channels.map(describeChannel) };

@@ -2,10 +2,13 @@ import type { AccountReader } from "./accounts/account-reader";
 import type { BalanceHolds } from "./billing/balance-holds";
 import type { UsageWriter } from "./billing/usage-writer";
 import type { ApiKeyAuthenticator } from "./keys/api-key-authenticator";
+import type { RateLimiter } from "./limits/rate-limiter";
 import type { Logger } from "./logger";
 import type { ImageFetcher } from "./net/safe-image-fetch";
 import type { ProviderRegistry } from "./providers/registry";
 import type { Catalog } from "./routing/catalog";
+
+import type { CircuitBreaker } from "./routing/circuit-breaker";
 
 /** Milliseconds since the epoch; injected so tests control time. */
 export type Clock = () => number;
@@ -14,6 +17,12 @@ export type Clock = () => number;
 export interface GatewayDeps {
   authenticator: ApiKeyAuthenticator;
   catalog: Catalog;
+  /** Per channel+model circuits: a failing upstream is skipped until its cooldown ends. */
+  breaker: CircuitBreaker;
+  /** Caps on failover: attempts per call, and time spent before giving up on further candidates. */
+  routing: { maxAttempts: number; maxTotalMs: number };
+  /** An upstream refused a channel's key: record it (operators see why) and stop routing to the channel. */
+  reportBrokenChannel(channelId: string, reason: string): void;
   /** Reserves each call's worst-case cost before dispatch; settlement (the usage writer) releases it. */
   holds: BalanceHolds;
   usageWriter: UsageWriter;
@@ -36,4 +45,6 @@ export interface GatewayDeps {
    * loopback and link-local addresses (net/safe-image-fetch.ts).
    */
   fetchImage: ImageFetcher;
+  /** Per-key and per-account requests, tokens and concurrency (limits/): in memory, or Redis across processes. */
+  rateLimiter: RateLimiter;
 }

@@ -161,6 +161,12 @@ export const errors = {
     new GatewayError(429, "rate_limit_error", "rate_limited", message, null, {
       "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))),
     }),
+  /** The gateway's own limits (limits/); `headers` carries the `x-ratelimit-*` state. */
+  rateLimitExceeded: (message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) =>
+    new GatewayError(429, "rate_limit_error", "rate_limit_exceeded", message, null, {
+      ...headers,
+      "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    }),
   upstreamTimeout: () =>
     new GatewayError(
       408,
@@ -179,14 +185,14 @@ export const errors = {
     new GatewayError(499, "invalid_request_error", "client_disconnected", "The client closed the request."),
   upstreamFailed: (message = "The upstream provider failed to answer. Please retry.") =>
     new GatewayError(502, "upstream_error", "upstream_error", message),
-  noUpstream: (model: string) =>
+  noUpstream: (model: string, retryAfterSeconds = 30) =>
     new GatewayError(
       503,
       "service_unavailable",
       "no_upstream_available",
-      `No upstream is currently available for \`${model}\`.`,
+      `No upstream is currently available for \`${model}\`: every provider serving it is cooling down after failures. Retry in ${retryAfterSeconds} s.`,
       null,
-      { "retry-after": "30" },
+      { "retry-after": String(retryAfterSeconds) },
     ),
   internal: () =>
     new GatewayError(500, "server_error", "internal_error", "The gateway failed unexpectedly. Please retry."),

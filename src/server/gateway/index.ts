@@ -4,6 +4,8 @@ import { handleChatCompletions } from "./handlers/chat-completions";
 import { handleCredits, handleGeneration, handleKeyInfo } from "./handlers/account";
 import { handleGetModel, handleListModels, handlePrices } from "./handlers/list-models";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "./http";
+import { describeRefusal, rateLimitHeaders, releaseWhenFinished, retryAfterSeconds } from "./limits/rate-limit-http";
+import type { Admission } from "./limits/rate-limiter";
 import { buildOpenApiDocument } from "./protocol/openapi";
 import type { Principal } from "./keys/api-key-authenticator";
 
@@ -27,6 +29,50 @@ async function authenticate(request: GatewayRequest, deps: GatewayDeps): Promise
   const principal = token === "" ? null : await deps.authenticator.authenticate(token);
   if (principal === null) throw errors.invalidKey();
   return principal;
+}
+
+/** Headers for whatever response the request ends with, a refusal or a failure included: the rate limit state. */
+type ExtraHeaders = Record<string, string>;
+
+/**
+ * Counts a completion against its key's and account's limits, or refuses it with a 429. Returns what gives its
+ * concurrency slot back. A failing limiter (Redis down) lets the call through: refusing every call would be a worse
+ * outage than not limiting for a while.
+ */
+async function admitCall(principal: Principal, deps: GatewayDeps, extra: ExtraHeaders): Promise<() => Promise<void>> {
+  let admission: Admission;
+  try {
+    admission = await deps.rateLimiter.admit(principal);
+  } catch (error) {
+    deps.logger.error("rate limiter failed; admitting without limits", { error });
+    return () => Promise.resolve();
+  }
+  Object.assign(extra, rateLimitHeaders(admission.state));
+  if (!admission.admitted) {
+    throw errors.rateLimitExceeded(describeRefusal(admission.refusal), retryAfterSeconds(admission.refusal));
+  }
+  return admission.release;
+}
+
+/** The endpoints that do not count still tell the client where it stands. */
+async function describeLimits(principal: Principal, deps: GatewayDeps, extra: ExtraHeaders): Promise<void> {
+  try {
+    Object.assign(extra, rateLimitHeaders(await deps.rateLimiter.peek(principal)));
+  } catch (error) {
+    deps.logger.error("rate limiter failed; answering without rate limit headers", { error });
+  }
+}
+
+/** Authenticated reads: the answer and the current rate limit headers, fetched side by side. */
+async function authenticatedRead(
+  request: GatewayRequest,
+  deps: GatewayDeps,
+  extra: ExtraHeaders,
+  answer: (principal: Principal) => GatewayResponse | Promise<GatewayResponse>,
+): Promise<GatewayResponse> {
+  const principal = await authenticate(request, deps);
+  const [response] = await Promise.all([answer(principal), describeLimits(principal, deps, extra)]);
+  return response;
 }
 
 const MODEL_PATH = /^\/v1\/models\/(.+)$/;
@@ -64,7 +110,7 @@ function requireJson(request: GatewayRequest): void {
   throw errors.unsupportedContentType(contentType);
 }
 
-async function route(request: GatewayRequest, deps: GatewayDeps): Promise<GatewayResponse> {
+async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHeaders): Promise<GatewayResponse> {
   const { method, path } = request;
   if (request.bodyOverLimit !== undefined) {
     const error = errors.payloadTooLarge(request.bodyOverLimit);
@@ -75,8 +121,16 @@ async function route(request: GatewayRequest, deps: GatewayDeps): Promise<Gatewa
   if (path === "/v1/chat/completions") {
     if (method !== "POST") throw errors.methodNotAllowed(["POST"]);
     const principal = await authenticate(request, deps);
-    requireJson(request);
-    return handleChatCompletions(request, principal, deps);
+    const release = await admitCall(principal, deps, extra);
+    let response: GatewayResponse;
+    try {
+      requireJson(request);
+      response = await handleChatCompletions(request, principal, deps);
+    } catch (error) {
+      void release();
+      throw error;
+    }
+    return { ...response, body: releaseWhenFinished(response.body, release, request.signal) };
   }
   if (path === "/v1/openapi.json") {
     // Public: the document describes the API, it reveals nothing about an account.
@@ -86,13 +140,14 @@ async function route(request: GatewayRequest, deps: GatewayDeps): Promise<Gatewa
   const read = GET_ENDPOINTS[path];
   if (read !== undefined) {
     if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
-    return read(request, await authenticate(request, deps), deps);
+    return authenticatedRead(request, deps, extra, (principal) => read(request, principal, deps));
   }
   const modelMatch = MODEL_PATH.exec(path);
   if (modelMatch !== null) {
     if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
-    const principal = await authenticate(request, deps);
-    return handleGetModel(principal, deps, decodeURIComponent(modelMatch[1] ?? ""));
+    return authenticatedRead(request, deps, extra, (principal) =>
+      handleGetModel(principal, deps, decodeURIComponent(modelMatch[1] ?? "")),
+    );
   }
   throw errors.routeNotFound(method, path);
 }
@@ -101,9 +156,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   return {
     async handle(request) {
       const requestId = requestIdFor(request, deps);
+      const extra: ExtraHeaders = {};
       let response: GatewayResponse;
       try {
-        response = await route(request, deps);
+        response = await route(request, deps, extra);
       } catch (error) {
         if (error instanceof GatewayError) {
           response = error.toResponse();
@@ -112,6 +168,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           response = errors.internal().toResponse();
         }
       }
+      for (const [name, value] of Object.entries(extra)) response.headers[name] ??= value;
       response.headers["x-request-id"] = requestId;
       return response;
     },

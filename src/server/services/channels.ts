@@ -1,4 +1,4 @@
-import { asc, count, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Database, Queryable } from "~/server/db";
 import { channels, modelEndpoints, models } from "~/server/db/schema";
 import type { ChangeBus } from "~/server/changes";
@@ -157,4 +157,23 @@ export async function listChannels(db: Database, onlyId?: string): Promise<Chann
 export async function findChannelByName(db: Database, name: string): Promise<Channel | null> {
   const [row] = await db.select().from(channels).where(eq(channels.name, name)).limit(1);
   return row ?? null;
+}
+
+/**
+ * The upstream refused the channel's key (401/403): the channel is marked broken, with the reason operators see in
+ * `channel list`, and every process reloads its catalog without it. A new key for the channel (for the channels
+ * configured from the environment, a changed key at the next start) clears the mark.
+ */
+export async function markChannelBroken(
+  db: Database,
+  changes: ChangeBus,
+  channelId: string,
+  reason: string,
+): Promise<void> {
+  const marked = await db
+    .update(channels)
+    .set({ brokenAt: new Date(), brokenReason: reason })
+    .where(and(eq(channels.id, channelId), isNull(channels.brokenAt)))
+    .returning({ id: channels.id });
+  if (marked.length > 0) await changes.publish({ topic: "catalog-changed" });
 }

@@ -690,10 +690,10 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
       const text = await run("channel", "list");
       expect(text.exitCode).toBe(0);
       expect(text.stdout.split("\n")[0]).toMatch(
-        /^NAME\s+KIND\s+PROVIDER\s+BASE URL\s+ENABLED\s+PRIORITY\s+WEIGHT\s+ENDPOINTS\s+KEY$/,
+        /^NAME\s+KIND\s+PROVIDER\s+BASE URL\s+ENABLED\s+PRIORITY\s+WEIGHT\s+ENDPOINTS\s+KEY\s+STATUS$/,
       );
       expect(text.stdout).toMatch(
-        /openai-main\s+openai\s+openai\s+https:\/\/api\.openai\.com\/v1\s+yes\s+-1\s+3\s+2\s+yes/,
+        /openai-main\s+openai\s+openai\s+https:\/\/api\.openai\.com\/v1\s+yes\s+-1\s+3\s+2\s+yes\s+ok/,
       );
       expect(text.stdout).toMatch(
         /local-llm\s+openai-compatible\s+local-llm\s+http:\/\/localhost:11434\/v1\s+yes\s+0\s+1\s+1\s+no/,

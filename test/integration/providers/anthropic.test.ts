@@ -2,7 +2,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createParser } from "eventsource-parser";
 import OpenAI from "openai";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { channels } from "~/server/db/schema";
 import { addChannel } from "~/server/services/channels";
 import { fixture, fixtureManifest } from "../../helpers/fixtures";
 import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
@@ -140,7 +142,9 @@ const JSON_HEADERS = { "content-type": "application/json" };
 // ---------------------------------------------------------------------------------------------------------------
 
 beforeAll(async () => {
-  harness = await startGatewayHarness();
+  // These tests map each upstream error status one call at a time; a circuit opened by the earlier ones would answer
+  // the later ones itself (test/integration/v1/failover.test.ts covers the breaker).
+  harness = await startGatewayHarness({ env: { CIRCUIT_BREAKER_FAILURES: "1000" } });
   upstream = await startReplayUpstream();
   scripted = await startScriptedUpstream();
   await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
@@ -1035,11 +1039,24 @@ describe("Anthropic's error statuses", () => {
       body: JSON.stringify({ model: SONNET, messages: [{ role: "user", content: "hi" }] }),
     });
     const raw = await response.text();
-    expect(response.status).toBe(502);
+    expect(response.status, raw).toBe(502);
     expect(JSON.parse(raw)).toMatchObject({
       error: { type: "upstream_error", code: "upstream_auth_failed" },
     });
     expect(raw).not.toContain("sk-ant-scripted");
     expect(raw).not.toContain(message);
+    // The refused key marks the channel broken (operators see why); an operator's fix puts it back.
+    await expect
+      .poll(
+        async () =>
+          (await harness.container.db.select().from(channels).where(eq(channels.name, "anthropic-scripted")))[0]
+            ?.brokenReason,
+      )
+      .toBe(`upstream answered ${status}`);
+    await harness.container.db
+      .update(channels)
+      .set({ brokenAt: null, brokenReason: null })
+      .where(eq(channels.name, "anthropic-scripted"));
+    await harness.container.catalog.reload();
   });
 });

@@ -113,6 +113,15 @@ export async function handleGeneration(
       native_tokens_cache_write: row.cacheWriteTokens ?? 0,
       native_tokens_reasoning: row.reasoningTokens ?? 0,
       total_cost: usd(row.costNano ?? 0n),
+      // Every upstream attempt, in order: which channel, how it ended, how long it took. Never keys or bodies.
+      attempts: (row.attempts ?? []).map((attempt) => ({
+        channel: attempt.channelName,
+        provider: attempt.provider,
+        upstream_model: attempt.upstreamModel,
+        status: attempt.status,
+        latency: attempt.latencyMs,
+        error_type: attempt.errorType,
+      })),
       latency: row.latencyMs,
       time_to_first_token: row.timeToFirstTokenMs ?? null,
     },

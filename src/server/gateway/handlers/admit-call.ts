@@ -3,6 +3,7 @@ import { promptTokenBound } from "../billing/estimate-tokens";
 import { formatNanoAsUsd } from "../billing/money";
 import { errors } from "../errors";
 import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
+import type { ModelEndpoint } from "../routing/catalog";
 import type { CallContext } from "./upstream-call";
 
 /** "$0.0042": money in a message, exact to the nano-dollar. */
@@ -21,18 +22,23 @@ function outputTokenCap(context: CallContext, body: ChatCompletionRequest): numb
  * Reserves the call's worst-case cost before it is dispatched (billing/balance-holds.ts). Refused with 402 when the
  * balance, or the key's spend limit, cannot cover it; the message says how much was needed and what is left.
  */
-export async function admitCall(context: CallContext, body: ChatCompletionRequest): Promise<void> {
+export async function admitCall(
+  context: CallContext,
+  body: ChatCompletionRequest,
+  candidates: readonly ModelEndpoint[],
+): Promise<void> {
   const { deps, principal } = context;
   const choices = body.n ?? 1;
   const outputTokens = outputTokenCap(context, body);
-  const holdNano = worstCaseCostNano(
-    {
-      promptTokens: promptTokenBound(context.prompt) * context.upstreamCalls,
-      outputTokens: outputTokens * choices,
-      imageCount: context.prompt.imageCount * context.upstreamCalls,
-    },
-    context.endpoint.prices,
-  );
+  const bounds = {
+    promptTokens: promptTokenBound(context.prompt) * context.upstreamCalls,
+    outputTokens: outputTokens * choices,
+    imageCount: context.prompt.imageCount * context.upstreamCalls,
+  };
+  // Failover may end on any candidate: the hold covers the dearest.
+  const holdNano = candidates
+    .map((candidate) => worstCaseCostNano(bounds, candidate.prices))
+    .reduce((dearest, cost) => (cost > dearest ? cost : dearest), 0n);
   const outcome = await deps.holds.place({
     holdId: context.generationId,
     userId: principal.userId,

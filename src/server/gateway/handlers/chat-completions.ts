@@ -11,8 +11,7 @@ import type { ChatCompletionChunk } from "../protocol/chat-completion-response";
 import { describeIssue } from "../protocol/describe-issue";
 import { normaliseFinishReason } from "../protocol/finish-reason";
 import { renderUsage } from "../protocol/render-usage";
-import type { ProviderBinding } from "../providers/registry";
-import type { ProviderAdapter, SseEvent, UpstreamErrorInfo, UpstreamResponse } from "../providers/types";
+import type { ProviderAdapter, SseEvent, StreamItem, UpstreamErrorInfo, UpstreamResponse } from "../providers/types";
 import type { CatalogModel, ResolvedChannel } from "../routing/catalog";
 import { orderEndpoints } from "../routing/order-endpoints";
 import { encodeSseData, SSE_DONE, SSE_HEADERS } from "../sse/encode-sse";
@@ -20,13 +19,13 @@ import { KEEP_ALIVE_COMMENT, keepAliveWhile, resumeWith, settleWithin, STILL_PEN
 import { parseSse } from "../sse/parse-sse";
 import { admitCall } from "./admit-call";
 import { fanOutCompletions } from "./fan-out";
+import { openWithFailover, type OpenedUpstream } from "./failover";
 import {
   CLIENT_CLOSED_REQUEST,
   completionResponse,
   emittedByCompletion,
   encodeStreamError,
   meter,
-  openUpstream,
   readCompletion,
   responseHeaders,
   settle,
@@ -81,7 +80,9 @@ export async function handleChatCompletions(
     throw errors.modelNotAllowed(model.id);
   }
 
-  const [endpoint] = orderEndpoints(model.endpoints, deps.random);
+  // Candidates in the order to try them; failover walks this list when an upstream fails before answering.
+  const candidates = orderEndpoints(model.endpoints, deps.random);
+  const [endpoint] = candidates;
   if (endpoint === undefined) throw errors.noUpstream(model.id);
   const streamed = body.stream === true;
   const choices = body.n ?? 1;
@@ -104,30 +105,43 @@ export async function handleChatCompletions(
     streamed,
     prompt: measurePrompt(body),
     upstreamCalls: fannedOut ? choices : 1,
+    attempts: [],
   };
   // Providers that cannot fetch image URLs get the images downloaded here, once for every choice of a fan-out. An
   // image that cannot be fetched is a 400 about the request, like any other bad input: before anything is held.
-  if (binding.adapter.inlinesImageUrls === true) body = await inlineImageUrls(body, deps.fetchImage, request.signal);
+  // A fan-out stays on the first candidate; a single call may fail over to any, so images are inlined if any needs it.
+  const tried = fannedOut ? [endpoint] : candidates;
+  if (tried.some((candidate) => deps.providers.forChannel(candidate.channel).adapter.inlinesImageUrls === true)) {
+    body = await inlineImageUrls(body, deps.fetchImage, request.signal);
+  }
   // From here on the call holds part of the balance: every way out settles it, which releases the hold.
-  await admitCall(context, body);
+  await admitCall(context, body, tried);
   try {
     if (fannedOut) return await fanOutCompletions(context, binding, body, choices, request.signal);
 
-    const upstreamRequest = binding.adapter.buildRequest({
-      request: body,
-      upstreamModel: endpoint.upstreamModel,
-      channel: endpoint.channel,
-      stream: streamed,
-      maxOutputTokens: context.model.maxOutputTokens,
-    });
-    context.droppedParameters = upstreamRequest.droppedParameters;
-    const opening = openUpstream(context, binding, upstreamRequest, request.signal);
-    if (!streamed) return await completeOnce(context, binding.adapter, await opening, request.signal);
+    const opening = openWithFailover(
+      context,
+      candidates,
+      (candidate, candidateBinding) =>
+        candidateBinding.adapter.buildRequest({
+          request: body,
+          upstreamModel: candidate.upstreamModel,
+          channel: candidate.channel,
+          stream: streamed,
+          maxOutputTokens: context.model.maxOutputTokens,
+        }),
+      request.signal,
+    );
+    if (!streamed) {
+      const { upstream, binding: answering } = await opening;
+      return await completeOnce(context, answering.adapter, upstream, request.signal);
+    }
 
     // A stream whose upstream answers within the keep-alive interval gets a real HTTP error if the upstream refuses;
-    // after that the response is committed (200, SSE) so that keep-alive comments can go out while it waits.
+    // after that the response is committed (200, SSE) so that keep-alive comments can go out while it waits (and
+    // failover goes on behind them: nothing of an answer has been sent yet).
     const opened = await settleWithin(opening, deps.streamKeepAliveMs);
-    return streamCompletion(context, binding, opened === STILL_PENDING ? opening : opened, body, request.signal);
+    return streamCompletion(context, opened === STILL_PENDING ? opening : opened, body, request.signal);
   } catch (error) {
     throw settleFailure(context, error);
   }
@@ -164,18 +178,15 @@ async function completeOnce(
  */
 function streamCompletion(
   context: CallContext,
-  binding: ProviderBinding,
-  upstream: UpstreamResponse | Promise<UpstreamResponse>,
+  upstream: OpenedUpstream | Promise<OpenedUpstream>,
   body: ChatCompletionRequest,
   signal: AbortSignal,
 ): GatewayResponse {
-  const { adapter } = binding;
   const clientWantsUsageChunk = body.stream_options?.include_usage === true;
   const created = Math.floor(context.startedAt / 1000);
   const keepAliveMs = context.deps.streamKeepAliveMs;
 
   async function* events(): AsyncGenerator<string> {
-    const transform = adapter.createStreamTransformer();
     let usage: TokenUsage | null = null;
     let upstreamUsage: ChatCompletionChunk["usage"] = null;
     let upstreamId: string | null = null;
@@ -231,7 +242,11 @@ function streamCompletion(
     let usageChunkSent = false;
     // Choice indexes whose first delta has gone out.
     const announced = new Set<number>();
-    const translate = (event: SseEvent): void => {
+    const translate = (
+      event: SseEvent,
+      transform: (event: SseEvent) => StreamItem[],
+      adapter: ProviderAdapter,
+    ): void => {
       for (const item of transform(event)) {
         if (item.type === "done") {
           completed = true;
@@ -295,14 +310,17 @@ function streamCompletion(
     };
 
     try {
-      let response: UpstreamResponse;
+      let opened: OpenedUpstream;
       if (upstream instanceof Promise) {
         // Committed before the upstream answered: the comment is the first byte, so clients and proxies see life.
         yield KEEP_ALIVE_COMMENT;
-        response = yield* keepAliveWhile(upstream, keepAliveMs);
+        opened = yield* keepAliveWhile(upstream, keepAliveMs);
       } else {
-        response = upstream;
+        opened = upstream;
       }
+      const response = opened.upstream;
+      const { adapter } = opened.binding;
+      const transform = adapter.createStreamTransformer();
       answered = true;
       const reads = parseSse(response.body)[Symbol.asyncIterator]();
       // A model may think for a long time before its first token, so the first read is raced against keep-alive
@@ -312,7 +330,7 @@ function streamCompletion(
         firstByteAt ??= context.deps.clock();
         // After [DONE] the body is read to its end (normally at once) rather than abandoned: abandoning it makes
         // the stream raise and destroy itself, which costs more than the few bytes left.
-        for (const event of events) if (!completed && failure === null) translate(event);
+        for (const event of events) if (!completed && failure === null) translate(event, transform, adapter);
         if (out !== "") {
           yield out;
           out = "";

@@ -2,6 +2,7 @@ import type { TokenUsage } from "../billing/compute-cost";
 import type { PromptMeasure } from "../billing/estimate-tokens";
 import { collectEmittedText, meterCall, noEmittedText, type EmittedText, type Metered } from "../billing/meter-call";
 import type { GenerationRow } from "../billing/usage-writer";
+import type { GenerationAttempt } from "~/server/db/schema";
 import type { GatewayDeps } from "../deps";
 import { errors, GatewayError } from "../errors";
 import type { Principal } from "../keys/api-key-authenticator";
@@ -40,6 +41,8 @@ export interface CallContext {
   upstreamCalls: number;
   /** Set by the one settlement every call gets. */
   settlement?: Metered;
+  /** Every upstream attempt so far, in order (failover tries the next candidate after a retryable failure). */
+  attempts: GenerationAttempt[];
 }
 
 export interface CallOutcome {
@@ -70,6 +73,8 @@ export function responseHeaders(context: CallContext): Record<string, string> {
   return {
     "x-generation-id": context.generationId,
     "x-tollgate-provider": context.endpoint.channel.provider,
+    "x-tollgate-channel": context.endpoint.channel.name,
+    "x-tollgate-attempts": String(Math.max(1, context.attempts.length)),
     "x-tollgate-model": context.model.id,
     ...droppedParametersHeader(context.droppedParameters),
   };
@@ -121,6 +126,7 @@ export function settle(context: CallContext, outcome: CallOutcome): Metered {
     imageCount: context.prompt.imageCount,
     costNano,
     upstreamCostNano: usage.upstreamCostNano ?? null,
+    attempts: context.attempts.length > 0 ? context.attempts : null,
     latencyMs: Math.max(0, Math.round(now - context.startedAt)),
     timeToFirstTokenMs:
       outcome.firstByteAt === undefined || outcome.firstByteAt === null
@@ -129,6 +135,7 @@ export function settle(context: CallContext, outcome: CallOutcome): Metered {
     createdAt: new Date(context.startedAt),
   };
   deps.usageWriter.enqueue({ generation, costNano });
+  void deps.rateLimiter.recordTokens(context.principal, metered.usage.promptTokens + metered.usage.completionTokens);
   return metered;
 }
 
@@ -143,6 +150,10 @@ export class CallFailure extends Error {
     /** What the generation records (`upstream_timeout`, `client_disconnected`, the upstream's error type, …). */
     readonly errorType: string,
     readonly cancelled = false,
+    /** The upstream's own HTTP status, when it answered with an error. */
+    readonly upstreamStatus: number | null = null,
+    /** How long the upstream asked callers to wait (its `Retry-After`), in milliseconds. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(error.message);
     this.name = "CallFailure";
@@ -233,7 +244,14 @@ export async function openUpstream(
       upstreamStatus: upstream.status,
       status: info.status,
     });
-    throw new CallFailure(toGatewayError(info, upstream, deps.clock()), info.type);
+    const retryAfter = retryAfterSeconds(upstream.headers["retry-after"], deps.clock());
+    throw new CallFailure(
+      toGatewayError(info, upstream, deps.clock()),
+      info.type,
+      false,
+      upstream.status,
+      retryAfter === null ? null : retryAfter * 1000,
+    );
   }
   return upstream;
 }

@@ -1,8 +1,9 @@
 import type { Clock } from "../deps";
+import type { RateLimitSubject } from "../limits/rate-limiter";
 import { hashApiKey, isWellFormedApiKey } from "./api-key-format";
 
-/** Who is calling: resolved from a bearer key. */
-export interface Principal {
+/** Who is calling: resolved from a bearer key. Its rate limits already have the configured defaults applied. */
+export interface Principal extends RateLimitSubject {
   apiKeyId: string;
   userId: string;
   keyPrefix: string;
@@ -71,6 +72,7 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
         userId: record.userId,
         keyPrefix: record.keyPrefix,
         allowedModels: record.allowedModels,
+        rateLimits: record.rateLimits,
       };
     },
     invalidate(hash) {

@@ -1,10 +1,19 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Database } from "~/server/db";
-import { apiKeys } from "~/server/db/schema";
+import { apiKeys, users } from "~/server/db/schema";
+import { NO_RATE_LIMITS, type RateLimits } from "../limits/rate-limiter";
 import type { ApiKeyRecord } from "./api-key-authenticator";
 
-/** A live key: neither revoked nor disabled (expiry is checked by the authenticator against its clock). */
-export async function findApiKeyByHash(db: Database, hash: string): Promise<ApiKeyRecord | null> {
+/**
+ * A live key: neither revoked nor disabled (expiry is checked by the authenticator against its clock), with its own
+ * and its account's rate limits. A key's unset limit falls back to `keyDefaults` (the configured defaults); an
+ * account's unset limit means none.
+ */
+export async function findApiKeyByHash(
+  db: Database,
+  hash: string,
+  keyDefaults: RateLimits = NO_RATE_LIMITS,
+): Promise<ApiKeyRecord | null> {
   const [row] = await db
     .select({
       id: apiKeys.id,
@@ -12,8 +21,15 @@ export async function findApiKeyByHash(db: Database, hash: string): Promise<ApiK
       prefix: apiKeys.prefix,
       expiresAt: apiKeys.expiresAt,
       allowedModels: apiKeys.allowedModels,
+      keyRequestsPerMinute: apiKeys.requestsPerMinute,
+      keyTokensPerMinute: apiKeys.tokensPerMinute,
+      keyConcurrentRequests: apiKeys.concurrentRequests,
+      accountRequestsPerMinute: users.requestsPerMinute,
+      accountTokensPerMinute: users.tokensPerMinute,
+      accountConcurrentRequests: users.concurrentRequests,
     })
     .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
     .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt), isNull(apiKeys.disabledAt)))
     .limit(1);
   if (!row) return null;
@@ -23,5 +39,17 @@ export async function findApiKeyByHash(db: Database, hash: string): Promise<ApiK
     keyPrefix: row.prefix,
     expiresAt: row.expiresAt,
     allowedModels: row.allowedModels === null ? null : new Set(row.allowedModels),
+    rateLimits: {
+      key: {
+        requestsPerMinute: row.keyRequestsPerMinute ?? keyDefaults.requestsPerMinute,
+        tokensPerMinute: row.keyTokensPerMinute ?? keyDefaults.tokensPerMinute,
+        concurrentRequests: row.keyConcurrentRequests ?? keyDefaults.concurrentRequests,
+      },
+      account: {
+        requestsPerMinute: row.accountRequestsPerMinute,
+        tokensPerMinute: row.accountTokensPerMinute,
+        concurrentRequests: row.accountConcurrentRequests,
+      },
+    },
   };
 }

@@ -211,6 +211,18 @@ export const generationSchema = z
       native_tokens_cache_write: z.number().int(),
       native_tokens_reasoning: z.number().int(),
       total_cost: usdAmount,
+      attempts: z
+        .array(
+          z.object({
+            channel: z.string(),
+            provider: z.string(),
+            upstream_model: z.string(),
+            status: z.number().int().describe("How the attempt ended: the upstream's status, or the gateway's"),
+            latency: z.number().int().describe("Milliseconds until the attempt answered or failed"),
+            error_type: z.string().nullable(),
+          }),
+        )
+        .describe("Every upstream attempt in order; failover tries the next provider after a retryable failure"),
       latency: z.number().int().describe("Milliseconds from request to last byte"),
       time_to_first_token: z.number().int().nullable().describe("Milliseconds to the upstream's first byte (streams)"),
     }),

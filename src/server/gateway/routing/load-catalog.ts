@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Database } from "~/server/db";
 import { channels, modelEndpoints, models } from "~/server/db/schema";
 import type { CatalogModel, ResolvedChannel } from "./catalog";
@@ -18,7 +18,8 @@ export async function loadCatalog(
       .select({ endpoint: modelEndpoints, channel: channels })
       .from(modelEndpoints)
       .innerJoin(channels, eq(channels.id, modelEndpoints.channelId))
-      .where(and(eq(modelEndpoints.enabled, true), eq(channels.enabled, true))),
+      // A broken channel (its key was refused) is not routed to until an operator fixes it.
+      .where(and(eq(modelEndpoints.enabled, true), eq(channels.enabled, true), isNull(channels.brokenAt))),
   ]);
 
   const resolvedChannels = new Map<string, ResolvedChannel>();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createApiKeyAuthenticator, type ApiKeyRecord } from "~/server/gateway/keys/api-key-authenticator";
 import { hashApiKey } from "~/server/gateway/keys/api-key-format";
+import { NO_RATE_LIMITS } from "~/server/gateway/limits/rate-limiter";
 
 const KEY = `sk-gw-${"a".repeat(32)}`;
 const record: ApiKeyRecord = {
@@ -9,6 +10,7 @@ const record: ApiKeyRecord = {
   keyPrefix: "sk-gw-aaaaaaaa",
   expiresAt: null,
   allowedModels: null,
+  rateLimits: { key: NO_RATE_LIMITS, account: NO_RATE_LIMITS },
 };
 
 function setup(found: ApiKeyRecord | null = record) {
@@ -34,6 +36,7 @@ describe("createApiKeyAuthenticator", () => {
       userId: "u1",
       keyPrefix: "sk-gw-aaaaaaaa",
       allowedModels: null,
+      rateLimits: { key: NO_RATE_LIMITS, account: NO_RATE_LIMITS },
     });
     await authenticator.authenticate(KEY);
     expect(lookups).toEqual([hashApiKey(KEY)]);

@@ -1,0 +1,105 @@
+import { errors } from "../errors";
+import type { ProviderBinding } from "../providers/registry";
+import type { UpstreamHttpRequest, UpstreamResponse } from "../providers/types";
+import type { ModelEndpoint } from "../routing/catalog";
+import { circuitKey } from "../routing/circuit-breaker";
+import { CallFailure, openUpstream, type CallContext } from "./upstream-call";
+
+/** Upstream statuses that say "not now" rather than "not this request": the next candidate may answer. */
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504, 529]);
+
+type Verdict = "retry" | "broken" | "final";
+
+/**
+ * What a failed attempt means for the call. Connection errors, timeouts before the first byte, overload and
+ * server errors are worth another candidate; a refused key means the channel is broken (and another candidate is
+ * tried); an error about the request itself (400, 404, 413, 422) goes to the client at once, as would the same
+ * request anywhere else.
+ */
+function verdictOf(failure: CallFailure): Verdict {
+  if (failure.cancelled) return "final";
+  if (failure.upstreamStatus === 401 || failure.upstreamStatus === 403) return "broken";
+  if (failure.upstreamStatus !== null) return RETRYABLE_STATUSES.has(failure.upstreamStatus) ? "retry" : "final";
+  return failure.errorType === "upstream_unreachable" || failure.errorType === "upstream_timeout" ? "retry" : "final";
+}
+
+export interface OpenedUpstream {
+  upstream: UpstreamResponse;
+  binding: ProviderBinding;
+}
+
+/**
+ * Opens the call on the first candidate that answers: candidates in order, skipping channels whose circuit is open
+ * and any channel already tried for this call, within the configured cap on attempts and on total time. Each
+ * attempt is recorded on the context (channel, status, latency, error type); the context's endpoint ends as the one
+ * that answered, so the call is billed at its prices. A failure that another candidate cannot fix is thrown at once;
+ * when every candidate failed, the last failure is; when every circuit is open, a 503 with `Retry-After`.
+ */
+export async function openWithFailover(
+  context: CallContext,
+  candidates: readonly ModelEndpoint[],
+  buildRequest: (endpoint: ModelEndpoint, binding: ProviderBinding) => UpstreamHttpRequest,
+  signal: AbortSignal,
+): Promise<OpenedUpstream> {
+  const { deps } = context;
+  const { breaker, routing } = deps;
+  const startedAt = deps.clock();
+  const triedChannels = new Set<string>();
+  let lastFailure: CallFailure | null = null;
+
+  for (const endpoint of candidates) {
+    if (context.attempts.length >= routing.maxAttempts) break;
+    if (context.attempts.length > 0 && deps.clock() - startedAt >= routing.maxTotalMs) break;
+    if (triedChannels.has(endpoint.channel.id)) continue;
+    const key = circuitKey(endpoint.channel.id, endpoint.upstreamModel);
+    if (!breaker.tryAcquire(key)) continue;
+    triedChannels.add(endpoint.channel.id);
+
+    context.endpoint = endpoint;
+    const binding = deps.providers.forChannel(endpoint.channel);
+    const attemptStartedAt = deps.clock();
+    const attempt = (status: number, errorType: string | null) =>
+      context.attempts.push({
+        channelId: endpoint.channel.id,
+        channelName: endpoint.channel.name,
+        provider: endpoint.channel.provider,
+        upstreamModel: endpoint.upstreamModel,
+        status,
+        latencyMs: Math.max(0, Math.round(deps.clock() - attemptStartedAt)),
+        errorType,
+      });
+    try {
+      const request = buildRequest(endpoint, binding);
+      context.droppedParameters = request.droppedParameters;
+      const upstream = await openUpstream(context, binding, request, signal);
+      breaker.recordSuccess(key);
+      attempt(upstream.status, null);
+      return { upstream, binding };
+    } catch (error) {
+      if (!(error instanceof CallFailure)) {
+        breaker.release(key);
+        throw error;
+      }
+      attempt(error.upstreamStatus ?? error.httpStatus, error.errorType);
+      const verdict = verdictOf(error);
+      if (verdict === "final") {
+        // Not the channel's fault (or the client left): its circuit is none the worse.
+        breaker.release(key);
+        throw error;
+      }
+      if (verdict === "broken")
+        deps.reportBrokenChannel(endpoint.channel.id, `upstream answered ${error.upstreamStatus}`);
+      breaker.recordFailure(key, error.retryAfterMs);
+      lastFailure = error;
+    }
+  }
+
+  if (lastFailure !== null) throw lastFailure;
+  const waitMs = breaker.msUntilAvailable(
+    candidates.map((endpoint) => circuitKey(endpoint.channel.id, endpoint.upstreamModel)),
+  );
+  throw new CallFailure(
+    errors.noUpstream(context.model.id, Math.max(1, Math.ceil(waitMs / 1000))),
+    "no_provider_available",
+  );
+}
