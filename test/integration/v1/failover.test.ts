@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { channels } from "~/server/db/schema";
+import { and, eq } from "drizzle-orm";
+import { channels, modelEndpoints } from "~/server/db/schema";
+import { parseUsdToNano } from "~/server/gateway/billing/money";
 import { addChannel } from "~/server/services/channels";
 import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
 import { expectLedgerConsistent, generationsOf, ledgerOf } from "../../helpers/ledger-assertions";
@@ -17,7 +18,7 @@ import { expectLedgerConsistent, generationsOf, ledgerOf } from "../../helpers/l
 const MODEL = "openai/gpt-4.1-nano";
 const COOLDOWN_MS = 10_000;
 
-type Script = (request: IncomingMessage, response: ServerResponse) => void;
+type Script = (request: IncomingMessage, response: ServerResponse, body: { model?: string; stream?: boolean }) => void;
 
 interface ScriptedUpstream {
   baseUrl: string;
@@ -62,9 +63,9 @@ async function startScripted(label: string): Promise<ScriptedUpstream> {
       request.on("data", (part: Buffer) => parts.push(part));
       request.on("end", () => {
         upstream.hits += 1;
-        const body = JSON.parse(Buffer.concat(parts).toString("utf8")) as { stream?: boolean };
+        const body = JSON.parse(Buffer.concat(parts).toString("utf8")) as { model?: string; stream?: boolean };
         if (upstream.script === healthy) answer(label, body.stream === true, response);
-        else upstream.script(request, response);
+        else upstream.script(request, response, body);
       });
     }),
   };
@@ -303,3 +304,162 @@ describe("failover before the first byte", () => {
     expect(primary.hits).toBe(hits);
   });
 });
+
+/*
+ * OpenRouter's routing fields decide which upstreams are tried, in which order: asserted on which local upstream
+ * received each request. Two providers, "alpha" (higher priority) and "beta", serve MODEL; only beta serves
+ * FALLBACK_MODEL.
+ */
+describe("models fallback and provider preferences", () => {
+  const FALLBACK_MODEL = "openai/gpt-4.1-mini";
+  let harness: GatewayHarness;
+  let alpha: ScriptedUpstream;
+  let beta: ScriptedUpstream;
+  let apiKey: string;
+  let userId: string;
+
+  beforeAll(async () => {
+    harness = await startGatewayHarness({ env: { CIRCUIT_BREAKER_FAILURES: "1000" } });
+    alpha = await startScripted("alpha");
+    beta = await startScripted("beta");
+    const { db, secretBox, changes } = harness.container;
+    await addChannel(db, secretBox, changes, {
+      kind: "openai-compatible",
+      name: "alpha",
+      provider: "alpha",
+      baseUrl: alpha.baseUrl,
+      priority: 10,
+      models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
+    });
+    await addChannel(db, secretBox, changes, {
+      kind: "openai-compatible",
+      name: "beta",
+      provider: "beta",
+      baseUrl: beta.baseUrl,
+      models: [
+        { modelId: MODEL, upstreamModel: "gpt-4.1-nano" },
+        { modelId: FALLBACK_MODEL, upstreamModel: "gpt-4.1-mini" },
+      ],
+    });
+    ({ apiKey, userId } = await harness.createFundedUser("5"));
+  });
+
+  afterAll(async () => {
+    await harness?.stop();
+    for (const upstream of [alpha, beta]) {
+      upstream?.server.closeAllConnections();
+      upstream?.server.close();
+    }
+  });
+
+  beforeEach(() => {
+    alpha.script = healthy;
+    beta.script = healthy;
+  });
+
+  /** Which upstreams a call reached, in order, and what it answered. */
+  async function route(fields: Record<string, unknown>) {
+    const before = { alpha: alpha.hits, beta: beta.hits };
+    const response = await fetch(`${harness.baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "hi" }], ...fields }),
+    });
+    const body = (await response.json()) as { model?: string; error?: { param: string | null; code: string } };
+    const reached = [alpha.hits > before.alpha ? "alpha" : null, beta.hits > before.beta ? "beta" : null].filter(
+      (name) => name !== null,
+    );
+    return { status: response.status, body, reached, channel: response.headers.get("x-tollgate-channel") };
+  }
+
+  const failing = status(500, { error: { message: "boom", type: "server_error" } });
+
+  it("tries the higher priority first and falls back in order", async () => {
+    expect(await route({})).toMatchObject({ status: 200, reached: ["alpha"], channel: "alpha" });
+    alpha.script = failing;
+    expect(await route({})).toMatchObject({ status: 200, reached: ["alpha", "beta"], channel: "beta" });
+  });
+
+  it("provider.order puts the listed providers first", async () => {
+    expect(await route({ provider: { order: ["beta", "alpha"] } })).toMatchObject({
+      reached: ["beta"],
+      channel: "beta",
+    });
+  });
+
+  it("provider.only keeps the listed providers, even when they fail", async () => {
+    beta.script = failing;
+    const result = await route({ provider: { only: ["beta"] } });
+    expect(result.status).toBe(502);
+    expect(result.reached).toEqual(["beta"]);
+  });
+
+  it("provider.ignore leaves the listed providers out", async () => {
+    expect(await route({ provider: { ignore: ["alpha"] } })).toMatchObject({ status: 200, reached: ["beta"] });
+  });
+
+  it("provider.allow_fallbacks: false stops after the first provider", async () => {
+    alpha.script = failing;
+    const result = await route({ provider: { allow_fallbacks: false } });
+    expect(result.status).toBe(502);
+    expect(result.reached).toEqual(["alpha"]);
+  });
+
+  it("provider.sort by price tries the cheaper provider first, whatever the priorities", async () => {
+    await setPricesOf(harness, "beta", MODEL, "0.01", "0.02");
+    try {
+      expect(await route({ provider: { sort: "price" } })).toMatchObject({ reached: ["beta"], channel: "beta" });
+      // max_price below alpha's list price ($0.10 input) leaves beta alone.
+      expect(await route({ provider: { max_price: { prompt: 0.05 } } })).toMatchObject({ reached: ["beta"] });
+    } finally {
+      await setPricesOf(harness, "beta", MODEL, "0.10", "0.40");
+    }
+  });
+
+  it("provider.data_collection: deny keeps only providers that do not retain data", async () => {
+    await harness.container.db.update(channels).set({ retainsData: false }).where(eq(channels.name, "beta"));
+    await harness.container.catalog.reload();
+    try {
+      expect(await route({ provider: { data_collection: "deny" } })).toMatchObject({ reached: ["beta"] });
+    } finally {
+      await harness.container.db.update(channels).set({ retainsData: true }).where(eq(channels.name, "beta"));
+      await harness.container.catalog.reload();
+    }
+  });
+
+  it("says which constraint excluded every provider", async () => {
+    const result = await route({ provider: { only: ["nobody"] } });
+    expect(result).toMatchObject({ status: 400, reached: [] });
+    expect(result.body.error).toMatchObject({ param: "provider.only", code: "no_provider_matches" });
+  });
+
+  it("models: when the requested model fails everywhere, the next model answers under its own id and prices", async () => {
+    alpha.script = failing;
+    // Beta fails the requested model but serves the fallback model.
+    beta.script = (request, response, body) =>
+      body.model === "gpt-4.1-nano" ? failing(request, response, body) : answer("beta", false, response);
+    const before = { alpha: alpha.hits, beta: beta.hits };
+    const result = await route({ models: [FALLBACK_MODEL] });
+    expect(result).toMatchObject({ status: 200, body: { model: FALLBACK_MODEL }, channel: "beta" });
+    expect({ alpha: alpha.hits - before.alpha, beta: beta.hits - before.beta }).toEqual({ alpha: 1, beta: 2 });
+    await harness.container.usageWriter.flush();
+    const [generation] = (await generationsOf(harness.container.db, userId)).slice(-1);
+    // gpt-4.1-mini's list prices, $0.40 and $1.60 per million: 10 × 400 + 5 × 1,600 nano-USD.
+    expect(generation).toMatchObject({ modelId: FALLBACK_MODEL, costNano: 12_000n });
+  });
+});
+
+async function setPricesOf(
+  harness: GatewayHarness,
+  channelName: string,
+  modelId: string,
+  input: string,
+  output: string,
+) {
+  const [channel] = await harness.container.db.select().from(channels).where(eq(channels.name, channelName));
+  await harness.container.db
+    .update(modelEndpoints)
+    .set({ inputPriceNano: parseUsdToNano(input), outputPriceNano: parseUsdToNano(output) })
+    .where(and(eq(modelEndpoints.channelId, channel!.id), eq(modelEndpoints.modelId, modelId)));
+  await harness.container.catalog.reload();
+}

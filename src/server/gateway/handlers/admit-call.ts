@@ -3,7 +3,8 @@ import { promptTokenBound } from "../billing/estimate-tokens";
 import { formatNanoAsUsd } from "../billing/money";
 import { errors } from "../errors";
 import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
-import type { ModelEndpoint } from "../routing/catalog";
+import type { CatalogModel } from "../routing/catalog";
+import type { Candidate } from "../routing/select-candidates";
 import type { CallContext } from "./upstream-call";
 
 /** "$0.0042": money in a message, exact to the nano-dollar. */
@@ -11,11 +12,10 @@ function usd(nano: bigint): string {
   return `$${formatNanoAsUsd(nano)}`;
 }
 
-/** The most output tokens the call may produce: what the client capped it at, never more than the model can. */
-function outputTokenCap(context: CallContext, body: ChatCompletionRequest): number {
+/** The most output tokens a model may produce for the call: what the client capped it at, never more than it can. */
+function outputTokenCap(model: CatalogModel, body: ChatCompletionRequest): number {
   const requested = body.max_completion_tokens ?? body.max_tokens ?? null;
-  const modelMax = context.model.maxOutputTokens;
-  return requested === null ? modelMax : Math.min(requested, modelMax);
+  return requested === null ? model.maxOutputTokens : Math.min(requested, model.maxOutputTokens);
 }
 
 /**
@@ -25,19 +25,23 @@ function outputTokenCap(context: CallContext, body: ChatCompletionRequest): numb
 export async function admitCall(
   context: CallContext,
   body: ChatCompletionRequest,
-  candidates: readonly ModelEndpoint[],
+  candidates: readonly Candidate[],
 ): Promise<void> {
   const { deps, principal } = context;
   const choices = body.n ?? 1;
-  const outputTokens = outputTokenCap(context, body);
-  const bounds = {
-    promptTokens: promptTokenBound(context.prompt) * context.upstreamCalls,
-    outputTokens: outputTokens * choices,
-    imageCount: context.prompt.imageCount * context.upstreamCalls,
-  };
+  const outputTokens = Math.max(...candidates.map((candidate) => outputTokenCap(candidate.model, body)));
   // Failover may end on any candidate: the hold covers the dearest.
   const holdNano = candidates
-    .map((candidate) => worstCaseCostNano(bounds, candidate.prices))
+    .map((candidate) =>
+      worstCaseCostNano(
+        {
+          promptTokens: promptTokenBound(context.prompt) * context.upstreamCalls,
+          outputTokens: outputTokenCap(candidate.model, body) * choices,
+          imageCount: context.prompt.imageCount * context.upstreamCalls,
+        },
+        candidate.endpoint.prices,
+      ),
+    )
     .reduce((dearest, cost) => (cost > dearest ? cost : dearest), 0n);
   const outcome = await deps.holds.place({
     holdId: context.generationId,

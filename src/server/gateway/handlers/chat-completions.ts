@@ -13,7 +13,7 @@ import { normaliseFinishReason } from "../protocol/finish-reason";
 import { renderUsage } from "../protocol/render-usage";
 import type { ProviderAdapter, SseEvent, StreamItem, UpstreamErrorInfo, UpstreamResponse } from "../providers/types";
 import type { CatalogModel, ResolvedChannel } from "../routing/catalog";
-import { orderEndpoints } from "../routing/order-endpoints";
+import { selectCandidates, type Candidate } from "../routing/select-candidates";
 import { encodeSseData, SSE_DONE, SSE_HEADERS } from "../sse/encode-sse";
 import { KEEP_ALIVE_COMMENT, keepAliveWhile, resumeWith, settleWithin, STILL_PENDING } from "../sse/keep-alive";
 import { parseSse } from "../sse/parse-sse";
@@ -66,6 +66,60 @@ function answersNNatively(model: CatalogModel, channel: ResolvedChannel): boolea
   return (channel.kind === "openai" || channel.kind === "openai-compatible") && model.supportedParameters.includes("n");
 }
 
+/** Request fields that are not parameters a provider must carry (for `provider.require_parameters`). */
+const NOT_PROVIDER_PARAMETERS = new Set([
+  "model",
+  "messages",
+  "stream",
+  "stream_options",
+  "user",
+  "models",
+  "route",
+  "provider",
+]);
+
+/**
+ * The requested model then its `models` fallbacks (each known and allowed for this key), narrowed and ordered by the
+ * request's `provider` preferences. Refuses with 400 naming the constraint when the preferences exclude every
+ * provider.
+ */
+function routeCandidates(
+  body: ChatCompletionRequest,
+  model: CatalogModel,
+  principal: Principal,
+  deps: GatewayDeps,
+): Candidate[] {
+  const models = [model];
+  (body.models ?? []).forEach((id, index) => {
+    const fallback = deps.catalog.getModel(id);
+    if (fallback === undefined || fallback.endpoints.length === 0) {
+      throw errors.invalidRequest(`Unknown fallback model \`${id}\`.`, `models[${index}]`, "model_not_found");
+    }
+    if (principal.allowedModels !== null && !principal.allowedModels.has(fallback.id)) {
+      throw errors.modelNotAllowed(fallback.id);
+    }
+    if (!models.includes(fallback)) models.push(fallback);
+  });
+  const selection = selectCandidates({
+    models,
+    preferences: body.provider,
+    requestParameters: Object.keys(body).filter((name) => !NOT_PROVIDER_PARAMETERS.has(name)),
+    carries: (endpoint, parameter) => {
+      const supported = deps.providers.forChannel(endpoint.channel).adapter.supportedParameters;
+      return supported === undefined || supported.has(parameter);
+    },
+    random: deps.random,
+  });
+  if ("excludedBy" in selection) {
+    throw errors.invalidRequest(
+      `No provider of \`${model.id}\` satisfies \`${selection.excludedBy}\`: relax it to let the call through.`,
+      selection.excludedBy,
+      "no_provider_matches",
+    );
+  }
+  return selection.candidates;
+}
+
 /** POST /v1/chat/completions: validate, admit, route, call the upstream, meter, answer in OpenAI's format. */
 export async function handleChatCompletions(
   request: GatewayRequest,
@@ -81,13 +135,14 @@ export async function handleChatCompletions(
   }
 
   // Candidates in the order to try them; failover walks this list when an upstream fails before answering.
-  const candidates = orderEndpoints(model.endpoints, deps.random);
-  const [endpoint] = candidates;
-  if (endpoint === undefined) throw errors.noUpstream(model.id);
+  const candidates = routeCandidates(body, model, principal, deps);
+  // Until failover settles on another, the call is the first candidate's (possibly a `models` fallback).
+  const first = candidates[0]!;
+  const { endpoint } = first;
   const streamed = body.stream === true;
   const choices = body.n ?? 1;
   const binding = deps.providers.forChannel(endpoint.channel);
-  const fannedOut = choices > 1 && !answersNNatively(model, endpoint.channel);
+  const fannedOut = choices > 1 && !answersNNatively(first.model, endpoint.channel);
   if (fannedOut && choices > MAX_FANNED_OUT_CHOICES) {
     throw errors.invalidRequest(
       `Invalid value for \`n\`: \`${model.id}\` makes one upstream call per choice, so at most ${MAX_FANNED_OUT_CHOICES} choices can be asked for.`,
@@ -98,7 +153,7 @@ export async function handleChatCompletions(
   const context: CallContext = {
     deps,
     principal,
-    model,
+    model: first.model,
     endpoint,
     generationId: deps.newGenerationId(),
     startedAt,
@@ -110,8 +165,8 @@ export async function handleChatCompletions(
   // Providers that cannot fetch image URLs get the images downloaded here, once for every choice of a fan-out. An
   // image that cannot be fetched is a 400 about the request, like any other bad input: before anything is held.
   // A fan-out stays on the first candidate; a single call may fail over to any, so images are inlined if any needs it.
-  const tried = fannedOut ? [endpoint] : candidates;
-  if (tried.some((candidate) => deps.providers.forChannel(candidate.channel).adapter.inlinesImageUrls === true)) {
+  const tried = fannedOut ? candidates.slice(0, 1) : candidates;
+  if (tried.some(({ endpoint }) => deps.providers.forChannel(endpoint.channel).adapter.inlinesImageUrls === true)) {
     body = await inlineImageUrls(body, deps.fetchImage, request.signal);
   }
   // From here on the call holds part of the balance: every way out settles it, which releases the hold.
@@ -125,10 +180,10 @@ export async function handleChatCompletions(
       (candidate, candidateBinding) =>
         candidateBinding.adapter.buildRequest({
           request: body,
-          upstreamModel: candidate.upstreamModel,
-          channel: candidate.channel,
+          upstreamModel: candidate.endpoint.upstreamModel,
+          channel: candidate.endpoint.channel,
           stream: streamed,
-          maxOutputTokens: context.model.maxOutputTokens,
+          maxOutputTokens: candidate.model.maxOutputTokens,
         }),
       request.signal,
     );

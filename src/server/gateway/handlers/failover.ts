@@ -1,8 +1,8 @@
 import { errors } from "../errors";
 import type { ProviderBinding } from "../providers/registry";
 import type { UpstreamHttpRequest, UpstreamResponse } from "../providers/types";
-import type { ModelEndpoint } from "../routing/catalog";
 import { circuitKey } from "../routing/circuit-breaker";
+import type { Candidate } from "../routing/select-candidates";
 import { CallFailure, openUpstream, type CallContext } from "./upstream-call";
 
 /** Upstream statuses that say "not now" rather than "not this request": the next candidate may answer. */
@@ -30,31 +30,33 @@ export interface OpenedUpstream {
 
 /**
  * Opens the call on the first candidate that answers: candidates in order, skipping channels whose circuit is open
- * and any channel already tried for this call, within the configured cap on attempts and on total time. Each
- * attempt is recorded on the context (channel, status, latency, error type); the context's endpoint ends as the one
- * that answered, so the call is billed at its prices. A failure that another candidate cannot fix is thrown at once;
+ * and any channel already tried for this call with the same upstream model, within the configured cap on attempts and on total time. Each
+ * attempt is recorded on the context (channel, status, latency, error type); the context's model and endpoint end
+ * as the ones that answered, so the answer names that model and the call is billed at that endpoint's prices. A failure that another candidate cannot fix is thrown at once;
  * when every candidate failed, the last failure is; when every circuit is open, a 503 with `Retry-After`.
  */
 export async function openWithFailover(
   context: CallContext,
-  candidates: readonly ModelEndpoint[],
-  buildRequest: (endpoint: ModelEndpoint, binding: ProviderBinding) => UpstreamHttpRequest,
+  candidates: readonly Candidate[],
+  buildRequest: (candidate: Candidate, binding: ProviderBinding) => UpstreamHttpRequest,
   signal: AbortSignal,
 ): Promise<OpenedUpstream> {
   const { deps } = context;
   const { breaker, routing } = deps;
   const startedAt = deps.clock();
-  const triedChannels = new Set<string>();
+  // A channel that failed is not asked again for the same upstream model (a `models` fallback is another request).
+  const tried = new Set<string>();
   let lastFailure: CallFailure | null = null;
 
-  for (const endpoint of candidates) {
+  for (const candidate of candidates) {
+    const { endpoint } = candidate;
     if (context.attempts.length >= routing.maxAttempts) break;
     if (context.attempts.length > 0 && deps.clock() - startedAt >= routing.maxTotalMs) break;
-    if (triedChannels.has(endpoint.channel.id)) continue;
     const key = circuitKey(endpoint.channel.id, endpoint.upstreamModel);
-    if (!breaker.tryAcquire(key)) continue;
-    triedChannels.add(endpoint.channel.id);
+    if (tried.has(key) || !breaker.tryAcquire(key)) continue;
+    tried.add(key);
 
+    context.model = candidate.model;
     context.endpoint = endpoint;
     const binding = deps.providers.forChannel(endpoint.channel);
     const attemptStartedAt = deps.clock();
@@ -69,7 +71,7 @@ export async function openWithFailover(
         errorType,
       });
     try {
-      const request = buildRequest(endpoint, binding);
+      const request = buildRequest(candidate, binding);
       context.droppedParameters = request.droppedParameters;
       const upstream = await openUpstream(context, binding, request, signal);
       breaker.recordSuccess(key);
@@ -96,7 +98,7 @@ export async function openWithFailover(
 
   if (lastFailure !== null) throw lastFailure;
   const waitMs = breaker.msUntilAvailable(
-    candidates.map((endpoint) => circuitKey(endpoint.channel.id, endpoint.upstreamModel)),
+    candidates.map(({ endpoint }) => circuitKey(endpoint.channel.id, endpoint.upstreamModel)),
   );
   throw new CallFailure(
     errors.noUpstream(context.model.id, Math.max(1, Math.ceil(waitMs / 1000))),

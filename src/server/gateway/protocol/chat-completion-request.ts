@@ -172,7 +172,15 @@ const providerPreferences = z.looseObject({
   require_parameters: nullish(z.boolean()),
   data_collection: nullish(z.enum(["allow", "deny"])),
   sort: nullish(z.enum(["price", "throughput", "latency"])),
+  max_price: nullish(
+    z.looseObject({
+      prompt: nullish(z.number().nonnegative()).describe("Most USD per 1M prompt tokens"),
+      completion: nullish(z.number().nonnegative()).describe("Most USD per 1M completion tokens"),
+    }),
+  ),
 });
+
+export type ProviderPreferences = z.infer<typeof providerPreferences>;
 
 export const chatCompletionRequestSchema = z.looseObject({
   model: z.string().min(1).describe("Model id, e.g. `openai/gpt-4.1`; GET /v1/models lists them"),

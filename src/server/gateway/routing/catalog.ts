@@ -13,6 +13,8 @@ export interface ResolvedChannel {
   apiKey: string | null;
   priority: number;
   weight: number;
+  /** Whether the provider may retain prompts (`provider.data_collection: "deny"` excludes those that may). */
+  retainsData: boolean;
 }
 
 export interface ModelEndpoint {

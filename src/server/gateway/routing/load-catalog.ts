@@ -36,6 +36,7 @@ export async function loadCatalog(
         apiKey: channel.encryptedSecret === null ? null : decryptSecret(channel.encryptedSecret),
         priority: channel.priority,
         weight: channel.weight,
+        retainsData: channel.retainsData,
       };
       resolvedChannels.set(channel.id, resolved);
     }

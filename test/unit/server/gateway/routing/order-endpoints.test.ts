@@ -19,6 +19,7 @@ function endpoint(id: string, priority: number, weight: number, channelPriority 
       apiKey: null,
       priority: channelPriority,
       weight: 1,
+      retainsData: true,
     },
   };
 }

@@ -24,6 +24,7 @@ const channel: ResolvedChannel = {
   apiKey: "sk-ant-test",
   priority: 0,
   weight: 1,
+  retainsData: true,
 };
 
 function build(body: Body, options: Partial<Omit<BuildRequestInput, "request">> = {}) {

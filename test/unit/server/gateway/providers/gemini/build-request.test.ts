@@ -18,6 +18,7 @@ const channel: ResolvedChannel = {
   apiKey: "gm-key",
   priority: 0,
   weight: 1,
+  retainsData: true,
 };
 
 /** Requests go through the /v1 schema first, exactly as the handler receives them. */
