@@ -5,7 +5,7 @@ import { handleCredits, handleGeneration, handleKeyInfo } from "./handlers/accou
 import { handleGetModel, handleListModels, handlePrices } from "./handlers/list-models";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "./http";
 import { describeRefusal, rateLimitHeaders, releaseWhenFinished, retryAfterSeconds } from "./limits/rate-limit-http";
-import type { Admission } from "./limits/rate-limiter";
+import { isLimited, type Admission } from "./limits/rate-limiter";
 import { buildOpenApiDocument } from "./protocol/openapi";
 import type { Principal } from "./keys/api-key-authenticator";
 
@@ -121,6 +121,11 @@ async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHea
   if (path === "/v1/chat/completions") {
     if (method !== "POST") throw errors.methodNotAllowed(["POST"]);
     const principal = await authenticate(request, deps);
+    // Unlimited keys (the common case) skip the limiter: no counting, no headers, no wrapped stream.
+    if (!isLimited(principal.rateLimits)) {
+      requireJson(request);
+      return handleChatCompletions(request, principal, deps);
+    }
     const release = await admitCall(principal, deps, extra);
     let response: GatewayResponse;
     try {
@@ -130,7 +135,12 @@ async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHea
       void release();
       throw error;
     }
-    return { ...response, body: releaseWhenFinished(response.body, release, request.signal) };
+    const limitsConcurrency =
+      principal.rateLimits.key.concurrentRequests !== null || principal.rateLimits.account.concurrentRequests !== null;
+    if (limitsConcurrency) return { ...response, body: releaseWhenFinished(response.body, release, request.signal) };
+    // No slot is held without a concurrency limit: nothing to keep until the stream ends.
+    void release();
+    return response;
   }
   if (path === "/v1/openapi.json") {
     // Public: the document describes the API, it reveals nothing about an account.

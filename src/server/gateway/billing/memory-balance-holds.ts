@@ -63,6 +63,9 @@ export function createMemoryBalanceHolds(options: MemoryBalanceHoldsOptions): Me
   };
   const bump = (epochs: Map<string, number>, id: string) => epochs.set(id, (epochs.get(id) ?? 0) + 1);
 
+  // Concurrent calls waiting for the same value share one read.
+  const reading = new Map<string, Promise<void>>();
+
   async function load<T>(
     cache: Map<string, T>,
     epochs: Map<string, number>,
@@ -70,9 +73,18 @@ export function createMemoryBalanceHolds(options: MemoryBalanceHoldsOptions): Me
     read: (id: string) => Promise<T>,
   ): Promise<void> {
     while (!cache.has(id)) {
-      const epoch = epochs.get(id) ?? 0;
-      const value = await read(id);
-      if ((epochs.get(id) ?? 0) === epoch && !cache.has(id)) cache.set(id, value);
+      const readKey = `${cache === balances ? "balance" : "key"}:${id}`;
+      let pending = reading.get(readKey);
+      if (pending === undefined) {
+        const epoch = epochs.get(id) ?? 0;
+        pending = read(id)
+          .then((value) => {
+            if ((epochs.get(id) ?? 0) === epoch && !cache.has(id)) cache.set(id, value);
+          })
+          .finally(() => reading.delete(readKey));
+        reading.set(readKey, pending);
+      }
+      await pending;
     }
   }
 
@@ -140,10 +152,13 @@ export function createMemoryBalanceHolds(options: MemoryBalanceHoldsOptions): Me
         bump(balanceEpochs, userId);
         balances.set(userId, balanceNano);
       }
-      // The batch moved its keys' period spend by the rules in SQL (usage-writer.ts): read it back when next needed.
+      // The batch moved its keys' period spend by the rules in SQL (usage-writer.ts): a key with a limit is read back
+      // when next needed; for one without, the spend decides nothing.
       for (const settlement of written.settlements) {
         const apiKeyId = settlement.generation.apiKeyId;
-        if (typeof apiKeyId === "string" && settlement.costNano > 0n) forgetKey(apiKeyId);
+        if (typeof apiKeyId !== "string" || settlement.costNano === 0n) continue;
+        const cached = keys.get(apiKeyId);
+        if (cached === undefined || cached === null || cached.spendLimitNano !== null) forgetKey(apiKeyId);
       }
     },
 

@@ -2,7 +2,8 @@ import { formatNanoAsUsd, nanoToUsdNumber } from "../billing/money";
 import type { GatewayDeps } from "../deps";
 import { errors } from "../errors";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "../http";
-import type { KeyDetails } from "../accounts/account-reader";
+import type { GenerationAttempt } from "~/server/db/schema";
+import type { KeyDetails, StoredGeneration } from "../accounts/account-reader";
 import { currentPeriodStart } from "../billing/balance-holds";
 import type { Principal } from "../keys/api-key-authenticator";
 import type { Credits, GenerationInfo, KeyInfo } from "../protocol/api-schemas";
@@ -77,6 +78,24 @@ export async function handleCredits(principal: Principal, deps: GatewayDeps): Pr
   return jsonResponse(200, body);
 }
 
+/** The one attempt of a call that did not fail over: its generation's own channel, status and latency. */
+function onlyAttempt(row: StoredGeneration, deps: GatewayDeps): GenerationAttempt {
+  const channelName =
+    deps.catalog
+      .listModels()
+      .flatMap((model) => model.endpoints)
+      .find((endpoint) => endpoint.channel.id === row.channelId)?.channel.name ?? row.provider;
+  return {
+    channelId: row.channelId ?? "",
+    channelName,
+    provider: row.provider,
+    upstreamModel: row.upstreamModel,
+    status: row.httpStatus,
+    latencyMs: row.latencyMs,
+    errorType: row.errorType ?? null,
+  };
+}
+
 /** GET /v1/generation?id=…: one of this account's generations, with what it used, cost and took. */
 export async function handleGeneration(
   request: GatewayRequest,
@@ -114,7 +133,7 @@ export async function handleGeneration(
       native_tokens_reasoning: row.reasoningTokens ?? 0,
       total_cost: usd(row.costNano ?? 0n),
       // Every upstream attempt, in order: which channel, how it ended, how long it took. Never keys or bodies.
-      attempts: (row.attempts ?? []).map((attempt) => ({
+      attempts: (row.attempts ?? [onlyAttempt(row, deps)]).map((attempt) => ({
         channel: attempt.channelName,
         provider: attempt.provider,
         upstream_model: attempt.upstreamModel,

@@ -9,6 +9,13 @@ export interface RateLimits {
 
 export const NO_RATE_LIMITS: RateLimits = { requestsPerMinute: null, tokensPerMinute: null, concurrentRequests: null };
 
+/** Whether any limit applies to the key or its account: most keys have none, and then the limiter is not asked. */
+export function isLimited(limits: { key: RateLimits; account: RateLimits }): boolean {
+  const any = (scope: RateLimits) =>
+    scope.requestsPerMinute !== null || scope.tokensPerMinute !== null || scope.concurrentRequests !== null;
+  return any(limits.key) || any(limits.account);
+}
+
 /** Who is limited: a key, and the account that owns it (whose limits span all its keys). */
 export interface RateLimitSubject {
   apiKeyId: string;
