@@ -6,6 +6,7 @@ import {
   KEY_LIMIT_RESETS,
   listApiKeys,
   revokeApiKey,
+  setApiKeyRateLimits,
   setApiKeyDisabled,
   updateApiKeyLimits,
   type ApiKeyDescription,
@@ -231,6 +232,52 @@ export const keyLimit: CommandSpec = {
   },
 };
 
+/** `--rpm 60` → 60; `none` → null (the configured default applies); absent → unchanged. */
+function readRate(input: CommandInput, option: string): number | null | undefined {
+  const text = optionString(input, option);
+  if (text === undefined) return undefined;
+  if (text.trim().toLowerCase() === "none") return null;
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1)
+    throw new UsageError(`--${option} must be a whole number ≥ 1, or none`);
+  return Number(text);
+}
+
+export const keyRateLimit: CommandSpec = {
+  path: ["key", "rate-limit"],
+  summary: "Set a key's requests per minute, tokens per minute or concurrent requests (none: the default applies)",
+  positionals: [KEY_REFERENCE],
+  options: {
+    rpm: { type: "string", valueName: "N|none", description: "Requests per minute" },
+    tpm: { type: "string", valueName: "N|none", description: "Tokens (prompt + completion) per minute" },
+    concurrency: { type: "string", valueName: "N|none", description: "Completions in flight at once" },
+    email: OWNER_OPTION,
+  },
+  async run(input, { db, changes }) {
+    const limits = {
+      requestsPerMinute: readRate(input, "rpm"),
+      tokensPerMinute: readRate(input, "tpm"),
+      concurrentRequests: readRate(input, "concurrency"),
+    };
+    if (Object.values(limits).every((value) => value === undefined)) {
+      throw new UsageError("give at least one of --rpm, --tpm, --concurrency");
+    }
+    const userId = await readOwner(input, db);
+    const key = await setApiKeyRateLimits(db, changes, { idOrPrefix: input.positionals[0]!, userId, ...limits });
+    const shown = (value: number | null) => (value === null ? "default" : String(value));
+    return {
+      text:
+        `Key "${key.name}" (${key.prefix}): ${shown(key.requestsPerMinute)} requests/min, ` +
+        `${shown(key.tokensPerMinute)} tokens/min, ${shown(key.concurrentRequests)} concurrent`,
+      json: {
+        id: key.id,
+        requestsPerMinute: key.requestsPerMinute,
+        tokensPerMinute: key.tokensPerMinute,
+        concurrentRequests: key.concurrentRequests,
+      },
+    };
+  },
+};
+
 function disableCommand(disabled: boolean): CommandSpec {
   const verb = disabled ? "disable" : "enable";
   return {
@@ -254,4 +301,4 @@ function disableCommand(disabled: boolean): CommandSpec {
 export const keyDisable = disableCommand(true);
 export const keyEnable = disableCommand(false);
 
-export const keyCommands = [keyCreate, keyRevoke, keyList, keyLimit, keyDisable, keyEnable];
+export const keyCommands = [keyCreate, keyRevoke, keyList, keyLimit, keyRateLimit, keyDisable, keyEnable];

@@ -219,3 +219,34 @@ export async function setApiKeyDisabled(
   await evictFromCaches(changes, updated);
   return summarise(updated);
 }
+
+/** A key's own rate limits; undefined leaves one as it is, null falls back to the configured default. */
+export interface ApiKeyRateLimitsInput {
+  requestsPerMinute?: number | null;
+  tokensPerMinute?: number | null;
+  concurrentRequests?: number | null;
+}
+
+/**
+ * Sets a live key's rate limits. Every process drops the key from its caches, so the next request with it is counted
+ * against the new limits.
+ */
+export async function setApiKeyRateLimits(
+  db: Database,
+  changes: ChangeBus,
+  input: { idOrPrefix: string; userId?: string } & ApiKeyRateLimitsInput,
+): Promise<ApiKey> {
+  const key = await findLiveApiKey(db, input);
+  const [updated] = await db
+    .update(apiKeys)
+    .set({
+      ...(input.requestsPerMinute === undefined ? {} : { requestsPerMinute: input.requestsPerMinute }),
+      ...(input.tokensPerMinute === undefined ? {} : { tokensPerMinute: input.tokensPerMinute }),
+      ...(input.concurrentRequests === undefined ? {} : { concurrentRequests: input.concurrentRequests }),
+    })
+    .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
+    .returning();
+  if (updated === undefined) throw new NotFoundError(`No active key matches ${input.idOrPrefix.trim()}`);
+  await evictFromCaches(changes, updated);
+  return updated;
+}

@@ -402,6 +402,31 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
       );
     });
 
+    it("key rate-limit sets a key's own rate limits, none going back to the default, telling gateways", async () => {
+      const [budget] = await db().select().from(apiKeys).where(eq(apiKeys.name, "budget"));
+      const publishedBefore = harness.published.length;
+      const set = await run("key", "rate-limit", budget!.prefix, "--rpm", "60", "--concurrency", "2");
+      expect(set).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(set.stdout).toBe(`Key "budget" (${budget!.prefix}): 60 requests/min, default tokens/min, 2 concurrent\n`);
+      const [row] = await db().select().from(apiKeys).where(eq(apiKeys.id, budget!.id));
+      expect(row).toMatchObject({ requestsPerMinute: 60, tokensPerMinute: null, concurrentRequests: 2 });
+      expect(harness.published.slice(publishedBefore)).toContainEqual({ topic: "api-key-revoked", hash: budget!.hash });
+
+      const reset = await run("key", "rate-limit", budget!.id, "--rpm", "none", "--json");
+      expect(JSON.parse(reset.stdout)).toEqual({
+        id: budget!.id,
+        requestsPerMinute: null,
+        tokensPerMinute: null,
+        concurrentRequests: 2,
+      });
+      expect(expectOneLineError(await run("key", "rate-limit", budget!.id, "--rpm", "0"), 2)).toBe(
+        "--rpm must be a whole number ≥ 1, or none",
+      );
+      expect(expectOneLineError(await run("key", "rate-limit", budget!.id), 2)).toBe(
+        "give at least one of --rpm, --tpm, --concurrency",
+      );
+    });
+
     it("key list and create need a known user", async () => {
       expect(expectOneLineError(await run("key", "list", "--email", "ghost@example.com"))).toBe(
         "No user with email ghost@example.com",
