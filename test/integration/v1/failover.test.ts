@@ -276,6 +276,36 @@ describe("failover before the first byte", () => {
     expect(fallback.hits).toBe(fallbackHits);
   });
 
+  it("ends a stream whose upstream drips a byte a second with an error event once it falls silent, billing nothing", async () => {
+    const { userId, apiKey } = await harness.createFundedUser("1");
+    let timer: NodeJS.Timeout | undefined;
+    primary.script = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      // Headers at once (so the call is committed to this upstream), then one byte of a first event a second.
+      response.flushHeaders();
+      const bytes = [...`data: ${JSON.stringify({ id: "chatcmpl-drip", choices: [] })}\n\n`];
+      timer = setInterval(() => {
+        if (response.destroyed) return clearInterval(timer);
+        response.write(bytes.shift() ?? " ");
+      }, 1_000);
+      response.once("close", () => clearInterval(timer));
+    };
+    try {
+      const { response, text } = await chat(apiKey, true);
+      // The upstream answered (headers), so the call is committed to it: the idle timeout (500 ms here) ends it.
+      expect(response.status).toBe(200);
+      expect(text).toContain('"finish_reason":"error"');
+      expect(text.trim().endsWith("data: [DONE]")).toBe(true);
+      await harness.container.usageWriter.flush();
+      expect((await generationsOf(harness.container.db, userId)).at(-1)).toMatchObject({
+        billingStatus: "void",
+        costNano: 0n,
+      });
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
   it("marks a channel whose key is refused as broken and routes around it", async () => {
     const { apiKey } = await harness.createFundedUser("1");
     primary.script = status(401, { error: { message: "Incorrect API key", type: "invalid_request_error" } });
