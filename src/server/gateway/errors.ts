@@ -157,10 +157,6 @@ export const errors = {
     ),
   modelNotAllowed: (model: string) =>
     new GatewayError(403, "permission_error", "model_not_allowed", `This API key may not use \`${model}\`.`, "model"),
-  rateLimited: (message: string, retryAfterSeconds: number) =>
-    new GatewayError(429, "rate_limit_error", "rate_limited", message, null, {
-      "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))),
-    }),
   /** The gateway's own limits (limits/); `headers` carries the `x-ratelimit-*` state. */
   rateLimitExceeded: (message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) =>
     new GatewayError(429, "rate_limit_error", "rate_limit_exceeded", message, null, {

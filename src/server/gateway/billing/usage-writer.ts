@@ -167,7 +167,7 @@ export interface Settlement {
 
 export interface UsageWriter {
   enqueue(settlement: Settlement): void;
-  /** Nano-USD queued for `userId` but not yet written: the balance gate subtracts it. */
+  /** Nano-USD queued for `userId` but not yet written: /v1/credits subtracts it from the committed balance. */
   pendingDebitNano(userId: string): bigint;
   /** A generation still queued (not yet written), so it can be shown before the next batch commits. */
   pendingGeneration(id: string): GenerationRow | null;
@@ -184,7 +184,7 @@ export interface UsageWriterOptions {
   flushIntervalMs?: number;
   /** A batch this large is written without waiting for the window. */
   maxBatchSize?: number;
-  /** Told the committed balances after each batch, so caches need not re-read them. */
+  /** Told the committed balances after each batch (auto top-up checks them against users' thresholds). */
   onBalancesWritten?: (balances: Map<string, bigint>) => void;
   /**
    * Told, synchronously after each commit, which settlements it wrote and the balances they left: in-process holds
