@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, integer, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const channelKind = pgEnum("channel_kind", ["openai", "anthropic", "gemini", "openai-compatible", "demo"]);
 
@@ -23,6 +23,19 @@ export const channels = pgTable("channels", {
   brokenReason: text(),
   /** Whether the provider may retain prompts; `provider.data_collection: "deny"` keeps only channels that do not. */
   retainsData: boolean().notNull().default(true),
+  /** Per-channel timeouts in milliseconds; null takes the configured default (`UPSTREAM_*_TIMEOUT_MS`). */
+  connectTimeoutMs: integer(),
+  /** Longest wait for the upstream's response headers: a failure here is retried on the next candidate. */
+  firstByteTimeoutMs: integer(),
+  /** Longest silence between two chunks of the upstream's body. */
+  idleTimeoutMs: integer(),
+  /** Longest a whole upstream call may take, headers to last byte. */
+  totalTimeoutMs: integer(),
+  /** The last `channel test` (CLI or admin): when, how long it took, the upstream status and the error, if any. */
+  lastTestedAt: timestamp({ withTimezone: true }),
+  lastTestLatencyMs: integer(),
+  lastTestStatus: integer(),
+  lastTestError: text(),
   createdAt: timestamp({ withTimezone: true })
     .notNull()
     .default(sql`now()`),
@@ -30,3 +43,36 @@ export const channels = pgTable("channels", {
     .notNull()
     .default(sql`now()`),
 });
+
+/**
+ * Live channel statistics, one row per channel, upstream model and minute, summed over every gateway process
+ * (each adds what it saw since its last flush). Histograms are counts per logarithmic bin (see
+ * src/server/gateway/routing/channel-stats.ts); rows older than a day are pruned.
+ */
+export const channelStatMinutes = pgTable(
+  "channel_stat_minutes",
+  {
+    channelId: uuid()
+      .notNull()
+      .references(() => channels.id, { onDelete: "cascade" }),
+    upstreamModel: text().notNull(),
+    minute: timestamp({ withTimezone: true }).notNull(),
+    /** Calls answered in full. */
+    successes: integer().notNull().default(0),
+    /** Failures that are the provider's: unreachable, timed out, 408/429/5xx, refused key, stream died. */
+    providerErrors: integer().notNull().default(0),
+    /** Failures caused by the request (400, 404, 413, 422): they count against the error rate, not the uptime. */
+    requestErrors: integer().notNull().default(0),
+    latencyHistogram: integer().array().notNull(),
+    firstTokenHistogram: integer().array().notNull(),
+    throughputHistogram: integer().array().notNull(),
+    outputTokens: bigint({ mode: "number" }).notNull().default(0),
+    updatedAt: timestamp({ withTimezone: true })
+      .notNull()
+      .default(sql`now()`),
+  },
+  (table) => [
+    primaryKey({ columns: [table.channelId, table.upstreamModel, table.minute] }),
+    index("channel_stat_minutes_updated_at_idx").on(table.updatedAt),
+  ],
+);
