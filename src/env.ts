@@ -56,8 +56,17 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(20 * 1024 * 1024),
-  /** Longest wait for an upstream's response headers (a model may think before answering); then 504. */
-  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+  /**
+   * Upstream time limits of channels that set none of their own. Connecting; waiting for the response headers (a
+   * reasoning model may think before answering; failover tries the next candidate after it); silence between two
+   * body chunks; and the whole call (OpenAI's SDKs give up after 10 minutes too).
+   */
+  UPSTREAM_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: optionalPositiveInteger,
+  UPSTREAM_IDLE_TIMEOUT_MS: optionalPositiveInteger,
+  UPSTREAM_TOTAL_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
+  /** Deprecated single limit of earlier versions: the first-byte and idle limits when those are unset. */
+  UPSTREAM_TIMEOUT_MS: optionalPositiveInteger,
   /** Most upstream attempts per call: the first candidate plus failovers to the next ones. */
   ROUTING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   /** After this long since its first attempt, a call tries no further candidate. */
@@ -66,6 +75,8 @@ const envSchema = z.object({
   CIRCUIT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(3),
   /** First cooldown of an open circuit; it doubles each time the circuit reopens, up to five minutes. */
   CIRCUIT_BREAKER_COOLDOWN_MS: z.coerce.number().int().positive().default(10_000),
+  /** How often each process writes its channel statistics to the database and reads back every process's totals. */
+  CHANNEL_STATS_FLUSH_MS: z.coerce.number().int().positive().default(60_000),
   /** Idle time before a waiting stream gets an SSE keep-alive comment, and between comments. */
   STREAM_KEEPALIVE_MS: z.coerce.number().int().positive().default(3_000),
   /** Largest image the gateway downloads from an image URL for providers that need images inline (Gemini). */
@@ -132,10 +143,17 @@ const envSchema = z.object({
   AUTO_TOP_UP_MIN_INTERVAL_MS: z.coerce.number().int().positive().default(3_600_000),
 });
 
-export type Env = z.infer<typeof envSchema>;
+/** First-byte and idle limits default to the deprecated UPSTREAM_TIMEOUT_MS, then to five minutes. */
+const resolvedEnvSchema = envSchema.transform(({ UPSTREAM_TIMEOUT_MS: legacyTimeoutMs, ...parsed }) => ({
+  ...parsed,
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: parsed.UPSTREAM_FIRST_BYTE_TIMEOUT_MS ?? legacyTimeoutMs ?? 300_000,
+  UPSTREAM_IDLE_TIMEOUT_MS: parsed.UPSTREAM_IDLE_TIMEOUT_MS ?? legacyTimeoutMs ?? 300_000,
+}));
+
+export type Env = z.infer<typeof resolvedEnvSchema>;
 
 export function readEnv(source: Record<string, string | undefined> = process.env): Env {
-  const parsed = envSchema.safeParse(source);
+  const parsed = resolvedEnvSchema.safeParse(source);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
     throw new Error(`Invalid environment: ${problems}`);

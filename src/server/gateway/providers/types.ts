@@ -1,7 +1,7 @@
 import type { TokenUsage } from "../billing/compute-cost";
 import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
 import type { ChatCompletion, ChatCompletionChunk } from "../protocol/chat-completion-response";
-import type { ResolvedChannel } from "../routing/catalog";
+import type { ChannelTimeouts, ResolvedChannel } from "../routing/catalog";
 
 export interface UpstreamHttpRequest {
   url: string;
@@ -21,7 +21,10 @@ export interface UpstreamResponse {
   text(): Promise<string>;
 }
 
-/** The upstream did not connect or answer within the transport's time limits. */
+/**
+ * The upstream did not connect, answer or finish within the call's time limits. Raised before the headers by the
+ * transport's promise, and after them by the body's iteration (silence past the idle limit, or the total limit).
+ */
 export class UpstreamTimeoutError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -29,8 +32,20 @@ export class UpstreamTimeoutError extends Error {
   }
 }
 
-/** The only I/O in the provider layer: sends one HTTP request upstream (or to an in-process upstream). */
-export type UpstreamTransport = (request: UpstreamHttpRequest, signal: AbortSignal) => Promise<UpstreamResponse>;
+export interface UpstreamCallOptions {
+  /** The channel's own time limits; a null one is the transport's configured default. */
+  timeouts?: ChannelTimeouts;
+}
+
+/**
+ * The only I/O in the provider layer: sends one HTTP request upstream (or to an in-process upstream, which may ignore
+ * the time limits). `signal` is the client's: its abort is a disconnect, never reported as a timeout.
+ */
+export type UpstreamTransport = (
+  request: UpstreamHttpRequest,
+  signal: AbortSignal,
+  options?: UpstreamCallOptions,
+) => Promise<UpstreamResponse>;
 
 export interface BuildRequestInput {
   request: ChatCompletionRequest;

@@ -15,6 +15,28 @@ export interface ResolvedChannel {
   weight: number;
   /** Whether the provider may retain prompts (`provider.data_collection: "deny"` excludes those that may). */
   retainsData: boolean;
+  /**
+   * The channel's own time limits (the catalog always sets them from the row); absent means every limit is the
+   * configured default, as for a channel built outside the catalog.
+   */
+  timeouts?: ChannelTimeouts;
+}
+
+/**
+ * A channel's own upstream time limits in milliseconds, as its row sets them; null means the gateway's configured
+ * default. Defaults are applied at call time by the HTTP transport, which is built with them from the environment:
+ * that keeps them in the one place that enforces them, and the catalog a plain copy of the channels table (the
+ * gateway core reads no environment).
+ */
+export interface ChannelTimeouts {
+  /** Opening the TCP (and TLS) connection. */
+  connectMs: number | null;
+  /** From sending the request to the response headers (a reasoning model may think first). */
+  firstByteMs: number | null;
+  /** Longest silence between two body chunks. */
+  idleMs: number | null;
+  /** The whole call, headers and body. */
+  totalMs: number | null;
 }
 
 export interface ModelEndpoint {
