@@ -21,8 +21,10 @@ import { createRedisRateLimiter } from "./gateway/limits/redis-rate-limiter";
 import { createJsonLogger, type Logger } from "./gateway/logger";
 import { createSafeImageFetcher } from "./gateway/net/safe-image-fetch";
 import { createHttpTransport } from "./gateway/providers/call-upstream";
+import { createChannelStats, type ChannelStats } from "./gateway/routing/channel-stats";
+import { startChannelStatsPersistence, type ChannelStatsPersistence } from "./services/channel-stats";
 import { createDemoUpstream } from "./gateway/providers/demo/demo-upstream";
-import { createProviderRegistry } from "./gateway/providers/registry";
+import { createProviderRegistry, type ProviderRegistry } from "./gateway/providers/registry";
 import { createCircuitBreaker } from "./gateway/routing/circuit-breaker";
 import { markChannelBroken } from "./services/channels";
 import { createCatalog, type Catalog } from "./gateway/routing/catalog";
@@ -42,7 +44,12 @@ export interface Container {
   catalog: Catalog;
   holds: BalanceHolds;
   usageWriter: UsageWriter;
+  /** Live per channel+model statistics (in memory), and their periodic persistence. */
+  channelStats: ChannelStats;
+  channelStatsPersistence: ChannelStatsPersistence;
   gateway: Gateway;
+  /** The upstream adapters and transports the gateway calls through (admins' channel tests use them too). */
+  providers: ProviderRegistry;
   /** Flushes pending usage and closes upstream pools and the database. */
   close(): Promise<void>;
 }
@@ -143,14 +150,24 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
   });
 
   const http = createHttpTransport({
-    headersTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
-    bodyTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+    connectTimeoutMs: env.UPSTREAM_CONNECT_TIMEOUT_MS,
+    firstByteTimeoutMs: env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+    idleTimeoutMs: env.UPSTREAM_IDLE_TIMEOUT_MS,
+    totalTimeoutMs: env.UPSTREAM_TOTAL_TIMEOUT_MS,
   });
   const providers = createProviderRegistry({ http: http.send, demo: createDemoUpstream(clock) });
   const imageFetcher = createSafeImageFetcher({
     maxBytes: env.IMAGE_FETCH_MAX_BYTES,
     timeoutMs: env.IMAGE_FETCH_TIMEOUT_MS,
     allowPrivateAddresses: env.IMAGE_FETCH_ALLOW_PRIVATE_ADDRESSES,
+  });
+  const channelStats = createChannelStats(clock);
+  const channelStatsPersistence = await startChannelStatsPersistence({
+    db,
+    stats: channelStats,
+    logger,
+    clock,
+    intervalMs: env.CHANNEL_STATS_FLUSH_MS,
   });
   const gateway = createGateway({
     authenticator,
@@ -164,6 +181,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       baseCooldownMs: env.CIRCUIT_BREAKER_COOLDOWN_MS,
       maxCooldownMs: 300_000,
     }),
+    channelStats,
     routing: { maxAttempts: env.ROUTING_MAX_ATTEMPTS, maxTotalMs: env.ROUTING_MAX_TOTAL_MS },
     reportBrokenChannel: (channelId, reason) => {
       markChannelBroken(db, changes, channelId, reason).catch((error: unknown) =>
@@ -193,11 +211,15 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     catalog,
     holds,
     usageWriter,
+    channelStats,
+    channelStatsPersistence,
     gateway,
+    providers,
     close() {
       closing ??= (async () => {
         clearInterval(expiredHoldSweep);
         await usageWriter.close();
+        await channelStatsPersistence.close();
         await changes.close();
         await http.close();
         await imageFetcher.close();

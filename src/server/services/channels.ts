@@ -1,4 +1,5 @@
-import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import { z } from "zod";
 import type { Database, Queryable } from "~/server/db";
 import { channels, modelEndpoints, models } from "~/server/db/schema";
 import type { ChangeBus } from "~/server/changes";
@@ -7,8 +8,90 @@ import { NotFoundError } from "./users";
 
 export type Channel = typeof channels.$inferSelect;
 export type ChannelKind = Channel["kind"];
-/** A channel as it may be shown: the secret reduced to whether there is one. */
+/**
+ * A channel as it may be shown: the secret reduced to whether there is one. It keeps everything else an operator
+ * needs: enabled, the broken mark and its reason, the per-channel timeouts and the last test's result.
+ */
 export type ChannelSummary = Omit<Channel, "encryptedSecret"> & { hasSecret: boolean; endpointCount: number };
+
+/** What an operator asked for makes no sense for a channel (a bad URL, a model the channel does not serve, …). */
+export class ChannelInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ChannelInputError";
+  }
+}
+
+export class ChannelNameTakenError extends Error {
+  constructor(name: string) {
+    super(`a channel named ${name} already exists`);
+    this.name = "ChannelNameTakenError";
+  }
+}
+
+export const PROVIDER_SLUG_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+/** The largest value of an `integer` column: priorities, weights and timeouts must fit. */
+export const MAX_CHANNEL_INTEGER = 2_147_483_647;
+
+/**
+ * http(s) only, no credentials in the URL (they would show in `channel list`), without a trailing slash. Throws
+ * ChannelInputError with a message that reads after the field's name ("is not a URL: …").
+ */
+export function normalizeBaseUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new ChannelInputError(`is not a URL: ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new ChannelInputError("must be an http or https URL");
+  if (url.username !== "" || url.password !== "") throw new ChannelInputError("must not contain credentials");
+  return url.toString().replace(/\/+$/, "");
+}
+
+const timeoutSchema = z.number().int().min(1).max(MAX_CHANNEL_INTEGER).nullable();
+
+/** A change to a channel, as admins send it (every field optional; null resets a timeout to the default). */
+export const channelPatchSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  baseUrl: z
+    .string()
+    .transform((text, context) => {
+      try {
+        return normalizeBaseUrl(text);
+      } catch (error) {
+        context.addIssue({ code: "custom", message: `The base URL ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  provider: z.string().trim().toLowerCase().regex(PROVIDER_SLUG_PATTERN, "A provider slug such as deepseek").optional(),
+  /** A new upstream key, stored encrypted; null removes it (keyless upstreams). Never read back. */
+  apiKey: z.string().trim().min(1).max(10_000).nullable().optional(),
+  priority: z
+    .number()
+    .int()
+    .min(-MAX_CHANNEL_INTEGER - 1)
+    .max(MAX_CHANNEL_INTEGER)
+    .optional(),
+  weight: z.number().int().min(1).max(MAX_CHANNEL_INTEGER).optional(),
+  enabled: z.boolean().optional(),
+  retainsData: z.boolean().optional(),
+  connectTimeoutMs: timeoutSchema.optional(),
+  firstByteTimeoutMs: timeoutSchema.optional(),
+  idleTimeoutMs: timeoutSchema.optional(),
+  totalTimeoutMs: timeoutSchema.optional(),
+});
+export type ChannelPatch = z.infer<typeof channelPatchSchema>;
+
+/** The per-channel timeouts an operator may set, by their column names. */
+export const CHANNEL_TIMEOUT_FIELDS = [
+  "connectTimeoutMs",
+  "firstByteTimeoutMs",
+  "idleTimeoutMs",
+  "totalTimeoutMs",
+] as const satisfies readonly (keyof ChannelPatch & keyof Channel)[];
 
 /** The provider slug a channel kind serves natively. */
 export const PROVIDER_FOR_KIND: Record<ChannelKind, string | null> = {
@@ -161,8 +244,9 @@ export async function findChannelByName(db: Database, name: string): Promise<Cha
 
 /**
  * The upstream refused the channel's key (401/403): the channel is marked broken, with the reason operators see in
- * `channel list`, and every process reloads its catalog without it. A new key for the channel (for the channels
- * configured from the environment, a changed key at the next start) clears the mark.
+ * `channel list`, and every process reloads its catalog without it. An operator clears the mark by editing the key or
+ * base URL, by enabling the channel, or by a successful `channel test` (for the channels configured from the
+ * environment, a changed key at the next start also clears it).
  */
 export async function markChannelBroken(
   db: Database,
@@ -176,4 +260,100 @@ export async function markChannelBroken(
     .where(and(eq(channels.id, channelId), isNull(channels.brokenAt)))
     .returning({ id: channels.id });
   if (marked.length > 0) await changes.publish({ topic: "catalog-changed" });
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A channel by its id or its name (an id wins when a channel is, oddly, named like another's id). */
+export async function findChannel(db: Database, nameOrId: string): Promise<Channel | null> {
+  const id = UUID_PATTERN.test(nameOrId) ? nameOrId.toLowerCase() : null;
+  const rows = await db
+    .select()
+    .from(channels)
+    .where(id === null ? eq(channels.name, nameOrId) : or(eq(channels.id, id), eq(channels.name, nameOrId)))
+    .limit(2);
+  return rows.find((row) => row.id === id) ?? rows[0] ?? null;
+}
+
+export async function requireChannel(db: Database, nameOrId: string): Promise<Channel> {
+  const channel = await findChannel(db, nameOrId);
+  if (channel === null) throw new NotFoundError(`No channel ${nameOrId}`);
+  return channel;
+}
+
+/**
+ * Changes a channel and tells every gateway to reload its catalog. Only the fields present in the patch change; a
+ * timeout set to null goes back to the configured default. A new key is encrypted here and never returned.
+ *
+ * Giving a key or a base URL, or enabling the channel, is how an operator says "fixed": it clears the broken mark
+ * (see markChannelBroken), so routing tries the channel again; a still-wrong key is marked again at its first refusal.
+ * The endpoints the channel serves are left as they are, also when the provider slug changes.
+ */
+export async function updateChannel(
+  db: Database,
+  changes: ChangeBus,
+  secretBox: SecretBox,
+  id: string,
+  patch: ChannelPatch,
+): Promise<ChannelSummary> {
+  const current = await requireChannel(db, id);
+  if (current.kind === "demo" && (patch.name ?? patch.baseUrl ?? patch.provider ?? patch.apiKey) !== undefined) {
+    // The server recreates its demo channel by name at every start, answered in-process whatever its URL says.
+    throw new ChannelInputError("the built-in demo channel's name, base URL, provider and key cannot be changed");
+  }
+  if (patch.apiKey === null && current.kind !== "openai-compatible")
+    throw new ChannelInputError(`${current.kind} channels need a key`);
+  if (patch.name !== undefined && patch.name !== current.name) {
+    const taken = await findChannelByName(db, patch.name);
+    if (taken !== null && taken.id !== current.id) throw new ChannelNameTakenError(patch.name);
+  }
+  const fixesBrokenState = patch.apiKey !== undefined || patch.baseUrl !== undefined || patch.enabled === true;
+  const set: Partial<typeof channels.$inferInsert> = {};
+  if (patch.name !== undefined) set.name = patch.name;
+  if (patch.baseUrl !== undefined) set.baseUrl = patch.baseUrl;
+  if (patch.provider !== undefined) set.provider = patch.provider;
+  if (patch.apiKey !== undefined) set.encryptedSecret = patch.apiKey === null ? null : secretBox.encrypt(patch.apiKey);
+  if (patch.priority !== undefined) set.priority = patch.priority;
+  if (patch.weight !== undefined) set.weight = patch.weight;
+  if (patch.enabled !== undefined) set.enabled = patch.enabled;
+  if (patch.retainsData !== undefined) set.retainsData = patch.retainsData;
+  for (const field of CHANNEL_TIMEOUT_FIELDS) {
+    const value = patch[field];
+    if (value !== undefined) set[field] = value;
+  }
+  if (fixesBrokenState) {
+    set.brokenAt = null;
+    set.brokenReason = null;
+  }
+  if (Object.keys(set).length === 0) return (await listChannels(db, current.id))[0]!;
+
+  const updated = await db
+    .update(channels)
+    .set({ ...set, updatedAt: sql`now()` })
+    .where(eq(channels.id, current.id))
+    .returning({ id: channels.id });
+  if (updated.length === 0) throw new NotFoundError(`No channel ${id}`);
+  await changes.publish({ topic: "catalog-changed" });
+  return (await listChannels(db, current.id))[0]!;
+}
+
+/** Enables (clearing a broken mark: see updateChannel) or disables a channel; gateways reload their catalog. */
+export async function setChannelEnabled(
+  db: Database,
+  changes: ChangeBus,
+  id: string,
+  enabled: boolean,
+): Promise<ChannelSummary> {
+  const updated = await db
+    .update(channels)
+    .set(
+      enabled
+        ? { enabled, brokenAt: null, brokenReason: null, updatedAt: sql`now()` }
+        : { enabled, updatedAt: sql`now()` },
+    )
+    .where(eq(channels.id, id))
+    .returning({ id: channels.id });
+  if (updated.length === 0) throw new NotFoundError(`No channel ${id}`);
+  await changes.publish({ topic: "catalog-changed" });
+  return (await listChannels(db, id))[0]!;
 }

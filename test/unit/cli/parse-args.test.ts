@@ -56,7 +56,9 @@ describe("parseCommandLine", () => {
     expect(messageOf("--email", "x")).toMatch(/^missing command/);
     expect(messageOf("users", "create")).toMatch(/^unknown command "users"/);
     expect(messageOf("user", "delete")).toMatch(/^unknown command "user delete"/);
-    expect(messageOf("channel")).toMatch(/^"channel" needs a subcommand: add, list/);
+    expect(messageOf("channel")).toMatch(
+      /^"channel" needs a subcommand: add, edit, enable, disable, test, list, stats/,
+    );
     expect(messageOf("key", "list")).toMatch(/^--email is required/);
     expect(messageOf("key", "list", "--email", "a@b.c", "--colour")).toMatch(/--colour/);
     expect(messageOf("key", "list", "--email", "a@b.c", "extra")).toMatch(/^unexpected argument "extra"/);

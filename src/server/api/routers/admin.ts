@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Database } from "~/server/db";
 import { balances, users } from "~/server/db/schema";
 import { formatNanoAsUsd, NANO_PER_USD, parseUsdToNano } from "~/server/gateway/billing/money";
+import { setAccountRateLimits } from "~/server/services/api-keys";
 import { addCredits, adjustCredits, usdAmountSchema } from "~/server/services/credits";
 import {
   createPromoCode,
@@ -14,9 +15,12 @@ import {
 } from "~/server/services/promo-codes";
 import { emailSchema, findUserByEmail } from "~/server/services/users";
 import { adminProcedure, createTRPCRouter } from "../trpc";
+import { adminChannelsRouter } from "./admin-channels";
 
 /** Guards against a slipped finger; larger grants can be made in steps or through the CLI. */
 const MAX_GRANT_NANO = 1_000_000n * NANO_PER_USD;
+
+const rateLimitSchema = z.number().int().min(1).max(2_147_483_647).nullish();
 
 const usersRouter = createTRPCRouter({
   /** Newest first. The cursor is the id of the last user of the previous page. */
@@ -58,6 +62,24 @@ const usersRouter = createTRPCRouter({
         return { ...row, balanceNano, balanceUsd: formatNanoAsUsd(balanceNano) };
       });
       return { items, nextCursor: rows.length > input.limit ? (page.at(-1)?.id ?? null) : null };
+    }),
+
+  /** An account's own rate limits across all its keys; null removes one, an omitted one stays. */
+  setRateLimits: adminProcedure
+    .input(
+      z.object({
+        email: emailSchema,
+        requestsPerMinute: rateLimitSchema,
+        tokensPerMinute: rateLimitSchema,
+        concurrentRequests: rateLimitSchema,
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const { db, changes } = ctx.container;
+      const user = await findUserByEmail(db, input.email);
+      if (user === null) throw new TRPCError({ code: "NOT_FOUND", message: `No user with email ${input.email}` });
+      const { email: _email, ...limits } = input;
+      return setAccountRateLimits(db, changes, { userId: user.id, ...limits });
     }),
 });
 
@@ -115,6 +137,7 @@ async function requireUser(db: Database, input: { userId?: string | undefined; e
 export const adminRouter = createTRPCRouter({
   users: usersRouter,
   credits: creditsRouter,
+  channels: adminChannelsRouter,
 
   createPromoCode: adminProcedure
     .input(

@@ -3,6 +3,27 @@ import type { Database } from "~/server/db";
 import { channels, modelEndpoints, models } from "~/server/db/schema";
 import type { CatalogModel, ResolvedChannel } from "./catalog";
 
+/** A channel row as routing uses it, with its key already decrypted. */
+export function resolveChannel(channel: typeof channels.$inferSelect, apiKey: string | null): ResolvedChannel {
+  return {
+    id: channel.id,
+    name: channel.name,
+    kind: channel.kind,
+    provider: channel.provider,
+    baseUrl: channel.baseUrl,
+    apiKey,
+    priority: channel.priority,
+    weight: channel.weight,
+    retainsData: channel.retainsData,
+    timeouts: {
+      connectMs: channel.connectTimeoutMs,
+      firstByteMs: channel.firstByteTimeoutMs,
+      idleMs: channel.idleTimeoutMs,
+      totalMs: channel.totalTimeoutMs,
+    },
+  };
+}
+
 /**
  * Reads enabled models with their enabled endpoints and channels, decrypting each channel's secret once. The
  * platform's markup (basis points) is attached to every endpoint's prices, to be applied once per call.
@@ -27,17 +48,10 @@ export async function loadCatalog(
   for (const { endpoint, channel } of endpointRows) {
     let resolved = resolvedChannels.get(channel.id);
     if (resolved === undefined) {
-      resolved = {
-        id: channel.id,
-        name: channel.name,
-        kind: channel.kind,
-        provider: channel.provider,
-        baseUrl: channel.baseUrl,
-        apiKey: channel.encryptedSecret === null ? null : decryptSecret(channel.encryptedSecret),
-        priority: channel.priority,
-        weight: channel.weight,
-        retainsData: channel.retainsData,
-      };
+      resolved = resolveChannel(
+        channel,
+        channel.encryptedSecret === null ? null : decryptSecret(channel.encryptedSecret),
+      );
       resolvedChannels.set(channel.id, resolved);
     }
     const list = byModel.get(endpoint.modelId) ?? [];
