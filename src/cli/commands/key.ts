@@ -232,8 +232,8 @@ export const keyLimit: CommandSpec = {
   },
 };
 
-/** `--rpm 60` → 60; `none` → null (the configured default applies); absent → unchanged. */
-function readRate(input: CommandInput, option: string): number | null | undefined {
+/** `--rpm 60` → 60; `none` → null (no own limit); absent → unchanged. */
+export function readRate(input: CommandInput, option: string): number | null | undefined {
   const text = optionString(input, option);
   if (text === undefined) return undefined;
   if (text.trim().toLowerCase() === "none") return null;

@@ -1,5 +1,7 @@
-import { createUser, emailSchema, passwordSchema } from "~/server/services/users";
+import { setAccountRateLimits } from "~/server/services/api-keys";
+import { createUser, emailSchema, passwordSchema, requireUserByEmail } from "~/server/services/users";
 import { optionFlag, optionText, requiredString, UsageError, type CommandInput, type CommandSpec } from "../command";
+import { readRate } from "./key";
 
 /** The email as the services store it, or a usage error naming the option. */
 export function readEmail(input: CommandInput): string {
@@ -35,4 +37,34 @@ export const userCreate: CommandSpec = {
   },
 };
 
-export const userCommands = [userCreate];
+export const userRateLimit: CommandSpec = {
+  path: ["user", "rate-limit"],
+  summary: "Set an account's requests per minute, tokens per minute or concurrent requests across all its keys",
+  options: {
+    email: { type: "string", valueName: "EMAIL", required: true, description: "The account's sign-in email" },
+    rpm: { type: "string", valueName: "N|none", description: "Requests per minute (none: no account limit)" },
+    tpm: { type: "string", valueName: "N|none", description: "Tokens (prompt + completion) per minute" },
+    concurrency: { type: "string", valueName: "N|none", description: "Completions in flight at once" },
+  },
+  async run(input, { db, changes }) {
+    const limits = {
+      requestsPerMinute: readRate(input, "rpm"),
+      tokensPerMinute: readRate(input, "tpm"),
+      concurrentRequests: readRate(input, "concurrency"),
+    };
+    if (Object.values(limits).every((value) => value === undefined)) {
+      throw new UsageError("give at least one of --rpm, --tpm, --concurrency");
+    }
+    const user = await requireUserByEmail(db, readEmail(input));
+    const set = await setAccountRateLimits(db, changes, { userId: user.id, ...limits });
+    const shown = (value: number | null) => (value === null ? "no limit" : String(value));
+    return {
+      text:
+        `Account ${user.email}: ${shown(set.requestsPerMinute)} requests/min, ` +
+        `${shown(set.tokensPerMinute)} tokens/min, ${shown(set.concurrentRequests)} concurrent (across its keys)`,
+      json: { id: user.id, email: user.email, ...set },
+    };
+  },
+};
+
+export const userCommands = [userCreate, userRateLimit];

@@ -1,6 +1,6 @@
 import { and, desc, eq, isNull, or } from "drizzle-orm";
 import type { Database } from "~/server/db";
-import { apiKeys } from "~/server/db/schema";
+import { apiKeys, users } from "~/server/db/schema";
 import type { ChangeBus } from "~/server/changes";
 import { currentPeriodStart } from "~/server/gateway/billing/balance-holds";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
@@ -231,6 +231,37 @@ export interface ApiKeyRateLimitsInput {
  * Sets a live key's rate limits. Every process drops the key from its caches, so the next request with it is counted
  * against the new limits.
  */
+/**
+ * Sets an account's own limits, shared by all its keys (null removes one: accounts have no configured default). Every
+ * process drops the account's keys from its caches, so the new limits apply from their next request.
+ */
+export async function setAccountRateLimits(
+  db: Database,
+  changes: ChangeBus,
+  input: { userId: string } & ApiKeyRateLimitsInput,
+): Promise<Required<ApiKeyRateLimitsInput>> {
+  const [updated] = await db
+    .update(users)
+    .set({
+      ...(input.requestsPerMinute === undefined ? {} : { requestsPerMinute: input.requestsPerMinute }),
+      ...(input.tokensPerMinute === undefined ? {} : { tokensPerMinute: input.tokensPerMinute }),
+      ...(input.concurrentRequests === undefined ? {} : { concurrentRequests: input.concurrentRequests }),
+    })
+    .where(eq(users.id, input.userId))
+    .returning({
+      requestsPerMinute: users.requestsPerMinute,
+      tokensPerMinute: users.tokensPerMinute,
+      concurrentRequests: users.concurrentRequests,
+    });
+  if (updated === undefined) throw new NotFoundError(`No user with id ${input.userId}`);
+  const keys = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.userId, input.userId), isNull(apiKeys.revokedAt)));
+  for (const key of keys) await evictFromCaches(changes, key);
+  return updated;
+}
+
 export async function setApiKeyRateLimits(
   db: Database,
   changes: ChangeBus,

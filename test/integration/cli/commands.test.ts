@@ -427,6 +427,34 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
       );
     });
 
+    it("user rate-limit sets an account's limits across its keys, none removing one, telling gateways", async () => {
+      const [budget] = await db().select().from(apiKeys).where(eq(apiKeys.name, "budget"));
+      const owner = (await db().select().from(users).where(eq(users.id, budget!.userId)))[0]!;
+      const publishedBefore = harness.published.length;
+      const set = await run("user", "rate-limit", "--email", owner.email, "--rpm", "100", "--tpm", "50000");
+      expect(set).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(set.stdout).toBe(
+        `Account ${owner.email}: 100 requests/min, 50000 tokens/min, no limit concurrent (across its keys)\n`,
+      );
+      const [row] = await db().select().from(users).where(eq(users.id, owner.id));
+      expect(row).toMatchObject({ requestsPerMinute: 100, tokensPerMinute: 50_000, concurrentRequests: null });
+      // Every live key of the account leaves the gateways' caches, so the limits apply from the next request.
+      expect(harness.published.slice(publishedBefore)).toContainEqual({ topic: "api-key-revoked", hash: budget!.hash });
+
+      const lifted = await run("user", "rate-limit", "--email", owner.email, "--tpm", "none", "--json");
+      expect(JSON.parse(lifted.stdout)).toMatchObject({
+        requestsPerMinute: 100,
+        tokensPerMinute: null,
+        concurrentRequests: null,
+      });
+      expect(expectOneLineError(await run("user", "rate-limit", "--email", owner.email), 2)).toBe(
+        "give at least one of --rpm, --tpm, --concurrency",
+      );
+      expect(expectOneLineError(await run("user", "rate-limit", "--email", "ghost@example.com", "--rpm", "5"))).toBe(
+        "No user with email ghost@example.com",
+      );
+    });
+
     it("key list and create need a known user", async () => {
       expect(expectOneLineError(await run("key", "list", "--email", "ghost@example.com"))).toBe(
         "No user with email ghost@example.com",
@@ -715,7 +743,7 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
       const text = await run("channel", "list");
       expect(text.exitCode).toBe(0);
       expect(text.stdout.split("\n")[0]).toMatch(
-        /^NAME\s+KIND\s+PROVIDER\s+BASE URL\s+ENABLED\s+PRIORITY\s+WEIGHT\s+ENDPOINTS\s+KEY\s+STATUS$/,
+        /^NAME\s+KIND\s+PROVIDER\s+BASE URL\s+ENABLED\s+PRIORITY\s+WEIGHT\s+ENDPOINTS\s+KEY\s+STATUS\s+TIMEOUTS \(MS\)\s+LAST TEST$/,
       );
       expect(text.stdout).toMatch(
         /openai-main\s+openai\s+openai\s+https:\/\/api\.openai\.com\/v1\s+yes\s+-1\s+3\s+2\s+yes\s+ok/,

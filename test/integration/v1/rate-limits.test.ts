@@ -7,7 +7,7 @@ import type { Database } from "~/server/db";
 import { apiKeys, users } from "~/server/db/schema";
 import { createChangeBus } from "~/server/changes";
 import { silentLogger } from "~/server/gateway/logger";
-import { createApiKey } from "~/server/services/api-keys";
+import { createApiKey, setAccountRateLimits } from "~/server/services/api-keys";
 import { addChannel } from "~/server/services/channels";
 import { addCredits } from "~/server/services/credits";
 import { createUser } from "~/server/services/users";
@@ -107,6 +107,31 @@ describe("rate limits in one gateway", () => {
     expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
       /^This account's limit of 1 requests per minute is reached/,
     );
+  });
+
+  it("applies an account limit set by an operator from the next request of keys already in use, and lifts it", async () => {
+    const { apiKey, userId } = await harness.createFundedUser("1");
+    const { plaintext: second } = await createApiKey(harness.container.db, { userId, name: "second" });
+    // Both keys are authenticated (and cached) without an account limit.
+    expect((await post(harness.baseUrl, apiKey)).status).toBe(200);
+    expect((await post(harness.baseUrl, second)).status).toBe(200);
+
+    const { db, changes } = harness.container;
+    await setAccountRateLimits(db, changes, { userId, requestsPerMinute: 3 });
+    expect((await post(harness.baseUrl, apiKey)).headers.get("x-ratelimit-limit-requests")).toBe("3");
+    expect((await post(harness.baseUrl, second)).status).toBe(200);
+    expect((await post(harness.baseUrl, apiKey)).status).toBe(200);
+    const refused = await post(harness.baseUrl, second);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      /^This account's limit of 3 requests per minute is reached/,
+    );
+
+    await setAccountRateLimits(db, changes, { userId, requestsPerMinute: null });
+    const lifted = await post(harness.baseUrl, second);
+    expect(lifted.status).toBe(200);
+    expect(lifted.headers.get("x-ratelimit-limit-requests")).toBeNull();
   });
 
   it("releases a concurrency slot when a client aborts its stream, and when a stream ends", async () => {
