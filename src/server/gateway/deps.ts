@@ -7,7 +7,7 @@ import type { Logger } from "./logger";
 import type { ImageFetcher } from "./net/safe-image-fetch";
 import type { ProviderRegistry } from "./providers/registry";
 import type { Catalog } from "./routing/catalog";
-
+import type { ChannelStats } from "./routing/channel-stats";
 import type { CircuitBreaker } from "./routing/circuit-breaker";
 
 /** Milliseconds since the epoch; injected so tests control time. */
@@ -19,6 +19,8 @@ export interface GatewayDeps {
   catalog: Catalog;
   /** Per channel+model circuits: a failing upstream is skipped until its cooldown ends. */
   breaker: CircuitBreaker;
+  /** Rolling per channel+model outcomes and speeds: for `provider.sort`, `/v1/models/{id}/endpoints` and operators. */
+  channelStats: ChannelStats;
   /** Caps on failover: attempts per call, and time spent before giving up on further candidates. */
   routing: { maxAttempts: number; maxTotalMs: number };
   /** An upstream refused a channel's key: record it (operators see why) and stop routing to the channel. */

@@ -2,7 +2,7 @@ import type { GatewayDeps } from "./deps";
 import { errors, GatewayError } from "./errors";
 import { handleChatCompletions } from "./handlers/chat-completions";
 import { handleCredits, handleGeneration, handleKeyInfo } from "./handlers/account";
-import { handleGetModel, handleListModels, handlePrices } from "./handlers/list-models";
+import { handleGetModel, handleListModels, handleModelEndpoints, handlePrices } from "./handlers/list-models";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "./http";
 import { describeRefusal, rateLimitHeaders, releaseWhenFinished, retryAfterSeconds } from "./limits/rate-limit-http";
 import { isLimited, type Admission } from "./limits/rate-limiter";
@@ -76,6 +76,8 @@ async function authenticatedRead(
 }
 
 const MODEL_PATH = /^\/v1\/models\/(.+)$/;
+/** Model ids contain a slash (`openai/gpt-4.1`), so `author/slug` is matched as one id. */
+const MODEL_ENDPOINTS_PATH = /^\/v1\/models\/(.+)\/endpoints$/;
 
 type ReadHandler = (
   request: GatewayRequest,
@@ -151,6 +153,13 @@ async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHea
   if (read !== undefined) {
     if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
     return authenticatedRead(request, deps, extra, (principal) => read(request, principal, deps));
+  }
+  const endpointsMatch = MODEL_ENDPOINTS_PATH.exec(path);
+  if (endpointsMatch !== null) {
+    if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
+    return authenticatedRead(request, deps, extra, (principal) =>
+      handleModelEndpoints(principal, deps, decodeURIComponent(endpointsMatch[1] ?? "")),
+    );
   }
   const modelMatch = MODEL_PATH.exec(path);
   if (modelMatch !== null) {

@@ -58,6 +58,7 @@ describe("GET /v1/openapi.json", () => {
         "/v1/key",
         "/v1/models",
         "/v1/models/{id}",
+        "/v1/models/{author}/{slug}/endpoints",
         "/v1/openapi.json",
         "/v1/prices",
       ].sort(),

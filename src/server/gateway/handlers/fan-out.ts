@@ -57,6 +57,8 @@ export function fanOutCompletions(
     maxOutputTokens: context.model.maxOutputTokens,
   });
   context.droppedParameters = upstreamRequest.droppedParameters;
+  // A fan-out does not fail over: its copies go to this one channel, whose statistics record how the call ends.
+  context.answeringSince = context.deps.clock();
   return context.streamed
     ? streamFanOut(context, binding, upstreamRequest, copies, body, signal)
     : completeFanOut(context, binding, upstreamRequest, copies, signal);

@@ -3,8 +3,10 @@ import type { GatewayDeps } from "../deps";
 import { errors } from "../errors";
 import { jsonResponse, type GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
-import type { ModelInfo, PriceList } from "../protocol/api-schemas";
+import type { ModelEndpointList, ModelInfo, PriceList } from "../protocol/api-schemas";
 import type { CatalogModel } from "../routing/catalog";
+import type { Percentiles } from "../routing/channel-stats";
+import { circuitKey } from "../routing/circuit-breaker";
 
 /** `value / 10^scale` as an exact decimal string, trailing zeros trimmed ("0.0000025", "3"). */
 function exactDecimal(value: bigint, scale: number): string {
@@ -53,6 +55,19 @@ function carriedParameters(model: CatalogModel, deps: GatewayDeps): string[] {
   );
 }
 
+/** A model's or an endpoint's prices per token and per request/image, OpenRouter's way, markup included. */
+function renderPricing(prices: TokenPrices | undefined) {
+  return {
+    prompt: perTokenUsd(prices?.inputPriceNano ?? null, prices),
+    completion: perTokenUsd(prices?.outputPriceNano ?? null, prices),
+    input_cache_read: perTokenUsd(prices?.cacheReadPriceNano ?? null, prices),
+    input_cache_write: perTokenUsd(prices?.cacheWritePriceNano ?? null, prices),
+    internal_reasoning: perTokenUsd(prices?.reasoningPriceNano ?? prices?.outputPriceNano ?? null, prices),
+    request: feeUsd(prices?.requestPriceNano ?? null, prices),
+    image: feeUsd(prices?.imagePriceNano ?? null, prices),
+  };
+}
+
 export function renderModel(model: CatalogModel, deps: GatewayDeps): ModelInfo {
   const prices = representativePrices(model);
   return {
@@ -67,15 +82,7 @@ export function renderModel(model: CatalogModel, deps: GatewayDeps): ModelInfo {
       input_modalities: model.inputModalities,
       output_modalities: model.outputModalities,
     },
-    pricing: {
-      prompt: perTokenUsd(prices?.inputPriceNano ?? null, prices),
-      completion: perTokenUsd(prices?.outputPriceNano ?? null, prices),
-      input_cache_read: perTokenUsd(prices?.cacheReadPriceNano ?? null, prices),
-      input_cache_write: perTokenUsd(prices?.cacheWritePriceNano ?? null, prices),
-      internal_reasoning: perTokenUsd(prices?.reasoningPriceNano ?? prices?.outputPriceNano ?? null, prices),
-      request: feeUsd(prices?.requestPriceNano ?? null, prices),
-      image: feeUsd(prices?.imagePriceNano ?? null, prices),
-    },
+    pricing: renderPricing(prices),
     /** The same prices per one million tokens, easier for people to read. */
     pricing_per_million_usd: {
       prompt: perMillionUsd(prices?.inputPriceNano ?? 0n, prices) ?? "0",
@@ -100,13 +107,86 @@ export function handleListModels(principal: Principal, deps: GatewayDeps): Gatew
   });
 }
 
-export function handleGetModel(principal: Principal, deps: GatewayDeps, id: string): GatewayResponse {
+/** A routable model this key may use; one it may not is reported like one that does not exist, as OpenAI does. */
+function visibleModel(principal: Principal, deps: GatewayDeps, id: string): CatalogModel {
   const model = deps.catalog.getModel(id);
-  // A model this key may not use is reported like one that does not exist, as OpenAI does.
   if (model === undefined || model.endpoints.length === 0 || principal.allowedModels?.has(id) === false) {
     throw errors.modelNotFound(id);
   }
-  return jsonResponse(200, renderModel(model, deps));
+  return model;
+}
+
+export function handleGetModel(principal: Principal, deps: GatewayDeps, id: string): GatewayResponse {
+  return jsonResponse(200, renderModel(visibleModel(principal, deps, id), deps));
+}
+
+const percent = (share: number | null) => (share === null ? null : Math.round(share * 100_000) / 1000);
+const seconds = (percentilesMs: Percentiles | null): Percentiles | null =>
+  percentilesMs === null
+    ? null
+    : {
+        p50: Math.round(percentilesMs.p50) / 1000,
+        p75: Math.round(percentilesMs.p75) / 1000,
+        p90: Math.round(percentilesMs.p90) / 1000,
+        p99: Math.round(percentilesMs.p99) / 1000,
+      };
+const rounded = (values: Percentiles | null): Percentiles | null =>
+  values === null
+    ? null
+    : {
+        p50: Math.round(values.p50 * 10) / 10,
+        p75: Math.round(values.p75 * 10) / 10,
+        p90: Math.round(values.p90 * 10) / 10,
+        p99: Math.round(values.p99 * 10) / 10,
+      };
+
+/**
+ * GET /v1/models/{author}/{slug}/endpoints (OpenRouter's shape): each provider serving the model, in the default
+ * routing order, with its prices, the parameters its adapter carries, and its live statistics: uptime over 5
+ * minutes, 30 minutes and a day, and latency (to the first token), duration and throughput percentiles over 30 minutes.
+ */
+export function handleModelEndpoints(principal: Principal, deps: GatewayDeps, id: string): GatewayResponse {
+  const model = visibleModel(principal, deps, id);
+  const body: ModelEndpointList = {
+    data: {
+      id: model.id,
+      name: model.name,
+      created: model.created,
+      description: model.description,
+      architecture: { input_modalities: model.inputModalities, output_modalities: model.outputModalities },
+      endpoints: [...model.endpoints]
+        .sort((a, b) => b.priority - a.priority || b.weight - a.weight)
+        .map((endpoint) => {
+          const { channel, upstreamModel } = endpoint;
+          const stats = deps.channelStats.get(channel.id, upstreamModel);
+          const adapter = deps.providers.forChannel(channel).adapter;
+          const cooling = deps.breaker.msUntilAvailable([circuitKey(channel.id, upstreamModel)]) > 0;
+          return {
+            name: `${channel.provider}: ${model.name}`,
+            model_name: model.name,
+            provider_name: channel.provider,
+            tag: channel.name,
+            context_length: model.contextLength,
+            max_completion_tokens: model.maxOutputTokens,
+            max_prompt_tokens: model.contextLength,
+            pricing: renderPricing(endpoint.prices),
+            quantization: null,
+            supported_parameters: model.supportedParameters.filter(
+              (parameter) => adapter.supportedParameters === undefined || adapter.supportedParameters.has(parameter),
+            ),
+            status: cooling ? -1 : 0,
+            uptime_last_5m: percent(stats.last5m.uptime),
+            uptime_last_30m: percent(stats.last30m.uptime),
+            uptime_last_1d: percent(stats.last1d.uptime),
+            error_rate_last_5m: percent(stats.last5m.errorRate),
+            latency_last_30m: seconds(stats.firstTokenMs),
+            duration_last_30m: seconds(stats.latencyMs),
+            throughput_last_30m: rounded(stats.tokensPerSecond),
+          };
+        }),
+    },
+  };
+  return jsonResponse(200, body);
 }
 
 /**

@@ -43,6 +43,8 @@ export interface CallContext {
   settlement?: Metered;
   /** Every upstream attempt so far, in order (failover tries the next candidate after a retryable failure). */
   attempts: GenerationAttempt[];
+  /** When the request that the upstream answered (headers, no error) was sent; unset while none has. */
+  answeringSince?: number;
 }
 
 export interface CallOutcome {
@@ -136,8 +138,42 @@ export function settle(context: CallContext, outcome: CallOutcome): Metered {
     createdAt: new Date(context.startedAt),
   };
   deps.usageWriter.enqueue({ generation, costNano });
+  recordChannelOutcome(context, outcome, metered, now);
   void deps.rateLimiter.recordTokens(context.principal, metered.usage.promptTokens + metered.usage.completionTokens);
   return metered;
+}
+
+/**
+ * Adds a call the upstream answered to its channel's statistics: a success with its speed, or a provider error when
+ * the answer broke off or was unreadable. Calls that failed before an answer were recorded by failover; a call the
+ * client abandoned says nothing about the channel.
+ */
+function recordChannelOutcome(context: CallContext, outcome: CallOutcome, metered: Metered, now: number): void {
+  const since = context.answeringSince;
+  if (since === undefined || outcome.cancelled === true) return;
+  const { channel, upstreamModel } = context.endpoint;
+  if (outcome.httpStatus >= 400 || !outcome.completed) {
+    // A fan-out copy can still be refused for the request itself (a 400): that is not the provider failing.
+    const status = outcome.httpStatus;
+    const requestError = status >= 400 && status < 500 && status !== 408 && status !== 429;
+    context.deps.channelStats.record(channel.id, upstreamModel, {
+      outcome: requestError ? "request_error" : "provider_error",
+    });
+    return;
+  }
+  const latencyMs = Math.max(0, now - since);
+  const firstByteAt = outcome.firstByteAt ?? null;
+  // A non-streamed answer arrives whole: its first token comes with its last.
+  const firstTokenMs = firstByteAt === null ? latencyMs : Math.max(0, firstByteAt - since);
+  const generatingMs = Math.max(1, firstByteAt === null ? latencyMs : now - firstByteAt);
+  const outputTokens = metered.usage.completionTokens;
+  context.deps.channelStats.record(channel.id, upstreamModel, {
+    outcome: "success",
+    latencyMs,
+    firstTokenMs,
+    outputTokens,
+    tokensPerSecond: outputTokens > 0 ? (outputTokens * 1000) / generatingMs : undefined,
+  });
 }
 
 /**
@@ -223,7 +259,7 @@ export async function openUpstream(
   const { deps, endpoint } = context;
   let upstream: UpstreamResponse;
   try {
-    upstream = await binding.transport(upstreamRequest, signal);
+    upstream = await binding.transport(upstreamRequest, signal, { timeouts: endpoint.channel.timeouts });
   } catch (error) {
     if (signal.aborted) {
       // The client went away before the upstream answered: nothing was produced, nothing is billed.
@@ -274,6 +310,11 @@ export async function readCompletion(
     completion = adapter.parseResponse(JSON.parse(await upstream.text()));
   } catch (error) {
     if (signal.aborted) throw new CallFailure(errors.clientDisconnected(), "client_disconnected", true);
+    if (error instanceof UpstreamTimeoutError) {
+      // The headers came in time but the body stalled or outlasted the call's limit: nothing usable, nothing billed.
+      context.deps.logger.warn("upstream timed out reading its answer", { channel: context.endpoint.channel.name });
+      throw new CallFailure(errors.upstreamTimeout(), "upstream_timeout");
+    }
     context.deps.logger.warn("upstream answered garbage", { channel: context.endpoint.channel.name, error });
     throw new CallFailure(
       errors.upstreamFailed("The upstream provider returned an invalid response."),
@@ -357,6 +398,12 @@ export function streamFailure(
     return { failure: { status: error.httpStatus, type, code, message, param }, errorType: error.errorType };
   }
   if (signal.aborted) return null;
+  if (error instanceof UpstreamTimeoutError) {
+    // Silence past the idle limit, or the call's total limit: the client keeps what it received, and pays for that.
+    context.deps.logger.warn("upstream timed out mid-stream", { channel: context.endpoint.channel.name });
+    const { status, type, code, message, param } = errors.upstreamTimeout();
+    return { failure: { status, type, code, message, param }, errorType: "upstream_timeout" };
+  }
   context.deps.logger.warn("upstream stream failed", { channel: context.endpoint.channel.name, error });
   return {
     failure: {

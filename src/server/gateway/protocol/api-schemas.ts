@@ -123,6 +123,67 @@ export const modelListSchema = z
   .object({ object: z.literal("list"), data: z.array(modelSchema) })
   .meta({ id: "ModelList" });
 
+const percentiles = (unit: string) =>
+  z
+    .object({ p50: z.number(), p75: z.number(), p90: z.number(), p99: z.number() })
+    .nullable()
+    .describe(`${unit}, over the last 30 minutes; null without successful calls`);
+const uptime = (window: string) =>
+  z
+    .number()
+    .nullable()
+    .describe(
+      `Percent of calls over the last ${window} that did not fail for the provider's reasons; null without calls`,
+    );
+
+export const modelEndpointsSchema = z
+  .object({
+    data: z.object({
+      id: z.string(),
+      name: z.string(),
+      created: z.number().int(),
+      description: z.string(),
+      architecture: z.object({ input_modalities: z.array(z.string()), output_modalities: z.array(z.string()) }),
+      endpoints: z.array(
+        z.object({
+          name: z.string().describe("Provider and model, e.g. `openai: GPT-4.1`"),
+          model_name: z.string(),
+          provider_name: z.string().describe("The provider slug used by `provider.order`, `only` and `ignore`"),
+          tag: z.string().describe("The channel serving this endpoint"),
+          context_length: z.number().int(),
+          max_completion_tokens: z.number().int(),
+          max_prompt_tokens: z.number().int(),
+          pricing: z.object({
+            prompt: perTokenPrice,
+            completion: perTokenPrice,
+            input_cache_read: perTokenPrice,
+            input_cache_write: perTokenPrice,
+            internal_reasoning: perTokenPrice,
+            request: z.string().describe("US dollars per request"),
+            image: z.string().describe("US dollars per input image"),
+          }),
+          quantization: z.null(),
+          supported_parameters: z.array(z.string()),
+          status: z
+            .number()
+            .int()
+            .describe("0: routable; -1: cooling down after consecutive failures (its circuit is open)"),
+          uptime_last_5m: uptime("5 minutes"),
+          uptime_last_30m: uptime("30 minutes"),
+          uptime_last_1d: uptime("day"),
+          error_rate_last_5m: z
+            .number()
+            .nullable()
+            .describe("Percent of calls over the last 5 minutes that failed for any reason; null without calls"),
+          latency_last_30m: percentiles("Seconds to the first token"),
+          duration_last_30m: percentiles("Seconds from request to last byte"),
+          throughput_last_30m: percentiles("Output tokens per second"),
+        }),
+      ),
+    }),
+  })
+  .meta({ id: "ModelEndpoints" });
+
 const pricePerMillion = z.string().nullable().describe("US dollars per one million tokens");
 
 export const priceListSchema = z
@@ -231,6 +292,7 @@ export const generationSchema = z
 
 export type ModelInfo = z.infer<typeof modelSchema>;
 export type PriceList = z.infer<typeof priceListSchema>;
+export type ModelEndpointList = z.infer<typeof modelEndpointsSchema>;
 export type KeyInfo = z.infer<typeof keyInfoSchema>;
 export type Credits = z.infer<typeof creditsSchema>;
 export type GenerationInfo = z.infer<typeof generationSchema>;

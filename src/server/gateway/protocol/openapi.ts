@@ -6,6 +6,7 @@ import {
   errorBodySchema,
   generationSchema,
   keyInfoSchema,
+  modelEndpointsSchema,
   modelListSchema,
   modelSchema,
   priceListSchema,
@@ -45,6 +46,7 @@ export function buildOpenApiDocument(): JsonSchema {
     Error: errorBodySchema,
     Model: modelSchema,
     ModelList: modelListSchema,
+    ModelEndpoints: modelEndpointsSchema,
     PriceList: priceListSchema,
     KeyInfo: keyInfoSchema,
     Credits: creditsSchema,
@@ -127,6 +129,20 @@ export function buildOpenApiDocument(): JsonSchema {
           ],
           responses: {
             "200": { description: "The model", content: json("Model") },
+            ...errorResponses([...authErrors, "404"]),
+          },
+        },
+      },
+      "/v1/models/{author}/{slug}/endpoints": {
+        get: {
+          operationId: "listModelEndpoints",
+          summary: "The providers serving one model, with their prices and live latency, throughput and uptime",
+          parameters: [
+            { name: "author", in: "path", required: true, schema: { type: "string" }, example: "openai" },
+            { name: "slug", in: "path", required: true, schema: { type: "string" }, example: "gpt-4.1" },
+          ],
+          responses: {
+            "200": { description: "The model's endpoints", content: json("ModelEndpoints") },
             ...errorResponses([...authErrors, "404"]),
           },
         },

@@ -1,6 +1,7 @@
 import { NANO_PER_USD } from "../billing/money";
 import type { ProviderPreferences } from "../protocol/chat-completion-request";
 import type { CatalogModel, ModelEndpoint } from "./catalog";
+import type { EndpointStats } from "./channel-stats";
 import { orderEndpoints } from "./order-endpoints";
 
 /** One way to serve a call: a model (the requested one or a `models` fallback) on one of its endpoints. */
@@ -18,7 +19,28 @@ export interface SelectCandidatesInput {
   /** The request's parameters that a provider would have to carry (for `require_parameters`). */
   requestParameters: readonly string[];
   carries(endpoint: ModelEndpoint, parameter: string): boolean;
+  /** Live statistics, for `sort: "latency"` and `"throughput"`. */
+  statsOf(endpoint: ModelEndpoint): EndpointStats;
   random: () => number;
+}
+
+/**
+ * Sorts by a measured figure, best first; endpoints without one yet (no successful call in the last 30 minutes)
+ * keep their order after the measured ones. Stable, so ties keep the priority and weight order.
+ */
+function sortByMeasure(
+  endpoints: readonly ModelEndpoint[],
+  measure: (endpoint: ModelEndpoint) => number | null,
+  direction: 1 | -1,
+): ModelEndpoint[] {
+  const measured = endpoints.map((endpoint, index) => ({ endpoint, index, value: measure(endpoint) }));
+  return measured
+    .sort((a, b) => {
+      if (a.value === null || b.value === null)
+        return a.value === b.value ? a.index - b.index : a.value === null ? 1 : -1;
+      return (a.value - b.value) * direction || a.index - b.index;
+    })
+    .map(({ endpoint }) => endpoint);
 }
 
 const slug = (text: string) => text.trim().toLowerCase();
@@ -33,7 +55,8 @@ const usdPerMillionToNano = (usd: number) => BigInt(Math.round(usd * Number(NANO
  * `allow_fallbacks: false` keeps only the listed providers (or, without `order`, the first candidate). Models come in
  * the order given (`models` fallbacks after the requested one). When the filters leave nothing, the answer names the
  * first filter that excluded the last remaining endpoints, so the client can be told which constraint to relax.
- * `sort: "latency"` and `"throughput"` keep the default order: live channel statistics are not collected yet.
+ * `sort: "latency"` (time to first token, lowest first) and `"throughput"` (tokens per second, highest first) use the
+ * median of the live channel statistics over the last 30 minutes.
  */
 export function selectCandidates(input: SelectCandidatesInput): CandidateSelection {
   const preferences = input.preferences ?? {};
@@ -78,6 +101,11 @@ export function selectCandidates(input: SelectCandidatesInput): CandidateSelecti
     if (preferences.sort === "price") {
       const price = (endpoint: ModelEndpoint) => endpoint.prices.inputPriceNano + endpoint.prices.outputPriceNano;
       endpoints = [...endpoints].sort((a, b) => (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : 0));
+    } else if (preferences.sort === "latency") {
+      // Latency is time to the first token, as on OpenRouter: what a streaming client waits for.
+      endpoints = sortByMeasure(endpoints, (endpoint) => input.statsOf(endpoint).firstTokenMs?.p50 ?? null, 1);
+    } else if (preferences.sort === "throughput") {
+      endpoints = sortByMeasure(endpoints, (endpoint) => input.statsOf(endpoint).tokensPerSecond?.p50 ?? null, -1);
     }
     candidates.push(...endpoints.map((endpoint) => ({ model, endpoint })));
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CatalogModel, ModelEndpoint } from "~/server/gateway/routing/catalog";
+import { createChannelStats, type ChannelStats } from "~/server/gateway/routing/channel-stats";
 import { selectCandidates } from "~/server/gateway/routing/select-candidates";
 import { tokenPrices } from "../../../../helpers/prices";
 
@@ -25,13 +26,23 @@ function endpoint(provider: string, priority: number): ModelEndpoint {
 }
 
 const model = { id: "x/model", endpoints: [endpoint("alpha", 2), endpoint("beta", 1)] } as unknown as CatalogModel;
+const threeWay = {
+  id: "x/three",
+  endpoints: [endpoint("alpha", 3), endpoint("beta", 2), endpoint("gamma", 1)],
+} as unknown as CatalogModel;
 
-function providersFor(preferences: Parameters<typeof selectCandidates>[0]["preferences"], carries = () => true) {
+function providersFor(
+  preferences: Parameters<typeof selectCandidates>[0]["preferences"],
+  carries = () => true,
+  stats: ChannelStats = createChannelStats(() => 0),
+  models: CatalogModel[] = [model],
+) {
   const selection = selectCandidates({
-    models: [model],
+    models,
     preferences,
     requestParameters: ["logprobs"],
     carries: (endpoint, parameter) => carries() || !(endpoint.channel.provider === "alpha" && parameter === "logprobs"),
+    statsOf: (endpoint) => stats.get(endpoint.channel.id, endpoint.upstreamModel),
     random: () => 0,
   });
   return "candidates" in selection
@@ -58,5 +69,33 @@ describe("selectCandidates", () => {
   it("order ranks listed providers first, case-insensitively, keeping the rest after", () => {
     expect(providersFor({ order: ["Beta"] })).toEqual(["beta", "alpha"]);
     expect(providersFor({ order: ["beta"], allow_fallbacks: false })).toEqual(["beta"]);
+  });
+
+  it("sort latency puts the lowest median time to first token first, unmeasured endpoints last", () => {
+    const stats = createChannelStats(() => 600_000);
+    for (let call = 0; call < 5; call++) {
+      stats.record("alpha", "m", { outcome: "success", latencyMs: 900, firstTokenMs: 800, outputTokens: 10 });
+      stats.record("gamma", "m", { outcome: "success", latencyMs: 300, firstTokenMs: 100, outputTokens: 10 });
+    }
+    expect(providersFor({ sort: "latency" }, undefined, stats, [threeWay])).toEqual(["gamma", "alpha", "beta"]);
+    // Without a sort, priority decides.
+    expect(providersFor(null, undefined, stats, [threeWay])).toEqual(["alpha", "beta", "gamma"]);
+  });
+
+  it("sort throughput puts the highest median tokens per second first", () => {
+    const stats = createChannelStats(() => 600_000);
+    for (let call = 0; call < 5; call++) {
+      stats.record("alpha", "m", { outcome: "success", latencyMs: 900, tokensPerSecond: 20 });
+      stats.record("beta", "m", { outcome: "success", latencyMs: 900, tokensPerSecond: 150 });
+      stats.record("gamma", "m", { outcome: "success", latencyMs: 900, tokensPerSecond: 60 });
+    }
+    expect(providersFor({ sort: "throughput" }, undefined, stats, [threeWay])).toEqual(["beta", "gamma", "alpha"]);
+  });
+
+  it("failures alone do not give an endpoint a latency to be sorted by", () => {
+    const stats = createChannelStats(() => 600_000);
+    stats.record("beta", "m", { outcome: "provider_error" });
+    stats.record("gamma", "m", { outcome: "success", latencyMs: 500, firstTokenMs: 400 });
+    expect(providersFor({ sort: "latency" }, undefined, stats, [threeWay])).toEqual(["gamma", "alpha", "beta"]);
   });
 });
