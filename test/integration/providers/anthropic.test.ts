@@ -571,7 +571,7 @@ describe("recorded Anthropic errors", () => {
     expect((await ledgerOf(harness.container.db, userId)).filter((entry) => entry.kind === "usage")).toEqual([]);
   });
 
-  it("stream-error-overloaded on its own: an in-band 503 error after HTTP 200, nothing billed", async () => {
+  it("stream-error-overloaded on its own: refused before any chunk, so a 503 with Retry-After, nothing billed", async () => {
     upstream.respondWith(() => "anthropic/stream-error-overloaded");
     const { userId, apiKey } = await harness.createFundedUser("5");
     const before = await balanceOf(harness.container.db, userId);
@@ -579,10 +579,10 @@ describe("recorded Anthropic errors", () => {
 
     const request = { ...openAIEquivalent("stream-error-overloaded"), model: HAIKU, stream: true };
     const result = await call(apiKey, request);
-    expect(result.status).toBe(200);
-    expect(result.chunks).toHaveLength(1);
-    expect(result.chunks[0]).toMatchObject({
-      choices: [{ index: 0, delta: {}, finish_reason: "error" }],
+    // Nothing of an answer was sent, so the refusal is a real HTTP error (another channel would have been tried).
+    expect(result.status).toBe(503);
+    expect(result.headers.get("retry-after")).toBe("1");
+    expect(result.errorBody).toMatchObject({
       error: {
         type: "service_unavailable",
         code: "upstream_overloaded",
@@ -594,7 +594,13 @@ describe("recorded Anthropic errors", () => {
     await expectBilled(
       userId,
       before,
-      { tokens: null, prices: HAIKU_4_5, id: result.chunks[0]?.id, streamed: true, finishReason: "error" },
+      {
+        tokens: null,
+        prices: HAIKU_4_5,
+        id: result.headers.get("x-generation-id") ?? expect.stringMatching(/^gen-/),
+        streamed: true,
+        finishReason: null,
+      },
       { httpStatus: 503, errorType: "service_unavailable" },
     );
   });

@@ -276,12 +276,12 @@ describe("failover before the first byte", () => {
     expect(fallback.hits).toBe(fallbackHits);
   });
 
-  it("ends a stream whose upstream drips a byte a second with an error event once it falls silent, billing nothing", async () => {
+  it("fails over when a streaming upstream drips a byte a second and falls silent before its first event", async () => {
     const { userId, apiKey } = await harness.createFundedUser("1");
     let timer: NodeJS.Timeout | undefined;
     primary.script = (_request, response) => {
       response.writeHead(200, { "content-type": "text/event-stream" });
-      // Headers at once (so the call is committed to this upstream), then one byte of a first event a second.
+      // Headers at once, then one byte of a first event a second: the upstream answered, but began no answer.
       response.flushHeaders();
       const bytes = [...`data: ${JSON.stringify({ id: "chatcmpl-drip", choices: [] })}\n\n`];
       timer = setInterval(() => {
@@ -292,18 +292,39 @@ describe("failover before the first byte", () => {
     };
     try {
       const { response, text } = await chat(apiKey, true);
-      // The upstream answered (headers), so the call is committed to it: the idle timeout (500 ms here) ends it.
+      // The idle timeout (500 ms here) gives up on it before anything reached the client: the fallback answers.
       expect(response.status).toBe(200);
-      expect(text).toContain('"finish_reason":"error"');
-      expect(text.trim().endsWith("data: [DONE]")).toBe(true);
+      expect(text).toContain("from fallback");
+      expect(response.headers.get("x-tollgate-attempts")).toBe("2");
       await harness.container.usageWriter.flush();
-      expect((await generationsOf(harness.container.db, userId)).at(-1)).toMatchObject({
-        billingStatus: "void",
-        costNano: 0n,
-      });
+      const [row] = (await generationsOf(harness.container.db, userId)).slice(-1);
+      expect(row?.attempts).toMatchObject([
+        { channelName: "primary", errorType: "upstream_timeout" },
+        { channelName: "fallback", errorType: null },
+      ]);
     } finally {
       clearInterval(timer);
     }
+  });
+
+  it("fails over when a streaming upstream refuses in-band after HTTP 200, before any chunk", async () => {
+    const { userId, apiKey } = await harness.createFundedUser("1");
+    primary.script = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.end(`data: ${JSON.stringify({ error: { message: "Provider overloaded", code: 502 } })}\n\n`);
+    };
+    const { response, text } = await chat(apiKey, true);
+    expect(response.status).toBe(200);
+    expect(text).toContain("from fallback");
+    expect(text).not.toContain("overloaded");
+    expect(response.headers.get("x-tollgate-channel")).toBe("fallback");
+    await harness.container.usageWriter.flush();
+    const [row] = (await generationsOf(harness.container.db, userId)).slice(-1);
+    expect(row).toMatchObject({ channelId: expect.not.stringMatching(primaryChannelId) as unknown, httpStatus: 200 });
+    expect(row?.attempts).toMatchObject([
+      { channelName: "primary", status: 502, errorType: "upstream_error" },
+      { channelName: "fallback", errorType: null },
+    ]);
   });
 
   it("marks a channel whose key is refused as broken and routes around it", async () => {

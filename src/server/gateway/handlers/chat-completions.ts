@@ -12,14 +12,15 @@ import { describeIssue } from "../protocol/describe-issue";
 import { normaliseFinishReason } from "../protocol/finish-reason";
 import { renderUsage } from "../protocol/render-usage";
 import type { ProviderAdapter, SseEvent, StreamItem, UpstreamErrorInfo, UpstreamResponse } from "../providers/types";
+import type { ProviderBinding } from "../providers/registry";
 import type { CatalogModel, ResolvedChannel } from "../routing/catalog";
 import { selectCandidates, type Candidate } from "../routing/select-candidates";
 import { encodeSseData, SSE_DONE, SSE_HEADERS } from "../sse/encode-sse";
 import { KEEP_ALIVE_COMMENT, keepAliveWhile, resumeWith, settleWithin, STILL_PENDING } from "../sse/keep-alive";
-import { parseSse } from "../sse/parse-sse";
 import { admitCall } from "./admit-call";
 import { fanOutCompletions } from "./fan-out";
-import { openWithFailover, type OpenedUpstream } from "./failover";
+import { openWithFailover } from "./failover";
+import { startStream, type StartedStream } from "./stream-start";
 import {
   CLIENT_CLOSED_REQUEST,
   completionResponse,
@@ -108,6 +109,7 @@ function routeCandidates(
       const supported = deps.providers.forChannel(endpoint.channel).adapter.supportedParameters;
       return supported === undefined || supported.has(parameter);
     },
+    statsOf: (endpoint) => deps.channelStats.get(endpoint.channel.id, endpoint.upstreamModel),
     random: deps.random,
   });
   if ("excludedBy" in selection) {
@@ -174,23 +176,27 @@ export async function handleChatCompletions(
   try {
     if (fannedOut) return await fanOutCompletions(context, binding, body, choices, request.signal);
 
-    const opening = openWithFailover(
-      context,
-      candidates,
-      (candidate, candidateBinding) =>
-        candidateBinding.adapter.buildRequest({
-          request: body,
-          upstreamModel: candidate.endpoint.upstreamModel,
-          channel: candidate.endpoint.channel,
-          stream: streamed,
-          maxOutputTokens: candidate.model.maxOutputTokens,
-        }),
-      request.signal,
-    );
+    const buildRequest = (candidate: Candidate, candidateBinding: ProviderBinding) =>
+      candidateBinding.adapter.buildRequest({
+        request: body,
+        upstreamModel: candidate.endpoint.upstreamModel,
+        channel: candidate.endpoint.channel,
+        stream: streamed,
+        maxOutputTokens: candidate.model.maxOutputTokens,
+      });
     if (!streamed) {
-      const { upstream, binding: answering } = await opening;
+      const { upstream, binding: answering } = await openWithFailover(
+        context,
+        candidates,
+        buildRequest,
+        request.signal,
+      );
       return await completeOnce(context, answering.adapter, upstream, request.signal);
     }
+    // A stream counts as answered once its first chunk arrives: an in-band refusal before it still fails over.
+    const opening = openWithFailover(context, candidates, buildRequest, request.signal, (opened) =>
+      startStream(opened, request.signal),
+    );
 
     // A stream whose upstream answers within the keep-alive interval gets a real HTTP error if the upstream refuses;
     // after that the response is committed (200, SSE) so that keep-alive comments can go out while it waits (and
@@ -233,7 +239,7 @@ async function completeOnce(
  */
 function streamCompletion(
   context: CallContext,
-  upstream: OpenedUpstream | Promise<OpenedUpstream>,
+  upstream: StartedStream | Promise<StartedStream>,
   body: ChatCompletionRequest,
   signal: AbortSignal,
 ): GatewayResponse {
@@ -365,7 +371,7 @@ function streamCompletion(
     };
 
     try {
-      let opened: OpenedUpstream;
+      let opened: StartedStream;
       if (upstream instanceof Promise) {
         // Committed before the upstream answered: the comment is the first byte, so clients and proxies see life.
         yield KEEP_ALIVE_COMMENT;
@@ -373,15 +379,12 @@ function streamCompletion(
       } else {
         opened = upstream;
       }
-      const response = opened.upstream;
       const { adapter } = opened.binding;
       const transform = adapter.createStreamTransformer();
       answered = true;
-      const reads = parseSse(response.body)[Symbol.asyncIterator]();
-      // A model may think for a long time before its first token, so the first read is raced against keep-alive
-      // comments too. Later reads are not: a timer per read would cost on the hot path.
-      const first = yield* keepAliveWhile(reads.next(), keepAliveMs);
-      for await (const events of resumeWith(first, reads)) {
+      // The reads up to the first chunk were made while opening (raced against keep-alive comments, as a model may
+      // think for long before its first token). Later reads are not: a timer per read would cost on the hot path.
+      for await (const events of resumeWith(opened.head, opened.reads, opened.ended)) {
         firstByteAt ??= context.deps.clock();
         // After [DONE] the body is read to its end (normally at once) rather than abandoned: abandoning it makes
         // the stream raise and destroy itself, which costs more than the few bytes left.

@@ -8,7 +8,13 @@ import { CallFailure, openUpstream, type CallContext } from "./upstream-call";
 /** Upstream statuses that say "not now" rather than "not this request": the next candidate may answer. */
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504, 529]);
 
+/** Failures without an upstream status worth another candidate: no connection, no answer in time, a stream that died before it began. */
+const RETRYABLE_ERROR_TYPES = new Set(["upstream_unreachable", "upstream_timeout", "upstream_stream_failed"]);
+
 type Verdict = "retry" | "broken" | "final";
+
+const REQUEST_ERROR = { outcome: "request_error" } as const;
+const PROVIDER_ERROR = { outcome: "provider_error" } as const;
 
 /**
  * What a failed attempt means for the call. Connection errors, timeouts before the first byte, overload and
@@ -20,7 +26,7 @@ function verdictOf(failure: CallFailure): Verdict {
   if (failure.cancelled) return "final";
   if (failure.upstreamStatus === 401 || failure.upstreamStatus === 403) return "broken";
   if (failure.upstreamStatus !== null) return RETRYABLE_STATUSES.has(failure.upstreamStatus) ? "retry" : "final";
-  return failure.errorType === "upstream_unreachable" || failure.errorType === "upstream_timeout" ? "retry" : "final";
+  return RETRYABLE_ERROR_TYPES.has(failure.errorType) ? "retry" : "final";
 }
 
 export interface OpenedUpstream {
@@ -29,18 +35,20 @@ export interface OpenedUpstream {
 }
 
 /**
- * Opens the call on the first candidate that answers: candidates in order, skipping channels whose circuit is open
+ * Opens the call on the first candidate that answers (and whose answer `confirm` accepts): candidates in order, skipping channels whose circuit is open
  * and any channel already tried for this call with the same upstream model, within the configured cap on attempts and on total time. Each
  * attempt is recorded on the context (channel, status, latency, error type); the context's model and endpoint end
  * as the ones that answered, so the answer names that model and the call is billed at that endpoint's prices. A failure that another candidate cannot fix is thrown at once;
  * when every candidate failed, the last failure is; when every circuit is open, a 503 with `Retry-After`.
  */
-export async function openWithFailover(
+export async function openWithFailover<Opened extends OpenedUpstream = OpenedUpstream>(
   context: CallContext,
   candidates: readonly Candidate[],
   buildRequest: (candidate: Candidate, binding: ProviderBinding) => UpstreamHttpRequest,
   signal: AbortSignal,
-): Promise<OpenedUpstream> {
+  /** Reads on into an answered call (a stream's first events) and may still refuse it, as a CallFailure. */
+  confirm: (opened: OpenedUpstream) => Opened | Promise<Opened> = (opened) => opened as Opened,
+): Promise<Opened> {
   const { deps } = context;
   const { breaker, routing } = deps;
   const startedAt = deps.clock();
@@ -73,10 +81,12 @@ export async function openWithFailover(
     try {
       const request = buildRequest(candidate, binding);
       context.droppedParameters = request.droppedParameters;
-      const upstream = await openUpstream(context, binding, request, signal);
+      const opened = await confirm({ upstream: await openUpstream(context, binding, request, signal), binding });
       breaker.recordSuccess(key);
-      attempt(upstream.status, null);
-      return { upstream, binding };
+      attempt(opened.upstream.status, null);
+      // How the call ends (and how fast) is recorded in the channel statistics when it settles.
+      context.answeringSince = attemptStartedAt;
+      return opened;
     } catch (error) {
       if (!(error instanceof CallFailure)) {
         breaker.release(key);
@@ -87,8 +97,10 @@ export async function openWithFailover(
       if (verdict === "final") {
         // Not the channel's fault (or the client left): its circuit is none the worse.
         breaker.release(key);
+        if (!error.cancelled) deps.channelStats.record(endpoint.channel.id, endpoint.upstreamModel, REQUEST_ERROR);
         throw error;
       }
+      deps.channelStats.record(endpoint.channel.id, endpoint.upstreamModel, PROVIDER_ERROR);
       if (verdict === "broken")
         deps.reportBrokenChannel(endpoint.channel.id, `upstream answered ${error.upstreamStatus}`);
       breaker.recordFailure(key, error.retryAfterMs);

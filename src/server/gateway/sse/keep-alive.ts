@@ -31,20 +31,19 @@ export async function* keepAliveWhile<T>(pending: Promise<T>, intervalMs: number
 }
 
 /**
- * `rest` with a result already read from it (by a keep-alive wait) put back in front, for `for await`. Breaking out
- * of the loop still returns `rest`, so its cleanup runs as if it had been iterated directly.
+ * `rest` with values already read from it put back in front, for `for await`; `restEnded` when those reads already
+ * found its end (it is not read again). Breaking out of the loop still returns `rest`, so its cleanup runs as if it
+ * had been iterated directly.
  */
-export function resumeWith<T>(first: IteratorResult<T, unknown>, rest: AsyncIterator<T>): AsyncIterable<T> {
-  let head: IteratorResult<T, unknown> | null = first;
+export function resumeWith<T>(head: readonly T[], rest: AsyncIterator<T>, restEnded = false): AsyncIterable<T> {
+  let next = 0;
   const iterator: AsyncIterator<T> = {
     next() {
-      if (head === null) return rest.next();
-      const result = head;
-      head = null;
-      return Promise.resolve(result);
+      if (next < head.length) return Promise.resolve({ done: false, value: head[next++]! });
+      return restEnded ? Promise.resolve({ done: true, value: undefined }) : rest.next();
     },
     return(value?: unknown) {
-      head = null;
+      next = head.length;
       return rest.return?.(value) ?? Promise.resolve({ done: true, value });
     },
   };

@@ -142,13 +142,13 @@ describe("keepAliveWhile", () => {
 });
 
 describe("resumeWith", () => {
-  it("gives the result already read, then the rest of the iterator", async () => {
+  it("gives the values already read, then the rest of the iterator", async () => {
     const source = controlledIterator();
     const seen: string[] = [];
     const loop = (async () => {
-      for await (const value of resumeWith({ done: false, value: "first" }, source.iterator)) {
+      for await (const value of resumeWith(["first", "again"], source.iterator)) {
         seen.push(value);
-        if (seen.length === 1) expect(source.reads).toHaveLength(0);
+        if (seen.length <= 2) expect(source.reads).toHaveLength(0);
       }
     })();
     await vi.waitFor(() => expect(source.reads).toHaveLength(1));
@@ -156,13 +156,13 @@ describe("resumeWith", () => {
     await vi.waitFor(() => expect(source.reads).toHaveLength(2));
     source.reads[1]!.resolve({ done: true, value: undefined });
     await loop;
-    expect(seen).toEqual(["first", "second"]);
+    expect(seen).toEqual(["first", "again", "second"]);
     expect(source.returned()).toBe(0);
   });
 
   it("returns the iterator when the loop is left early", async () => {
     const source = controlledIterator();
-    for await (const value of resumeWith({ done: false, value: "first" }, source.iterator)) {
+    for await (const value of resumeWith(["first"], source.iterator)) {
       expect(value).toBe("first");
       break;
     }
@@ -170,11 +170,11 @@ describe("resumeWith", () => {
     expect(source.reads).toHaveLength(0);
   });
 
-  it("ends at once when the first result already ended the iterator", async () => {
+  it("does not read again an iterator whose end was already read", async () => {
     const source = controlledIterator();
     const seen: string[] = [];
-    for await (const value of resumeWith<string>({ done: true, value: undefined }, source.iterator)) seen.push(value);
-    expect(seen).toEqual([]);
+    for await (const value of resumeWith<string>(["last"], source.iterator, true)) seen.push(value);
+    expect(seen).toEqual(["last"]);
     expect(source.reads).toHaveLength(0);
   });
 });
