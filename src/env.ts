@@ -10,7 +10,11 @@ const optionalString = z
   .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
 
 /** A positive whole number, or unset (an empty value counts as unset). */
-const optionalPositiveInteger = optionalString.pipe(z.coerce.number<string | undefined>().int().positive().optional());
+/** Node fires a timer set past this at once (after 1 ms), so no timeout may be longer. */
+const MAX_TIMER_MS = 2_147_483_647;
+const optionalPositiveInteger = optionalString.pipe(
+  z.coerce.number<string | undefined>().int().positive().max(MAX_TIMER_MS).optional(),
+);
 
 /** A USD amount Stripe can charge: whole cents, so at most two decimals ("25", "12.50"). */
 const usdCents = z
@@ -61,10 +65,10 @@ const envSchema = z.object({
    * reasoning model may think before answering; failover tries the next candidate after it); silence between two
    * body chunks; and the whole call (OpenAI's SDKs give up after 10 minutes too).
    */
-  UPSTREAM_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  UPSTREAM_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().max(MAX_TIMER_MS).default(10_000),
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: optionalPositiveInteger,
   UPSTREAM_IDLE_TIMEOUT_MS: optionalPositiveInteger,
-  UPSTREAM_TOTAL_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
+  UPSTREAM_TOTAL_TIMEOUT_MS: z.coerce.number().int().positive().max(MAX_TIMER_MS).default(600_000),
   /** Deprecated single limit of earlier versions: the first-byte and idle limits when those are unset. */
   UPSTREAM_TIMEOUT_MS: optionalPositiveInteger,
   /** Most upstream attempts per call: the first candidate plus failovers to the next ones. */

@@ -228,10 +228,6 @@ export interface ApiKeyRateLimitsInput {
 }
 
 /**
- * Sets a live key's rate limits. Every process drops the key from its caches, so the next request with it is counted
- * against the new limits.
- */
-/**
  * Sets an account's own limits, shared by all its keys (null removes one: accounts have no configured default). Every
  * process drops the account's keys from its caches, so the new limits apply from their next request.
  */
@@ -262,6 +258,10 @@ export async function setAccountRateLimits(
   return updated;
 }
 
+/**
+ * Sets a live key's rate limits. Every process drops the key from its caches, so the next request with it is counted
+ * against the new limits.
+ */
 export async function setApiKeyRateLimits(
   db: Database,
   changes: ChangeBus,

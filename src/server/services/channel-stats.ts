@@ -30,10 +30,15 @@ const addHistograms = (column: string) =>
 /** Adds what this process saw to each minute's row, creating it when it is the minute's first flush. */
 export async function addChannelStatDeltas(db: Database, deltas: readonly MinuteDelta[]): Promise<void> {
   if (deltas.length === 0) return;
+  // Rows in one order in every process: two processes' upserts then lock them in the same order, never in a cycle.
+  const ordered = [...deltas].sort(
+    (a, b) =>
+      a.channelId.localeCompare(b.channelId) || a.upstreamModel.localeCompare(b.upstreamModel) || a.minute - b.minute,
+  );
   await db
     .insert(channelStatMinutes)
     .values(
-      deltas.map(({ channelId, upstreamModel, minute, counts }) => ({
+      ordered.map(({ channelId, upstreamModel, minute, counts }) => ({
         channelId,
         upstreamModel,
         minute: new Date(minute),
@@ -156,7 +161,8 @@ export interface ChannelStatsPersistence {
  * Keeps a process's in-memory statistics in the database: loads the last day at start, then every `intervalMs`
  * adds its new counts to the minute rows and reads back the totals (which include other processes' counts), so
  * every process routes by the same numbers and a restart loses at most one interval. Rows older than a day are
- * pruned now and then. Statistics are best effort: a failed flush is logged and its counts dropped.
+ * pruned now and then. Statistics are best effort: a failed flush is logged, and its counts stay in this process's
+ * memory without being stored.
  */
 export async function startChannelStatsPersistence(options: {
   db: Database;

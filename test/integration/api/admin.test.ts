@@ -194,4 +194,28 @@ describe("admin router", () => {
     ).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect(await getBalanceNano(app.container.db, member.id)).toBe(before);
   });
+
+  it("sets an account's rate limits, null removing one, and refuses a call that sets nothing", async () => {
+    const caller = app.callerFor(admin);
+    expect(
+      await caller.admin.users.setRateLimits({ email: member.email, requestsPerMinute: 30, concurrentRequests: 2 }),
+    ).toEqual({ requestsPerMinute: 30, tokensPerMinute: null, concurrentRequests: 2 });
+    expect(await caller.admin.users.setRateLimits({ email: member.email, concurrentRequests: null })).toEqual({
+      requestsPerMinute: 30,
+      tokensPerMinute: null,
+      concurrentRequests: null,
+    });
+    const [row] = await app.container.db.select().from(users).where(eq(users.id, member.id));
+    expect(row).toMatchObject({ requestsPerMinute: 30, concurrentRequests: null });
+
+    await expect(caller.admin.users.setRateLimits({ email: member.email })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+    });
+    await expect(
+      caller.admin.users.setRateLimits({ email: "ghost@example.com", requestsPerMinute: 1 }),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(
+      app.callerFor(member).admin.users.setRateLimits({ email: member.email, requestsPerMinute: null }),
+    ).rejects.toMatchObject({ code: "FORBIDDEN" });
+  });
 });

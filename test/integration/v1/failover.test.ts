@@ -327,6 +327,39 @@ describe("failover before the first byte", () => {
     ]);
   });
 
+  it("fails over when a stream sends its role, then an error, and lets go of that upstream connection", async () => {
+    const { apiKey } = await harness.createFundedUser("1");
+    let closed!: Promise<void>;
+    primary.script = (request, response) => {
+      closed = new Promise((resolve) => request.socket.once("close", () => resolve()));
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      // The role alone is not an answer yet; the error after it still leaves room for another candidate. The
+      // upstream never ends this response: only the gateway letting go of it closes the connection.
+      const base = { id: "chatcmpl-role", object: "chat.completion.chunk", created: 1, model: "m" };
+      response.write(
+        `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] })}\n\n` +
+          `data: ${JSON.stringify({ ...base, choices: [], error: { message: "Overloaded" } })}\n\n`,
+      );
+    };
+    const { response, text } = await chat(apiKey, true);
+    expect(response.status).toBe(200);
+    expect(text).toContain("from fallback");
+    expect(text).not.toContain("Overloaded");
+    await closed;
+  });
+
+  it("fails over when a stream ends before its first chunk of answer", async () => {
+    const { apiKey } = await harness.createFundedUser("1");
+    primary.script = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.end(": nothing but a comment\n\n");
+    };
+    const { response, text } = await chat(apiKey, true);
+    expect(response.status).toBe(200);
+    expect(text).toContain("from fallback");
+    expect(response.headers.get("x-tollgate-attempts")).toBe("2");
+  });
+
   it("marks a channel whose key is refused as broken and routes around it", async () => {
     const { apiKey } = await harness.createFundedUser("1");
     primary.script = status(401, { error: { message: "Incorrect API key", type: "invalid_request_error" } });

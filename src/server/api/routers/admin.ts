@@ -67,12 +67,20 @@ const usersRouter = createTRPCRouter({
   /** An account's own rate limits across all its keys; null removes one, an omitted one stays. */
   setRateLimits: adminProcedure
     .input(
-      z.object({
-        email: emailSchema,
-        requestsPerMinute: rateLimitSchema,
-        tokensPerMinute: rateLimitSchema,
-        concurrentRequests: rateLimitSchema,
-      }),
+      z
+        .object({
+          email: emailSchema,
+          requestsPerMinute: rateLimitSchema,
+          tokensPerMinute: rateLimitSchema,
+          concurrentRequests: rateLimitSchema,
+        })
+        .refine(
+          (limits) =>
+            limits.requestsPerMinute !== undefined ||
+            limits.tokensPerMinute !== undefined ||
+            limits.concurrentRequests !== undefined,
+          "Give at least one of requestsPerMinute, tokensPerMinute, concurrentRequests (null removes a limit).",
+        ),
     )
     .mutation(async ({ ctx, input }) => {
       const { db, changes } = ctx.container;

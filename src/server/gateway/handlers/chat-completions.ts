@@ -195,7 +195,7 @@ export async function handleChatCompletions(
     }
     // A stream counts as answered once its first chunk arrives: an in-band refusal before it still fails over.
     const opening = openWithFailover(context, candidates, buildRequest, request.signal, (opened) =>
-      startStream(opened, request.signal),
+      startStream(opened, request.signal, deps.clock),
     );
 
     // A stream whose upstream answers within the keep-alive interval gets a real HTTP error if the upstream refuses;
@@ -384,8 +384,8 @@ function streamCompletion(
       answered = true;
       // The reads up to the first chunk were made while opening (raced against keep-alive comments, as a model may
       // think for long before its first token). Later reads are not: a timer per read would cost on the hot path.
-      for await (const events of resumeWith(opened.head, opened.reads, opened.ended)) {
-        firstByteAt ??= context.deps.clock();
+      firstByteAt = opened.answerStartedAt;
+      for await (const events of resumeWith(opened.head, opened.reads)) {
         // After [DONE] the body is read to its end (normally at once) rather than abandoned: abandoning it makes
         // the stream raise and destroy itself, which costs more than the few bytes left.
         for (const event of events) if (!completed && failure === null) translate(event, transform, adapter);

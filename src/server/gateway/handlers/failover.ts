@@ -1,6 +1,7 @@
 import { errors } from "../errors";
 import type { ProviderBinding } from "../providers/registry";
 import type { UpstreamHttpRequest, UpstreamResponse } from "../providers/types";
+import { failureOutcome } from "../routing/channel-stats";
 import { circuitKey } from "../routing/circuit-breaker";
 import type { Candidate } from "../routing/select-candidates";
 import { CallFailure, openUpstream, type CallContext } from "./upstream-call";
@@ -13,7 +14,6 @@ const RETRYABLE_ERROR_TYPES = new Set(["upstream_unreachable", "upstream_timeout
 
 type Verdict = "retry" | "broken" | "final";
 
-const REQUEST_ERROR = { outcome: "request_error" } as const;
 const PROVIDER_ERROR = { outcome: "provider_error" } as const;
 
 /**
@@ -97,7 +97,10 @@ export async function openWithFailover<Opened extends OpenedUpstream = OpenedUps
       if (verdict === "final") {
         // Not the channel's fault (or the client left): its circuit is none the worse.
         breaker.release(key);
-        if (!error.cancelled) deps.channelStats.record(endpoint.channel.id, endpoint.upstreamModel, REQUEST_ERROR);
+        if (!error.cancelled) {
+          const outcome = failureOutcome(error.upstreamStatus ?? error.httpStatus);
+          deps.channelStats.record(endpoint.channel.id, endpoint.upstreamModel, { outcome });
+        }
         throw error;
       }
       deps.channelStats.record(endpoint.channel.id, endpoint.upstreamModel, PROVIDER_ERROR);

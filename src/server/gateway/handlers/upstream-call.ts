@@ -19,6 +19,7 @@ import {
   type UpstreamResponse,
 } from "../providers/types";
 import type { CatalogModel, ModelEndpoint } from "../routing/catalog";
+import { failureOutcome } from "../routing/channel-stats";
 import { encodeSseData } from "../sse/encode-sse";
 
 /** nginx's status for a request the client abandoned; recorded on the generation, never sent (nobody listens). */
@@ -143,6 +144,9 @@ export function settle(context: CallContext, outcome: CallOutcome): Metered {
   return metered;
 }
 
+/** Generation shorter than this is not taken as a measure of throughput. */
+const MIN_MEASURED_GENERATION_MS = 50;
+
 /**
  * Adds a call the upstream answered to its channel's statistics: a success with its speed, or a provider error when
  * the answer broke off or was unreadable. Calls that failed before an answer were recorded by failover; a call the
@@ -154,25 +158,23 @@ function recordChannelOutcome(context: CallContext, outcome: CallOutcome, metere
   const { channel, upstreamModel } = context.endpoint;
   if (outcome.httpStatus >= 400 || !outcome.completed) {
     // A fan-out copy can still be refused for the request itself (a 400): that is not the provider failing.
-    const status = outcome.httpStatus;
-    const requestError = status >= 400 && status < 500 && status !== 408 && status !== 429;
-    context.deps.channelStats.record(channel.id, upstreamModel, {
-      outcome: requestError ? "request_error" : "provider_error",
-    });
+    const failed = outcome.httpStatus >= 400 ? outcome.httpStatus : null;
+    context.deps.channelStats.record(channel.id, upstreamModel, { outcome: failureOutcome(failed) });
     return;
   }
   const latencyMs = Math.max(0, now - since);
   const firstByteAt = outcome.firstByteAt ?? null;
-  // A non-streamed answer arrives whole: its first token comes with its last.
-  const firstTokenMs = firstByteAt === null ? latencyMs : Math.max(0, firstByteAt - since);
-  const generatingMs = Math.max(1, firstByteAt === null ? latencyMs : now - firstByteAt);
+  const generatingMs = firstByteAt === null ? latencyMs : now - firstByteAt;
   const outputTokens = metered.usage.completionTokens;
   context.deps.channelStats.record(channel.id, upstreamModel, {
     outcome: "success",
     latencyMs,
-    firstTokenMs,
+    // Only a stream has a first token apart from its last; a whole answer would pass for a slow first token.
+    firstTokenMs: firstByteAt === null ? undefined : Math.max(0, firstByteAt - since),
     outputTokens,
-    tokensPerSecond: outputTokens > 0 ? (outputTokens * 1000) / generatingMs : undefined,
+    // An answer that came (nearly) in one piece says nothing about how fast the model generates.
+    tokensPerSecond:
+      outputTokens > 0 && generatingMs >= MIN_MEASURED_GENERATION_MS ? (outputTokens * 1000) / generatingMs : undefined,
   });
 }
 

@@ -14,12 +14,22 @@ export interface AttemptSample {
   outcome: AttemptOutcome;
   /** Successes only: from sending the request to the last byte. */
   latencyMs?: number;
-  /** Successes only: from sending the request to the first byte of the answer (the whole answer when not streamed). */
+  /** Streamed successes only: from sending the request to the first chunk of the answer. */
   firstTokenMs?: number;
   /** Successes only: tokens generated. */
   outputTokens?: number;
-  /** Successes only: tokens generated per second of generation. */
+  /** Successes only: tokens generated per second of generation (unset when it was too short to measure). */
   tokensPerSecond?: number;
+}
+
+/**
+ * How a failed call counts: against the request (a 4xx about what was asked) or against the provider (anything else:
+ * no connection, timeouts, 408, 429, 5xx, and 401/402/403, which are about the channel's account).
+ */
+export function failureOutcome(status: number | null): AttemptOutcome {
+  const aboutTheRequest =
+    status !== null && status >= 400 && status < 500 && ![401, 402, 403, 408, 429].includes(status);
+  return aboutTheRequest ? "request_error" : "provider_error";
 }
 
 export const HISTOGRAM_BINS = 64;
@@ -60,18 +70,26 @@ export function emptyCounts(): MinuteCounts {
   };
 }
 
-function addInto(target: MinuteCounts, source: MinuteCounts): void {
+function addCounts(target: MinuteCounts, source: MinuteCounts): void {
   target.successes += source.successes;
   target.providerErrors += source.providerErrors;
   target.requestErrors += source.requestErrors;
   target.outputTokens += source.outputTokens;
-  // Minutes past the percentile window have no histograms left to add to.
-  if (target.latency.length === 0) return;
+}
+
+function addHistograms(target: MinuteCounts, source: MinuteCounts): void {
+  // Minutes past the percentile window have no histograms left, on either side.
+  if (target.latency.length === 0 || source.latency.length === 0) return;
   for (let bin = 0; bin < HISTOGRAM_BINS; bin++) {
     target.latency[bin]! += source.latency[bin] ?? 0;
     target.firstToken[bin]! += source.firstToken[bin] ?? 0;
     target.throughput[bin]! += source.throughput[bin] ?? 0;
   }
+}
+
+function addInto(target: MinuteCounts, source: MinuteCounts): void {
+  addCounts(target, source);
+  addHistograms(target, source);
 }
 
 const isEmpty = (counts: MinuteCounts) =>
@@ -137,17 +155,15 @@ interface Bucket {
 /** Statistics for a set of minutes, e.g. rows read back from the database. */
 export function summarise(buckets: readonly { minute: number; counts: MinuteCounts }[], now: number): EndpointStats {
   const currentMinute = Math.floor(now / MINUTE_MS);
-  const windowTotals = {
-    last5m: emptyCounts(),
-    last30m: emptyCounts(),
-    last1d: emptyCounts(),
-  };
+  const windowTotals = { last5m: emptyCounts(), last30m: emptyCounts(), last1d: emptyCounts() };
   for (const { minute, counts } of buckets) {
     const age = currentMinute - Math.floor(minute / MINUTE_MS);
-    if (age < 0) continue;
-    for (const name of ["last5m", "last30m", "last1d"] as const) {
-      if (age < WINDOWS[name]) addInto(windowTotals[name], counts);
-    }
+    if (age < 0 || age >= WINDOWS.last1d) continue;
+    addCounts(windowTotals.last1d, counts);
+    if (age >= WINDOWS.last30m) continue;
+    // Percentiles come from the 30-minute window only: its histograms are the only ones summed.
+    addInto(windowTotals.last30m, counts);
+    if (age < WINDOWS.last5m) addCounts(windowTotals.last5m, counts);
   }
   const windowStats = (counts: MinuteCounts): WindowStats => {
     const requests = counts.successes + counts.providerErrors + counts.requestErrors;
@@ -263,12 +279,11 @@ export function createChannelStats(clock: Clock): ChannelStats {
       if (cached !== undefined && now - cached.at < SNAPSHOT_TTL_MS && now >= cached.at) return cached.stats;
       prune(Math.floor(now / MINUTE_MS));
       const buckets = series.get(key)?.buckets;
+      // A minute's stored and unflushed counts go in as two entries: summing them is what summarise does anyway.
       const minutes: { minute: number; counts: MinuteCounts }[] = [];
       for (const bucket of buckets?.values() ?? []) {
-        const counts = emptyCounts();
-        if (bucket.persisted !== null) addInto(counts, bucket.persisted);
-        if (bucket.local !== null) addInto(counts, bucket.local);
-        minutes.push({ minute: bucket.minute, counts });
+        if (bucket.persisted !== null) minutes.push({ minute: bucket.minute, counts: bucket.persisted });
+        if (bucket.local !== null) minutes.push({ minute: bucket.minute, counts: bucket.local });
       }
       const stats = summarise(minutes, now);
       snapshots.set(key, { at: now, stats });

@@ -31,16 +31,14 @@ export async function* keepAliveWhile<T>(pending: Promise<T>, intervalMs: number
 }
 
 /**
- * `rest` with values already read from it put back in front, for `for await`; `restEnded` when those reads already
- * found its end (it is not read again). Breaking out of the loop still returns `rest`, so its cleanup runs as if it
- * had been iterated directly.
+ * `rest` with values already read from it put back in front, for `for await`. Breaking out of the loop still returns
+ * `rest`, so its cleanup runs as if it had been iterated directly.
  */
-export function resumeWith<T>(head: readonly T[], rest: AsyncIterator<T>, restEnded = false): AsyncIterable<T> {
+export function resumeWith<T>(head: readonly T[], rest: AsyncIterator<T>): AsyncIterable<T> {
   let next = 0;
   const iterator: AsyncIterator<T> = {
     next() {
-      if (next < head.length) return Promise.resolve({ done: false, value: head[next++]! });
-      return restEnded ? Promise.resolve({ done: true, value: undefined }) : rest.next();
+      return next < head.length ? Promise.resolve({ done: false, value: head[next++]! }) : rest.next();
     },
     return(value?: unknown) {
       next = head.length;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   createChannelStats,
+  failureOutcome,
   emptyCounts,
   histogramBin,
   HISTOGRAM_BINS,
@@ -22,6 +23,15 @@ describe("histogramBin", () => {
     expect(histogramBin(1.3)).toBe(2);
     expect(histogramBin(Number.NaN)).toBe(0);
     expect(histogramBin(1e12)).toBe(HISTOGRAM_BINS - 1);
+  });
+});
+
+describe("failureOutcome", () => {
+  it("blames the request for 4xx about what was asked, the provider for everything else", () => {
+    for (const status of [400, 404, 413, 422]) expect(failureOutcome(status)).toBe("request_error");
+    for (const status of [null, 401, 402, 403, 408, 429, 500, 501, 502, 503, 504, 520, 529]) {
+      expect(failureOutcome(status)).toBe("provider_error");
+    }
   });
 });
 
