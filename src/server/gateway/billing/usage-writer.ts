@@ -6,6 +6,8 @@ import type { Logger } from "../logger";
 import { lockBalances, postLedgerEntries, type LedgerEntryInput } from "./ledger";
 
 const MAX_RETRY_DELAY_MS = 5_000;
+const DAY_MS = 86_400_000;
+
 /** `last_used_at` is a dashboard hint: written at most once a minute per key, not on every batch. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -94,15 +96,23 @@ async function releaseHoldsAndCountKeySpend(
 ): Promise<void> {
   // Holds kept in the process (PGlite) have no rows to delete: an empty list spares the lookups.
   const holdIds = jsonParam(holdsInDatabase ? batch.map((settlement) => settlement.generation.id) : []);
-  const spend = jsonParam(
-    fresh
-      .filter((settlement) => settlement.costNano > 0n && typeof settlement.generation.apiKeyId === "string")
-      .map((settlement) => ({
-        key_id: settlement.generation.apiKeyId,
-        started_at: settlement.generation.createdAt.toISOString(),
-        cost: settlement.costNano,
-      })),
-  );
+  // Every spend-limit period (UTC day, ISO week, month) is made of whole UTC days, so calls of one key on one UTC day
+  // always count in the same period: summed here, the statement sees a row per key and day rather than per call.
+  const spentByKeyAndDay = new Map<string, { key_id: string; started_at: string; cost: bigint }>();
+  for (const { generation, costNano } of fresh) {
+    if (costNano <= 0n || typeof generation.apiKeyId !== "string") continue;
+    const day = Math.floor(generation.createdAt.getTime() / DAY_MS);
+    const slot = `${generation.apiKeyId} ${day}`;
+    const spent = spentByKeyAndDay.get(slot);
+    if (spent === undefined) {
+      spentByKeyAndDay.set(slot, {
+        key_id: generation.apiKeyId,
+        started_at: generation.createdAt.toISOString(),
+        cost: costNano,
+      });
+    } else spent.cost += costNano;
+  }
+  const spend = jsonParam([...spentByKeyAndDay.values()]);
   await tx.execute(sql`
     with released as (
       delete from balance_holds where id in (select jsonb_array_elements_text(${holdIds}::jsonb))

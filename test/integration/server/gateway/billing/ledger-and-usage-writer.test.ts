@@ -3,6 +3,9 @@ import type { Database } from "~/server/db";
 import { postLedgerEntriesNow } from "~/server/gateway/billing/ledger";
 import { createUsageWriter, type Settlement } from "~/server/gateway/billing/usage-writer";
 import { silentLogger } from "~/server/gateway/logger";
+import { eq } from "drizzle-orm";
+import { apiKeys } from "~/server/db/schema";
+import { createApiKey } from "~/server/services/api-keys";
 import { createUser } from "~/server/services/users";
 import { balanceOf, expectLedgerConsistent, generationsOf, ledgerOf } from "../../../../helpers/ledger-assertions";
 import { createTestDatabase, type TestDatabase } from "../../../../helpers/test-database";
@@ -112,6 +115,38 @@ describe("usage writer", () => {
     writer.enqueue(settlement(alice, "gen-a1", 300n));
     await writer.close();
     expect(await balanceOf(db, alice)).toBe(999_500n);
+  });
+
+  it("counts one batch's calls of a daily-limited key in the day each started, across midnight", async () => {
+    const alice = await newUser();
+    await postLedgerEntriesNow(db, [
+      { userId: alice, kind: "topup", externalId: `seed-${alice}`, amountNano: 1_000_000n },
+    ]);
+    const { key } = await createApiKey(db, {
+      userId: alice,
+      name: "daily",
+      spendLimitNano: 10_000n,
+      limitReset: "daily",
+    });
+    const at = (iso: string, id: string, costNano: bigint): Settlement => {
+      const call = settlement(alice, id, costNano);
+      return { ...call, generation: { ...call.generation, apiKeyId: key.id, createdAt: new Date(iso) } };
+    };
+    const writer = createUsageWriter({ db, logger: silentLogger, flushIntervalMs: 60_000, holdsInDatabase: false });
+    // One batch: three calls late on the 21st, two just after midnight.
+    writer.enqueue(at("2026-11-21T23:59:58Z", "gen-d1", 100n));
+    writer.enqueue(at("2026-11-22T00:00:01Z", "gen-d2", 40n));
+    writer.enqueue(at("2026-11-21T23:59:59Z", "gen-d3", 200n));
+    writer.enqueue(at("2026-11-22T00:00:02Z", "gen-d4", 2n));
+    writer.enqueue(at("2026-11-21T12:00:00Z", "gen-d5", 300n));
+    await writer.close();
+
+    const [row] = await db.select().from(apiKeys).where(eq(apiKeys.id, key.id));
+    // The key's period is the newest day, holding only that day's calls; the older day's spend is over.
+    expect(row?.periodStartedAt?.toISOString()).toBe("2026-11-22T00:00:00.000Z");
+    expect(row?.periodSpendNano).toBe(42n);
+    expect(await balanceOf(db, alice)).toBe(1_000_000n - 642n);
+    await expectLedgerConsistent(db, alice);
   });
 
   it("writes the good settlements of a batch that holds a bad one, and keeps the bad one queued", async () => {
