@@ -297,4 +297,46 @@ describe("admin channels router", () => {
 
     await expect(app.callerFor(member).admin.channels.stats()).rejects.toMatchObject({ code: "FORBIDDEN" });
   });
+
+  it("creates a channel with its key encrypted and its endpoints routed at once, refusing bad input", async () => {
+    const caller = app.callerFor(admin);
+    const created = await caller.admin.channels.create({
+      kind: "openai-compatible",
+      name: "created-by-admin",
+      provider: "DeepInfra",
+      baseUrl: `${upstream.baseUrl}/`,
+      apiKey: NEW_SECRET,
+      priority: 3,
+      models: [{ modelId: MODEL, upstreamModel: "nano-at-deepinfra" }],
+    });
+    expect(created).toMatchObject({
+      name: "created-by-admin",
+      provider: "deepinfra",
+      baseUrl: upstream.baseUrl,
+      priority: 3,
+      hasSecret: true,
+      endpointCount: 1,
+    });
+    expect(JSON.stringify(created)).not.toContain(NEW_SECRET);
+    const stored = await row(created.id);
+    expect(stored.encryptedSecret).not.toContain(NEW_SECRET);
+    expect(app.container.secretBox.decrypt(stored.encryptedSecret!)).toBe(NEW_SECRET);
+    const routedHere = app.container.catalog
+      .getModel(MODEL)
+      ?.endpoints.find((endpoint) => endpoint.channel.id === created.id);
+    expect(routedHere).toMatchObject({ upstreamModel: "nano-at-deepinfra", channel: { provider: "deepinfra" } });
+
+    await expect(
+      caller.admin.channels.create({ kind: "openai-compatible", name: "created-by-admin", baseUrl: upstream.baseUrl }),
+    ).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(
+      caller.admin.channels.create({ kind: "anthropic", name: "keyless", baseUrl: upstream.baseUrl }),
+    ).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    await expect(
+      caller.admin.channels.create({ kind: "openai", name: "bad-url", baseUrl: "ftp://example.com", apiKey: "k" }),
+    ).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    await expect(
+      app.callerFor(member).admin.channels.create({ kind: "openai-compatible", name: "x", baseUrl: upstream.baseUrl }),
+    ).rejects.toMatchObject({ code: "FORBIDDEN" });
+  });
 });

@@ -1,9 +1,13 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import {
+  addChannel,
   ChannelInputError,
   ChannelNameTakenError,
   channelPatchSchema,
+  findChannelByName,
+  MAX_CHANNEL_INTEGER,
+  PROVIDER_SLUG_PATTERN,
   listChannels,
   requireChannel,
   setChannelEnabled,
@@ -41,6 +45,48 @@ export const adminChannelsRouter = createTRPCRouter({
     const rows = await readStoredChannelStats(db, Date.now(), input?.channelId);
     return rows.map((row) => ({ ...row, channelName: names.get(row.channelId) ?? null }));
   }),
+
+  /**
+   * Adds a channel (what `tollgate channel add` does): its key is stored encrypted, its endpoints are the listed models
+   * or, without a list, the catalog models of its provider; gateways reload at once.
+   */
+  create: adminProcedure
+    .input(
+      z.object({
+        kind: z.enum(["openai", "anthropic", "gemini", "openai-compatible"]),
+        name: z.string().trim().min(1).max(200),
+        baseUrl: channelPatchSchema.shape.baseUrl.unwrap(),
+        apiKey: z.string().trim().min(1).max(10_000).optional(),
+        provider: z
+          .string()
+          .trim()
+          .toLowerCase()
+          .regex(PROVIDER_SLUG_PATTERN, "A provider slug such as deepseek")
+          .optional(),
+        priority: z
+          .number()
+          .int()
+          .min(-MAX_CHANNEL_INTEGER - 1)
+          .max(MAX_CHANNEL_INTEGER)
+          .optional(),
+        weight: z.number().int().min(1).max(MAX_CHANNEL_INTEGER).optional(),
+        models: z
+          .array(z.object({ modelId: z.string().trim().min(1), upstreamModel: z.string().trim().min(1).optional() }))
+          .min(1)
+          .optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const { db, changes, secretBox } = ctx.container;
+      try {
+        if (input.apiKey === undefined && input.kind !== "openai-compatible")
+          throw new ChannelInputError(`${input.kind} channels need a key`);
+        if ((await findChannelByName(db, input.name)) !== null) throw new ChannelNameTakenError(input.name);
+        return (await addChannel(db, secretBox, changes, input)).channel;
+      } catch (error) {
+        throw asTRPCError(error);
+      }
+    }),
 
   /** Changes the fields given; a new key or base URL, or enabling, clears the broken mark. Gateways reload. */
   update: adminProcedure
