@@ -66,15 +66,16 @@ export async function postLedgerEntries(
   }
   if (result.posted.length === 0) return result;
 
+  // Arrays read by position rather than objects: PGlite's cost grows with the parameter's size (see the usage writer).
   const rows = jsonParam(
-    result.posted.map((entry) => ({
-      user_id: entry.userId,
-      kind: entry.kind,
-      external_id: entry.externalId,
-      amount_nano: entry.amountNano,
-      balance_after_nano: entry.balanceAfterNano,
-      note: entry.note ?? null,
-    })),
+    result.posted.map((entry) => [
+      entry.userId,
+      entry.kind,
+      entry.externalId,
+      entry.amountNano,
+      entry.balanceAfterNano,
+      entry.note ?? null,
+    ]),
   );
   const touched = jsonParam(
     [...new Set(result.posted.map((entry) => entry.userId))].map((userId) => ({
@@ -87,9 +88,8 @@ export async function postLedgerEntries(
   await tx.execute(sql`
     with appended as (
       insert into ledger_entries (user_id, kind, external_id, amount_nano, balance_after_nano, note)
-      select user_id, kind::ledger_kind, external_id, amount_nano, balance_after_nano, note
-      from jsonb_to_recordset(${rows}::jsonb)
-        as entry(user_id text, kind text, external_id text, amount_nano bigint, balance_after_nano bigint, note text)
+      select entry->>0, (entry->>1)::ledger_kind, entry->>2, (entry->>3)::bigint, (entry->>4)::bigint, entry->>5
+      from jsonb_array_elements(${rows}::jsonb) as entry
     )
     update balances set balance_nano = touched.balance_nano, updated_at = now()
     from jsonb_to_recordset(${touched}::jsonb) as touched(user_id text, balance_nano bigint)
