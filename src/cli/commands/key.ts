@@ -233,13 +233,26 @@ export const keyLimit: CommandSpec = {
 };
 
 /** `--rpm 60` → 60; `none` → null (no own limit); absent → unchanged. */
-export function readRate(input: CommandInput, option: string): number | null | undefined {
+function readRate(input: CommandInput, option: string): number | null | undefined {
   const text = optionString(input, option);
   if (text === undefined) return undefined;
   if (text.trim().toLowerCase() === "none") return null;
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1)
     throw new UsageError(`--${option} must be a whole number ≥ 1, or none`);
   return Number(text);
+}
+
+/** `--rpm`, `--tpm` and `--concurrency`, at least one of them. */
+export function readRateLimits(input: CommandInput) {
+  const limits = {
+    requestsPerMinute: readRate(input, "rpm"),
+    tokensPerMinute: readRate(input, "tpm"),
+    concurrentRequests: readRate(input, "concurrency"),
+  };
+  if (Object.values(limits).every((value) => value === undefined)) {
+    throw new UsageError("give at least one of --rpm, --tpm, --concurrency");
+  }
+  return limits;
 }
 
 export const keyRateLimit: CommandSpec = {
@@ -253,14 +266,7 @@ export const keyRateLimit: CommandSpec = {
     email: OWNER_OPTION,
   },
   async run(input, { db, changes }) {
-    const limits = {
-      requestsPerMinute: readRate(input, "rpm"),
-      tokensPerMinute: readRate(input, "tpm"),
-      concurrentRequests: readRate(input, "concurrency"),
-    };
-    if (Object.values(limits).every((value) => value === undefined)) {
-      throw new UsageError("give at least one of --rpm, --tpm, --concurrency");
-    }
+    const limits = readRateLimits(input);
     const userId = await readOwner(input, db);
     const key = await setApiKeyRateLimits(db, changes, { idOrPrefix: input.positionals[0]!, userId, ...limits });
     const shown = (value: number | null) => (value === null ? "default" : String(value));

@@ -1,7 +1,7 @@
 import { setAccountRateLimits } from "~/server/services/api-keys";
 import { createUser, emailSchema, passwordSchema, requireUserByEmail } from "~/server/services/users";
 import { optionFlag, optionText, requiredString, UsageError, type CommandInput, type CommandSpec } from "../command";
-import { readRate } from "./key";
+import { readRateLimits } from "./key";
 
 /** The email as the services store it, or a usage error naming the option. */
 export function readEmail(input: CommandInput): string {
@@ -47,14 +47,7 @@ export const userRateLimit: CommandSpec = {
     concurrency: { type: "string", valueName: "N|none", description: "Completions in flight at once" },
   },
   async run(input, { db, changes }) {
-    const limits = {
-      requestsPerMinute: readRate(input, "rpm"),
-      tokensPerMinute: readRate(input, "tpm"),
-      concurrentRequests: readRate(input, "concurrency"),
-    };
-    if (Object.values(limits).every((value) => value === undefined)) {
-      throw new UsageError("give at least one of --rpm, --tpm, --concurrency");
-    }
+    const limits = readRateLimits(input);
     const user = await requireUserByEmail(db, readEmail(input));
     const set = await setAccountRateLimits(db, changes, { userId: user.id, ...limits });
     const shown = (value: number | null) => (value === null ? "no limit" : String(value));

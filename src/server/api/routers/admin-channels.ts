@@ -6,8 +6,6 @@ import {
   ChannelNameTakenError,
   channelPatchSchema,
   findChannelByName,
-  MAX_CHANNEL_INTEGER,
-  PROVIDER_SLUG_PATTERN,
   listChannels,
   requireChannel,
   setChannelEnabled,
@@ -57,19 +55,9 @@ export const adminChannelsRouter = createTRPCRouter({
         name: z.string().trim().min(1).max(200),
         baseUrl: channelPatchSchema.shape.baseUrl.unwrap(),
         apiKey: z.string().trim().min(1).max(10_000).optional(),
-        provider: z
-          .string()
-          .trim()
-          .toLowerCase()
-          .regex(PROVIDER_SLUG_PATTERN, "A provider slug such as deepseek")
-          .optional(),
-        priority: z
-          .number()
-          .int()
-          .min(-MAX_CHANNEL_INTEGER - 1)
-          .max(MAX_CHANNEL_INTEGER)
-          .optional(),
-        weight: z.number().int().min(1).max(MAX_CHANNEL_INTEGER).optional(),
+        provider: channelPatchSchema.shape.provider,
+        priority: channelPatchSchema.shape.priority,
+        weight: channelPatchSchema.shape.weight,
         models: z
           .array(z.object({ modelId: z.string().trim().min(1), upstreamModel: z.string().trim().min(1).optional() }))
           .min(1)

@@ -8,6 +8,17 @@ import { z } from "zod";
 const usdAmount = z.number().describe("US dollars");
 const perTokenPrice = z.string().describe("US dollars per token, as a decimal string");
 
+/** OpenRouter's pricing object: USD per token as exact decimal strings, and flat fees. */
+const pricingSchema = z.object({
+  prompt: perTokenPrice,
+  completion: perTokenPrice,
+  input_cache_read: perTokenPrice,
+  input_cache_write: perTokenPrice,
+  internal_reasoning: perTokenPrice,
+  request: z.string().describe("US dollars per request"),
+  image: z.string().describe("US dollars per input image"),
+});
+
 export const errorBodySchema = z
   .object({
     error: z.object({
@@ -104,15 +115,7 @@ export const modelSchema = z
     description: z.string(),
     context_length: z.number().int(),
     architecture: z.object({ input_modalities: z.array(z.string()), output_modalities: z.array(z.string()) }),
-    pricing: z.object({
-      prompt: perTokenPrice,
-      completion: perTokenPrice,
-      input_cache_read: perTokenPrice,
-      input_cache_write: perTokenPrice,
-      internal_reasoning: perTokenPrice,
-      request: z.string().describe("US dollars per request"),
-      image: z.string().describe("US dollars per input image"),
-    }),
+    pricing: pricingSchema,
     pricing_per_million_usd: z.object({ prompt: z.string(), completion: z.string() }),
     supported_parameters: z.array(z.string()),
     top_provider: z.object({ context_length: z.number().int(), max_completion_tokens: z.number().int() }),
@@ -153,15 +156,7 @@ export const modelEndpointsSchema = z
           context_length: z.number().int(),
           max_completion_tokens: z.number().int(),
           max_prompt_tokens: z.number().int(),
-          pricing: z.object({
-            prompt: perTokenPrice,
-            completion: perTokenPrice,
-            input_cache_read: perTokenPrice,
-            input_cache_write: perTokenPrice,
-            internal_reasoning: perTokenPrice,
-            request: z.string().describe("US dollars per request"),
-            image: z.string().describe("US dollars per input image"),
-          }),
+          pricing: pricingSchema,
           quantization: z.null(),
           supported_parameters: z.array(z.string()),
           status: z
