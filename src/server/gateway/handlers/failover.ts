@@ -9,7 +9,10 @@ import { CallFailure, openUpstream, type CallContext } from "./upstream-call";
 /** Upstream statuses that say "not now" rather than "not this request": the next candidate may answer. */
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504, 529]);
 
-/** Failures without an upstream status worth another candidate: no connection, no answer in time, a stream that died before it began. */
+/**
+ * Failures without an upstream status that are worth another candidate: no connection, no answer in time, a stream
+ * that died or ended before it began its answer.
+ */
 const RETRYABLE_ERROR_TYPES = new Set(["upstream_unreachable", "upstream_timeout", "upstream_stream_failed"]);
 
 type Verdict = "retry" | "broken" | "final";
@@ -35,11 +38,13 @@ export interface OpenedUpstream {
 }
 
 /**
- * Opens the call on the first candidate that answers (and whose answer `confirm` accepts): candidates in order, skipping channels whose circuit is open
- * and any channel already tried for this call with the same upstream model, within the configured cap on attempts and on total time. Each
- * attempt is recorded on the context (channel, status, latency, error type); the context's model and endpoint end
- * as the ones that answered, so the answer names that model and the call is billed at that endpoint's prices. A failure that another candidate cannot fix is thrown at once;
- * when every candidate failed, the last failure is; when every circuit is open, a 503 with `Retry-After`.
+ * Opens the call on the first candidate that answers, and whose answer `confirm` accepts (a stream must begin its
+ * answer): candidates in order, skipping channels whose circuit is open and any channel already tried for this call
+ * with the same upstream model, within the configured cap on attempts and on total time. Each attempt is recorded on
+ * the context (channel, status, latency, error type) and in the channel statistics; the context's model and endpoint
+ * end as the ones that answered, so the answer names that model and the call is billed at that endpoint's prices. A
+ * failure that another candidate cannot fix is thrown at once; when every candidate failed, the last failure is; when
+ * every circuit is open, a 503 with `Retry-After`.
  */
 export async function openWithFailover<Opened extends OpenedUpstream = OpenedUpstream>(
   context: CallContext,
