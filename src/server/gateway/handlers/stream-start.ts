@@ -16,21 +16,22 @@ export interface StartedStream extends OpenedUpstream {
 /** Reads kept before a stream counts as answering anyway: a bound on what is buffered. */
 const MAX_HEAD_READS = 64;
 
-/** A chunk that gives the client part of an answer; a role-only or usage-only chunk does not. */
+/**
+ * A chunk that gives the client part of an answer (text, reasoning, a refusal, a tool call, a finish); a role-only
+ * or usage-only chunk does not.
+ */
 function beginsAnswer(item: StreamItem): boolean {
   if (item.type !== "chunk") return item.type === "done";
   return item.chunk.choices.some(({ delta, finish_reason }) => {
     if (finish_reason != null) return true;
-    const { content, reasoning, tool_calls } = delta as {
+    const { content, reasoning, refusal, tool_calls } = delta as {
       content?: unknown;
       reasoning?: unknown;
+      refusal?: unknown;
       tool_calls?: unknown;
     };
-    return (
-      (typeof content === "string" && content !== "") ||
-      (typeof reasoning === "string" && reasoning !== "") ||
-      (Array.isArray(tool_calls) && tool_calls.length > 0)
-    );
+    const text = (value: unknown) => typeof value === "string" && value !== "";
+    return text(content) || text(reasoning) || text(refusal) || (Array.isArray(tool_calls) && tool_calls.length > 0);
   });
 }
 
