@@ -15,3 +15,11 @@ export function rowsOf<Row>(result: unknown): Row[] {
   const rows = (result as { rows?: unknown }).rows;
   return Array.isArray(rows) ? (rows as Row[]) : [];
 }
+
+/** How many rows a raw insert/update/delete touched, whichever driver ran it (PGlite `affectedRows`, postgres-js `count`). */
+export function affectedRowsOf(result: unknown): number {
+  const { affectedRows, count } = result as { affectedRows?: unknown; count?: unknown };
+  if (typeof affectedRows === "number") return affectedRows;
+  if (typeof count === "number") return count;
+  throw new Error("the database driver reported no affected row count");
+}

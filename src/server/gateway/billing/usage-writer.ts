@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Database, Transaction } from "~/server/db";
-import { jsonParam, rowsOf } from "~/server/db/raw-rows";
+import { affectedRowsOf, jsonParam, rowsOf } from "~/server/db/raw-rows";
 import type { generations } from "~/server/db/schema";
 import type { Logger } from "../logger";
 import { lockBalances, postLedgerEntries, type LedgerEntryInput } from "./ledger";
@@ -92,6 +92,9 @@ function generationColumns(row: GenerationRow): Record<keyof typeof GENERATION_C
 
 export type GenerationRow = typeof generations.$inferInsert;
 
+/** A batch held generations already stored: rolled back, to be written again in the way that tells which are new. */
+class RowsAlreadyWrittenError extends Error {}
+
 /**
  * Releases the holds of settled calls (whichever of settlement and expiry deletes a hold releases it, never both),
  * adds each fresh generation's cost to its key's spend for the period the call started in (`key_period_start`), and
@@ -105,8 +108,6 @@ async function releaseHoldsAndCountKeySpend(
   lastUsedKeyIds: string[],
   holdsInDatabase: boolean,
 ): Promise<void> {
-  // Holds kept in the process (PGlite) have no rows to delete: an empty list spares the lookups.
-  const holdIds = jsonParam(holdsInDatabase ? batch.map((settlement) => settlement.generation.id) : []);
   // Every spend-limit period (UTC day, ISO week, month) is made of whole UTC days, so calls of one key on one UTC day
   // always count in the same period: summed here, the statement sees a row per key and day rather than per call.
   const spentByKeyAndDay = new Map<string, { key_id: string; started_at: string; cost: bigint }>();
@@ -124,16 +125,32 @@ async function releaseHoldsAndCountKeySpend(
     } else spent.cost += costNano;
   }
   const spend = jsonParam([...spentByKeyAndDay.values()]);
+  // Holds kept in the process (PGlite) have no rows to release: the statement then leaves out that half, whose
+  // planning alone costs PGlite more than the rest of it.
+  const holds = holdsInDatabase
+    ? {
+        released: sql`
+          released as (
+            delete from balance_holds
+            where id in (select jsonb_array_elements_text(${jsonParam(batch.map(({ generation }) => generation.id))}::jsonb))
+            returning user_id, api_key_id, amount_nano
+          ), by_user as (
+            select user_id, sum(amount_nano) as amount from released group by user_id
+          ), by_key as (
+            select api_key_id as key_id, sum(amount_nano) as amount from released where api_key_id is not null
+            group by api_key_id
+          ), balances_released as (
+            update balances set held_nano = balances.held_nano - by_user.amount
+            from by_user where balances.user_id = by_user.user_id
+            returning 1
+          ),`,
+        touched: sql`select key_id from by_key union`,
+        held: sql`held_nano = api_keys.held_nano - coalesce(by_key.amount, 0),`,
+        join: sql`left join by_key on by_key.key_id = touched.key_id`,
+      }
+    : { released: sql``, touched: sql``, held: sql``, join: sql`` };
   await tx.execute(sql`
-    with released as (
-      delete from balance_holds where id in (select jsonb_array_elements_text(${holdIds}::jsonb))
-      returning user_id, api_key_id, amount_nano
-    ), by_user as (
-      select user_id, sum(amount_nano) as amount from released group by user_id
-    ), by_key as (
-      select api_key_id as key_id, sum(amount_nano) as amount from released where api_key_id is not null
-      group by api_key_id
-    ), spent as (
+    with ${holds.released} spent as (
       select spent.key_id, spent.cost, key_period_start(api_keys.limit_reset, spent.started_at) as period
       from jsonb_to_recordset(${spend}::jsonb) as spent(key_id uuid, started_at timestamptz, cost bigint)
       join api_keys on api_keys.id = spent.key_id
@@ -147,14 +164,10 @@ async function releaseHoldsAndCountKeySpend(
     ), used as (
       select jsonb_array_elements_text(${jsonParam(lastUsedKeyIds)}::jsonb)::uuid as key_id
     ), touched as (
-      select key_id from by_key union select key_id from spent_by_key union select key_id from used
-    ), balances_released as (
-      update balances set held_nano = balances.held_nano - by_user.amount
-      from by_user where balances.user_id = by_user.user_id
-      returning 1
+      ${holds.touched} select key_id from spent_by_key union select key_id from used
     )
     update api_keys set
-      held_nano = api_keys.held_nano - coalesce(by_key.amount, 0),
+      ${holds.held}
       period_spend_nano = case
         when spent_by_key.key_id is null then api_keys.period_spend_nano
         when spent_by_key.period is not distinct from api_keys.period_started_at
@@ -171,7 +184,7 @@ async function releaseHoldsAndCountKeySpend(
       end,
       last_used_at = case when used.key_id is not null then now() else api_keys.last_used_at end
     from touched
-      left join by_key on by_key.key_id = touched.key_id
+      ${holds.join}
       left join spent_by_key on spent_by_key.key_id = touched.key_id
       left join used on used.key_id = touched.key_id
     where api_keys.id = touched.key_id`);
@@ -258,35 +271,47 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
     const keyIds = [...new Set(batch.map((settlement) => settlement.generation.apiKeyId))].filter(
       (id): id is string => typeof id === "string" && now - (lastUsedWritten.get(id) ?? 0) >= LAST_USED_RESOLUTION_MS,
     );
-    const written = await db.transaction(async (tx) => {
-      const inserted = rowsOf<{ id: string }>(
-        await tx.execute(sql`
+    // Generation ids are new for every call, so a batch normally inserts all its rows: counting them spares
+    // RETURNING, which costs PGlite a third as much again as the insert. A batch that finds some rows already there
+    // (a settlement written again after a failure) is rolled back and written again, asking which rows are new.
+    const commit = (countOnly: boolean) =>
+      db.transaction(async (tx) => {
+        const insert = sql`
           insert into generations (${sql.raw(GENERATION_COLUMN_NAMES)})
           select ${sql.raw(GENERATION_VALUES)}
           from jsonb_array_elements(${rows}::jsonb) as generation
-          on conflict (id) do nothing
-          returning id`),
-      );
-      // A usage debit is written in the same transaction as its generation row, so only generations inserted just
-      // now can lack one: a retried settlement finds its row and debits nothing.
-      const insertedIds = new Set(inserted.map((row) => row.id));
-      // The balances are locked only now, in user order, and held until commit: admission (balance holds) waits on
-      // these rows, so the bulk insert above runs before them. Holds and settlements lock balances before api_keys,
-      // so they cannot deadlock.
-      const locked = await lockBalances(tx, [...new Set(batch.map((settlement) => settlement.generation.userId))]);
-      const fresh = batch.filter((settlement) => insertedIds.has(settlement.generation.id));
-      const debits: LedgerEntryInput[] = fresh
-        .filter((settlement) => settlement.costNano > 0n)
-        .map((settlement) => ({
-          userId: settlement.generation.userId,
-          kind: "usage",
-          externalId: settlement.generation.id,
-          amountNano: -settlement.costNano,
-        }));
-      const ledger = await postLedgerEntries(tx, debits, { knownNew: true, lockedBalances: locked });
-      await releaseHoldsAndCountKeySpend(tx, batch, fresh, keyIds, holdsInDatabase);
-      // Without debits the ledger reports nothing: the balances locked above are the batch's balances then.
-      return { balances: debits.length > 0 ? ledger.balances : locked, fresh: insertedIds };
+          on conflict (id) do nothing`;
+        let insertedIds: Set<string>;
+        if (countOnly) {
+          if (affectedRowsOf(await tx.execute(insert)) !== batch.length) throw new RowsAlreadyWrittenError();
+          insertedIds = new Set(batch.map(({ generation }) => generation.id));
+        } else {
+          const inserted = rowsOf<{ id: string }>(await tx.execute(sql`${insert} returning id`));
+          insertedIds = new Set(inserted.map((row) => row.id));
+        }
+        // A usage debit is written in the same transaction as its generation row, so only generations inserted just
+        // now can lack one: a retried settlement finds its row and debits nothing.
+        // The balances are locked only now, in user order, and held until commit: admission (balance holds) waits on
+        // these rows, so the bulk insert above runs before them. Holds and settlements lock balances before api_keys,
+        // so they cannot deadlock.
+        const locked = await lockBalances(tx, [...new Set(batch.map((settlement) => settlement.generation.userId))]);
+        const fresh = batch.filter((settlement) => insertedIds.has(settlement.generation.id));
+        const debits: LedgerEntryInput[] = fresh
+          .filter((settlement) => settlement.costNano > 0n)
+          .map((settlement) => ({
+            userId: settlement.generation.userId,
+            kind: "usage",
+            externalId: settlement.generation.id,
+            amountNano: -settlement.costNano,
+          }));
+        const ledger = await postLedgerEntries(tx, debits, { knownNew: true, lockedBalances: locked });
+        await releaseHoldsAndCountKeySpend(tx, batch, fresh, keyIds, holdsInDatabase);
+        // Without debits the ledger reports nothing: the balances locked above are the batch's balances then.
+        return { balances: debits.length > 0 ? ledger.balances : locked, fresh: insertedIds };
+      });
+    const written = await commit(true).catch((error: unknown) => {
+      if (error instanceof RowsAlreadyWrittenError) return commit(false);
+      throw error;
     });
     for (const id of keyIds) lastUsedWritten.set(id, now);
     for (const settlement of batch) {

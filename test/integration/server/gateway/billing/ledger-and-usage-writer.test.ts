@@ -111,10 +111,15 @@ describe("usage writer", () => {
     expect(reported.at(-1)?.get(alice)).toBe(999_500n);
     await expectLedgerConsistent(db, alice);
 
-    // Settling the same generation again (a retry) debits nothing more.
+    // Settling the same generation again (a retry) debits nothing more, also in a batch with a new one.
     writer.enqueue(settlement(alice, "gen-a1", 300n));
+    writer.enqueue(settlement(alice, "gen-a3", 50n));
     await writer.close();
-    expect(await balanceOf(db, alice)).toBe(999_500n);
+    expect(await balanceOf(db, alice)).toBe(999_450n);
+    expect((await generationsOf(db, alice)).map((row) => row.id).sort()).toEqual(["gen-a1", "gen-a2", "gen-a3"]);
+    expect((await ledgerOf(db, alice)).filter((entry) => entry.kind === "usage")).toHaveLength(3);
+    expect(reported.at(-1)?.get(alice)).toBe(999_450n);
+    await expectLedgerConsistent(db, alice);
   });
 
   it("counts one batch's calls of a daily-limited key in the day each started, across midnight", async () => {
