@@ -125,8 +125,8 @@ async function releaseHoldsAndCountKeySpend(
     } else spent.cost += costNano;
   }
   const spend = jsonParam([...spentByKeyAndDay.values()]);
-  // Holds kept in the process (PGlite) have no rows to release: the statement then leaves out that half, whose
-  // planning alone costs PGlite more than the rest of it.
+  // Holds kept in the process (PGlite) have no rows to release: the statement then leaves that half out rather than
+  // have PGlite plan it for nothing.
   const holds = holdsInDatabase
     ? {
         released: sql`

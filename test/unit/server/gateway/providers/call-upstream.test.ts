@@ -140,6 +140,30 @@ describe("total limit", () => {
   });
 });
 
+describe("reading the body", () => {
+  it("pauses the upstream for a slow reader and still delivers every byte in order", async () => {
+    // 4 MiB in 4 KiB writes, far more than the body queues before it pauses the connection.
+    const parts = Array.from({ length: 1024 }, (_, index) => `${String(index).padStart(4, "0")}${"x".repeat(4092)}`);
+    upstream.script = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/plain" });
+      let next = 0;
+      const write = () => {
+        while (next < parts.length) if (!response.write(parts[next++])) return void response.once("drain", write);
+        response.end();
+      };
+      write();
+    };
+    const response = await transport.send(post(), new AbortController().signal);
+    let received = "";
+    for await (const chunk of response.body) {
+      received += Buffer.from(chunk).toString("utf8");
+      // A reader slower than the socket: the body's queue fills and the connection is paused.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(received).toBe(parts.join(""));
+  });
+});
+
 describe("the client leaving", () => {
   it("is passed on as the client's abort before the headers, never as a timeout", async () => {
     // Abort once the upstream holds the request.
