@@ -26,6 +26,37 @@ function countText(text: string): number {
   return text === "" ? 0 : countTokens(text);
 }
 
+/**
+ * Remembers the token counts of texts seen recently. Clients send the whole conversation on every turn, and the same
+ * system prompt and tool definitions on every call: each text is tokenized once rather than on every call that
+ * repeats it, which for a long conversation is most of the work. Two generations of at most `maxChars` characters
+ * each: when the newer fills up it becomes the older and the older is dropped, so what is still in use stays (a hit
+ * in the older generation moves the text to the newer) and memory stays bounded without bookkeeping per entry.
+ */
+export function createTokenCountMemo(count: (text: string) => number, maxChars: number): (text: string) => number {
+  let newer = new Map<string, number>();
+  let older = new Map<string, number>();
+  let newerChars = 0;
+  return (text) => {
+    const known = newer.get(text);
+    if (known !== undefined) return known;
+    const tokens = older.get(text) ?? count(text);
+    if (text.length > maxChars) return tokens;
+    if (newerChars + text.length > maxChars) {
+      older = newer;
+      newer = new Map();
+      newerChars = 0;
+    }
+    newer.set(text, tokens);
+    newerChars += text.length;
+    return tokens;
+  };
+}
+
+/** Up to twice this many characters of prompt text are kept with their counts (a few MB). */
+const PROMPT_MEMO_CHARS = 2_000_000;
+const countPromptText = createTokenCountMemo(countText, PROMPT_MEMO_CHARS);
+
 /** Tokens of the prompt as the upstream will see it: messages, tool definitions and the response schema. */
 export function measurePrompt(request: ChatCompletionRequest): PromptMeasure {
   let tokens = REPLY_PRIMING_TOKENS;
@@ -34,11 +65,11 @@ export function measurePrompt(request: ChatCompletionRequest): PromptMeasure {
     tokens += TOKENS_PER_MESSAGE;
     const content = "content" in message ? message.content : null;
     if (typeof content === "string") {
-      tokens += countText(content);
+      tokens += countPromptText(content);
     } else if (Array.isArray(content)) {
       for (const part of content) {
-        if (part.type === "text") tokens += countText(part.text);
-        else if (part.type === "refusal") tokens += countText(part.refusal);
+        if (part.type === "text") tokens += countPromptText(part.text);
+        else if (part.type === "refusal") tokens += countPromptText(part.refusal);
         else if (part.type === "image_url") {
           imageCount += 1;
           tokens += TOKENS_PER_IMAGE;
@@ -51,14 +82,14 @@ export function measurePrompt(request: ChatCompletionRequest): PromptMeasure {
     }
     if (message.role === "assistant") {
       for (const call of message.tool_calls ?? []) {
-        tokens += countText(call.function.name) + countText(call.function.arguments);
+        tokens += countPromptText(call.function.name) + countPromptText(call.function.arguments);
       }
     }
   }
   // Definitions are sent in a provider-specific form; their JSON is a fair measure of it.
-  if (request.tools != null && request.tools.length > 0) tokens += countText(JSON.stringify(request.tools));
+  if (request.tools != null && request.tools.length > 0) tokens += countPromptText(JSON.stringify(request.tools));
   if (request.response_format != null && request.response_format.type === "json_schema") {
-    tokens += countText(JSON.stringify(request.response_format));
+    tokens += countPromptText(JSON.stringify(request.response_format));
   }
   return { tokens, imageCount };
 }
