@@ -6,6 +6,7 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import type { HoldStatements } from "~/server/gateway/billing/balance-holds";
 import { createHoldStatements } from "./hold-statements";
+import { jsonParam } from "./raw-rows";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;
@@ -84,10 +85,7 @@ const JSONB_TYPE_OID = 3802;
  * any byte array as a binary parameter, though its serializer type only names strings.
  */
 function jsonbParameter(value: unknown): string {
-  const text =
-    typeof value === "string"
-      ? value
-      : JSON.stringify(value, (_key, item: unknown) => (typeof item === "bigint" ? item.toString() : item));
+  const text = typeof value === "string" ? value : jsonParam(value);
   const bytes = Buffer.allocUnsafe(1 + Buffer.byteLength(text));
   bytes[0] = 1;
   bytes.write(text, 1);

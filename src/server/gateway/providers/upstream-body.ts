@@ -87,6 +87,7 @@ export class UpstreamBody implements AsyncIterable<Uint8Array>, AsyncIterator<Ui
     if (!this.done) {
       this.done = true;
       this.chunks.length = 0;
+      this.queuedBytes = 0;
       if (!this.ended && this.failure === null) {
         this.failure = new BodyAbandonedError();
         this.closed();
