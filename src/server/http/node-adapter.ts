@@ -53,15 +53,22 @@ async function writeResponse(response: ServerResponse, answer: GatewayResponse, 
     response.end(body);
     return;
   }
-  response.flushHeaders();
   const iterator = body[Symbol.asyncIterator]();
   // When the client goes away, stop pulling from the stream: the generator's cleanup settles the call and the
   // aborted signal has already cancelled the upstream request.
   const onClose = () => void iterator.return?.();
   response.once("close", onClose);
+  // The headers go out with the first chunk, in one packet, when it is ready at once (a stream's first chunk
+  // normally is): a write of their own would cost a syscall per stream. A body that makes the client wait for its
+  // first chunk still gets its headers out on this turn of the event loop.
+  let flushHeaders: NodeJS.Immediate | undefined = setImmediate(() => response.flushHeaders());
   try {
     for (;;) {
       const next = await iterator.next();
+      if (flushHeaders !== undefined) {
+        clearImmediate(flushHeaders);
+        flushHeaders = undefined;
+      }
       if (next.done === true || abort.signal.aborted) break;
       if (!response.write(next.value)) {
         await new Promise<void>((resolve) => {
@@ -76,6 +83,7 @@ async function writeResponse(response: ServerResponse, answer: GatewayResponse, 
       }
     }
   } finally {
+    clearImmediate(flushHeaders);
     response.off("close", onClose);
     response.end();
   }
