@@ -9,6 +9,12 @@ function isTimeout(error: unknown): boolean {
 }
 
 /** What a transport built without limits uses (the container passes the configured ones). */
+/**
+ * What `close` gives calls still running. By then the server has stopped and its clients are gone, so what is left
+ * is mostly a stream's body being read to its end behind an answer the client already has: normally done at once.
+ */
+const DEFAULT_CLOSE_GRACE_MS = 2_000;
+
 const DEFAULT_UPSTREAM_TIMEOUTS = {
   connectMs: 10_000,
   firstByteMs: 300_000,
@@ -25,6 +31,8 @@ export interface HttpTransportOptions {
   /** Longest a whole call may take, headers and body. */
   totalTimeoutMs?: number;
   connectionsPerOrigin?: number;
+  /** How long `close` lets calls still running finish before it cuts them. */
+  closeGraceMs?: number;
   /** Builds the connection pool used for one connect timeout (tests watch which pools a call picks). */
   createAgent?: (connectTimeoutMs: number) => Dispatcher;
 }
@@ -75,6 +83,9 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
     return agent;
   };
   agentFor(defaults.connectMs);
+  // Calls not yet finished (their body not yet ended, failed or abandoned), for `close`.
+  let running = 0;
+  let allFinished: (() => void) | null = null;
 
   return {
     send(request, signal, callOptions) {
@@ -103,9 +114,15 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
       }, totalMs);
       // A call whose body is never read to its end must not keep the process alive until its limit.
       timer.unref();
+      running += 1;
+      let released = false;
       const release = () => {
+        if (released) return;
+        released = true;
         clearTimeout(timer);
         signal.removeEventListener("abort", onClientAbort);
+        running -= 1;
+        if (running === 0) allFinished?.();
       };
       const asTimeout = (error: Error): Error =>
         error instanceof UpstreamTimeoutError
@@ -169,7 +186,17 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
       });
     },
     async close() {
-      await Promise.all([...agents.values()].map((agent) => agent.close()));
+      // An upstream that never ends a body must not hold the process open until the call's own limits.
+      if (running > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          allFinished = resolve;
+          timer = setTimeout(resolve, options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
+        });
+        clearTimeout(timer);
+      }
+      const pools = [...agents.values()];
+      await Promise.all(pools.map((pool) => (running > 0 ? pool.destroy() : pool.close())));
     },
   };
 }

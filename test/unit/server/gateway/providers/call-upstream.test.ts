@@ -231,3 +231,33 @@ describe("connect limit", () => {
     }
   });
 });
+
+describe("closing", () => {
+  it("cuts a body that never ends once the grace period is over, rather than waiting for the call's limits", async () => {
+    const closing = createHttpTransport({ closeGraceMs: 50, idleTimeoutMs: LONG, totalTimeoutMs: LONG });
+    upstream.script = drip();
+    const response = await closing.send(post(), new AbortController().signal);
+    const reading = readAll(response.body);
+
+    await closing.close();
+    const { received, error } = await reading;
+    expect(received).toBe("data: first\n\n");
+    expect(error).not.toBeNull();
+    await upstream.requests.at(-1)!.connectionClosed;
+  });
+
+  it("lets a call finish within the grace period", async () => {
+    const closing = createHttpTransport({ closeGraceMs: LONG });
+    upstream.script = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/plain" });
+      response.write("part ");
+      const timer = setTimeout(() => response.end("and the rest"), 50);
+      timers.add(timer);
+    };
+    const response = await closing.send(post(), new AbortController().signal);
+    const reading = readAll(response.body);
+
+    await closing.close();
+    expect(await reading).toEqual({ received: "part and the rest", error: null });
+  });
+});
