@@ -233,6 +233,15 @@ async function completeOnce(
   return completionResponse(context, completion, metered, completion.usage);
 }
 
+/** Reads an upstream body to its end, ignoring what it holds and any failure: its answer is already whole. */
+async function readToEnd(reads: AsyncIterator<unknown>): Promise<void> {
+  try {
+    while ((await reads.next()).done !== true);
+  } catch {
+    // Nothing more was expected from it.
+  }
+}
+
 /**
  * Streams one upstream call. `upstream` is still pending when the response was committed before the upstream
  * answered; the stream then opens with keep-alive comments, and an upstream failure becomes the in-band error event.
@@ -385,22 +394,43 @@ function streamCompletion(
       // The reads up to the first chunk were made while opening (raced against keep-alive comments, as a model may
       // think for long before its first token). Later reads are not: a timer per read would cost on the hot path.
       firstByteAt = opened.answerStartedAt;
-      for await (const events of resumeWith(opened.head, opened.reads)) {
-        // After [DONE] the body is read to its end (normally at once) rather than abandoned: abandoning it makes
-        // the stream raise and destroy itself, which costs more than the few bytes left.
-        for (const event of events) if (!completed && failure === null) translate(event, transform, adapter);
-        if (out !== "") {
-          yield out;
-          out = "";
+      const reads = resumeWith(opened.head, opened.reads)[Symbol.asyncIterator]();
+      // Whether the upstream body is still this loop's to close when it stops (a client gone, an in-band error).
+      let reading = true;
+      try {
+        for (;;) {
+          const read = await reads.next();
+          if (read.done === true) {
+            reading = false;
+            break;
+          }
+          for (const event of read.value) {
+            translate(event, transform, adapter);
+            if (completed || failure !== null) break;
+          }
+          if (completed) {
+            // The answer is whole: the client gets its end at once, in one write with the last chunks, and the rest
+            // of the body (normally only its end) is read behind it, which keeps the connection for the next call
+            // where abandoning the body would cut it.
+            reading = false;
+            void readToEnd(reads);
+            break;
+          }
+          if (failure !== null) break;
+          if (out !== "") {
+            yield out;
+            out = "";
+          }
         }
-        if (failure !== null) break;
+      } finally {
+        if (reading) void reads.return?.().catch(() => {});
       }
       if (!completed && failure === null && (finishReason !== null || heldFinish !== null)) completed = true;
-      if (heldFinish !== null) yield encodeSseData(priced(heldFinish));
+      if (heldFinish !== null) out += encodeSseData(priced(heldFinish));
       if (completed && failure === null && clientWantsUsageChunk && !usageChunkSent && usage !== null) {
         // The upstream reported usage on its finish chunk (DeepSeek, Groq): the client still gets OpenAI's
         // trailing usage-only chunk it asked for.
-        yield encodeSseData(
+        out += encodeSseData(
           priced({
             id: context.generationId,
             object: "chat.completion.chunk",
@@ -421,8 +451,9 @@ function streamCompletion(
     } finally {
       finish();
     }
-    if (failure !== null) yield encodeStreamError(context, created, failure);
-    yield SSE_DONE;
+    // What was produced before a failure goes out ahead of its error event.
+    if (failure !== null) out += encodeStreamError(context, created, failure);
+    yield out + SSE_DONE;
   }
 
   return { status: 200, headers: { ...SSE_HEADERS, ...responseHeaders(context) }, body: events() };
