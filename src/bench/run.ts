@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { readEnv } from "~/env";
+import { PRODUCTION_NODE_FLAGS } from "~/node-flags";
 import { createBenchDatabase, redactUrl, type BenchDatabase } from "./bench-database";
 import { canPin, type NodeChild } from "./children";
 import { installCleanupHandlers, interruption, removeDirectoryOnCleanup, runCleanup } from "./cleanup";
@@ -83,7 +84,9 @@ async function main(options: BenchOptions): Promise<void> {
   const cpus = os.cpus().length;
 
   say("Tollgate bench");
-  say(`  gateway: production entry (node --import tsx src/main.ts) with SERVE_DASHBOARD=false, NODE_ENV=production:`);
+  say(
+    `  gateway: production entry (node ${PRODUCTION_NODE_FLAGS.join(" ")} --import tsx src/main.ts) with SERVE_DASHBOARD=false, NODE_ENV=production:`,
+  );
   say("           the API alone, so no Next.js build is needed (the /v1 hot path never touches Next)");
   say(
     `  database: ${

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import path from "node:path";
+import { PRODUCTION_NODE_FLAGS } from "~/node-flags";
 import { spawnNode, type NodeChild } from "./children";
 import { verifyNodeProcess, type ProcessIdentity } from "./process-stats";
 
@@ -89,7 +90,10 @@ export async function startGateway(
 ): Promise<Gateway> {
   const script = "src/main.ts";
   // node writes the profile when the gateway exits, which the bench makes it do gracefully at the end.
-  const nodeFlags = options.profileDir === null ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`];
+  const nodeFlags = [
+    ...PRODUCTION_NODE_FLAGS,
+    ...(options.profileDir === null ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`]),
+  ];
   const child = spawnNode({ name: "gateway", script, nodeFlags, env, cpu: pin ? GATEWAY_CPU : null, keepLines: 500 });
   const [, origin, banner] = await child.waitForLine(
     /^Tollgate listening on (http:\/\/\S+)\s*(.*)$/,
