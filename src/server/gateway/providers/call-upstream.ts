@@ -8,13 +8,13 @@ function isTimeout(error: unknown): boolean {
   return typeof error === "object" && error !== null && TIMEOUT_CODES.has((error as { code?: string }).code ?? "");
 }
 
-/** What a transport built without limits uses (the container passes the configured ones). */
 /**
  * What `close` gives calls still running. By then the server has stopped and its clients are gone, so what is left
  * is mostly a stream's body being read to its end behind an answer the client already has: normally done at once.
  */
 const DEFAULT_CLOSE_GRACE_MS = 2_000;
 
+/** What a transport built without limits uses (the container passes the configured ones). */
 const DEFAULT_UPSTREAM_TIMEOUTS = {
   connectMs: 10_000,
   firstByteMs: 300_000,
