@@ -341,12 +341,13 @@ describe("every recorded OpenAI-compatible answer, replayed through a channel wi
       { type: "reasoning.text", text: " to respond to a greeting. The user", index: 0, format: null },
     ]);
     expect(choices[0]?.finishReasons[0]).toBe("length");
-    // The in-band error ends the stream with OpenRouter's message; checked by its own rule in callGateway.
+    // The in-band error ends the stream with OpenRouter's message; checked by its own rule in callGateway. OpenRouter
+    // gave it status 400 (`"code": 400`), so it is a request error, as the same status in the headers would be.
     expect(result.errorChunk).toMatchObject({
       id: result.chunks[0]?.id,
       model: VIA_OPENROUTER,
       choices: [{ index: 0, delta: {}, finish_reason: "error" }],
-      error: { message: "Token limit reached", type: "upstream_error", code: "upstream_error" },
+      error: { message: "Token limit reached", type: "invalid_request_error", code: "invalid_request" },
     });
     await harness.container.usageWriter.flush();
     const rows = await generationsOf(harness.container.db, userId);
@@ -355,8 +356,8 @@ describe("every recorded OpenAI-compatible answer, replayed through a channel wi
         id: result.chunks[0]?.id,
         streamed: true,
         finishReason: "error",
-        httpStatus: 502,
-        errorType: "upstream_error",
+        httpStatus: 400,
+        errorType: "invalid_request_error",
         upstreamId: "gen-1762179802-UN8pkJI4AGZvryk0kFnb",
       }),
     ]);
@@ -443,9 +444,9 @@ describe("fixed gateway bugs", () => {
         prices: PRICES[VIA_OPENROUTER]!,
         streamed: true,
         finishReason: "error",
-        httpStatus: 502,
+        httpStatus: 400,
       },
-      { errorType: "upstream_error" },
+      { errorType: "invalid_request_error" },
     );
     // And the client is shown that usage, priced by the gateway: OpenRouter's own charge (usage.cost,
     // cost_details, is_byok) is recorded for margin reports but never shown.

@@ -327,6 +327,44 @@ describe("failover before the first byte", () => {
     ]);
   });
 
+  it("takes the HTTP status an in-band error carries: a 429 fails over as a rate limit", async () => {
+    const { userId, apiKey } = await harness.createFundedUser("1");
+    primary.script = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      // OpenRouter's shape: the status the call would have had, in `error.code`.
+      response.end(`data: ${JSON.stringify({ error: { code: 429, message: "Rate limit exceeded" } })}\n\n`);
+    };
+    const { response, text } = await chat(apiKey, true);
+    expect(response.status).toBe(200);
+    expect(text).toContain("from fallback");
+    await harness.container.usageWriter.flush();
+    const [row] = (await generationsOf(harness.container.db, userId)).slice(-1);
+    expect(row?.attempts).toMatchObject([
+      { channelName: "primary", status: 429, errorType: "rate_limit_error" },
+      { channelName: "fallback", errorType: null },
+    ]);
+  });
+
+  it("takes the HTTP status an in-band error carries: a 400 is the client's, at once and without failover", async () => {
+    const { userId, apiKey } = await harness.createFundedUser("1");
+    const fallbackHits = fallback.hits;
+    const message = "This endpoint's maximum context length is 8192 tokens.";
+    primary.script = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.end(`data: ${JSON.stringify({ error: { code: 400, message } })}\n\n`);
+    };
+    const { response, text } = await chat(apiKey, true);
+    expect(response.status).toBe(400);
+    expect(JSON.parse(text)).toMatchObject({
+      error: { message, type: "invalid_request_error", param: null, code: "invalid_request" },
+    });
+    expect(fallback.hits).toBe(fallbackHits);
+    await harness.container.usageWriter.flush();
+    const [row] = (await generationsOf(harness.container.db, userId)).slice(-1);
+    expect(row).toMatchObject({ httpStatus: 400, costNano: 0n });
+    await expectLedgerConsistent(harness.container.db, userId);
+  });
+
   it("fails over when a stream sends its role, then an error, and lets go of that upstream connection", async () => {
     const { apiKey } = await harness.createFundedUser("1");
     let closed!: Promise<void>;

@@ -125,6 +125,31 @@ function parseOpenAIError(status: number, bodyText: string): UpstreamErrorInfo {
   return upstreamErrorForStatus(status, { message: upstreamMessage, code, param: detail?.param ?? null });
 }
 
+/**
+ * What an error chunk sent after HTTP 200 tells the client. OpenRouter puts the HTTP status the call would have had in
+ * `error.code` (`{"code": 429, "message": "Rate limit exceeded"}`): that status is mapped as it would be in the
+ * headers, so a rate limit stays a 429 and a request error a 400 that failover does not retry. An error without one
+ * says only that the upstream failed mid-stream; its message is passed on.
+ */
+function parseInBandError(error: JsonObject): UpstreamErrorInfo {
+  const message = typeof error.message === "string" ? error.message : null;
+  const { code } = error;
+  if (typeof code === "number" && Number.isInteger(code) && code >= 400 && code <= 599) {
+    return upstreamErrorForStatus(code, {
+      message,
+      code: null,
+      param: typeof error.param === "string" ? error.param : null,
+    });
+  }
+  return {
+    status: 502,
+    type: "upstream_error",
+    code: "upstream_error",
+    message: message ?? "The upstream provider failed mid-stream.",
+    param: null,
+  };
+}
+
 /** A reported USD charge as nano-USD: the double rounded to nine decimals, then parsed exactly. */
 function upstreamCostNano(cost: number | null | undefined): bigint | null {
   if (typeof cost !== "number" || !Number.isFinite(cost) || cost < 0) return null;
@@ -255,19 +280,7 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
                     },
                   },
                 ];
-          return [
-            ...consumed,
-            {
-              type: "error",
-              error: {
-                status: 502,
-                type: "upstream_error",
-                code: "upstream_error",
-                message: (error.message as string | null | undefined) ?? "The upstream provider failed mid-stream.",
-                param: null,
-              },
-            },
-          ];
+          return [...consumed, { type: "error", error: parseInBandError(error) }];
         }
         if (error === null) delete json.error;
         // The object was parsed from this event just now and nobody else holds it: normalise it in place.
