@@ -345,6 +345,26 @@ describe("failover before the first byte", () => {
     ]);
   });
 
+  it("takes the HTTP status an in-band error carries: with every candidate rate limited, the client gets 429", async () => {
+    const { apiKey } = await harness.createFundedUser("1");
+    const rateLimited: Script = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.end(`data: ${JSON.stringify({ error: { code: 429, message: "Rate limit exceeded" } })}\n\n`);
+    };
+    primary.script = rateLimited;
+    fallback.script = rateLimited;
+    try {
+      const { response, text } = await chat(apiKey, true);
+      expect(response.status).toBe(429);
+      expect(response.headers.get("retry-after")).toBe("1");
+      expect(JSON.parse(text)).toMatchObject({
+        error: { message: "Rate limit exceeded", type: "rate_limit_error", code: "rate_limited" },
+      });
+    } finally {
+      fallback.script = healthy;
+    }
+  });
+
   it("takes the HTTP status an in-band error carries: a 400 is the client's, at once and without failover", async () => {
     const { userId, apiKey } = await harness.createFundedUser("1");
     const fallbackHits = fallback.hits;
