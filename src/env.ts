@@ -79,6 +79,8 @@ const envSchema = z.object({
   CIRCUIT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(3),
   /** First cooldown of an open circuit; it doubles each time the circuit reopens, up to five minutes. */
   CIRCUIT_BREAKER_COOLDOWN_MS: z.coerce.number().int().positive().default(10_000),
+  /** Group-commit window of the usage writer: how long a finished call's generation row and debit may wait. */
+  USAGE_FLUSH_MS: z.coerce.number().int().positive().max(MAX_TIMER_MS).default(100),
   /** How often each process writes its channel statistics to the database and reads back every process's totals. */
   CHANNEL_STATS_FLUSH_MS: z.coerce.number().int().positive().default(60_000),
   /** Idle time before a waiting stream gets an SSE keep-alive comment, and between comments. */

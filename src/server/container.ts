@@ -141,12 +141,18 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       : null;
   const holds: BalanceHolds =
     memoryHolds ??
-    createDatabaseBalanceHolds({ statements: holdStatementsOf(database), clock, ttlMs: env.BALANCE_HOLD_TTL_MS });
+    createDatabaseBalanceHolds({
+      statements: holdStatementsOf(database),
+      clock,
+      ttlMs: env.BALANCE_HOLD_TTL_MS,
+      onSettleError: (error) => logger.error("settling a balance hold failed; its batch releases it", { error }),
+    });
   const expiredHoldSweep = startExpiredHoldSweep(holds, logger, env.BALANCE_HOLD_TTL_MS);
   const autoTopUp = createAutoTopUpFromEnv({ env, db, logger, clock });
   const usageWriter = createUsageWriter({
     db,
     logger,
+    flushIntervalMs: env.USAGE_FLUSH_MS,
     onBatchWritten: (written) => memoryHolds?.onBatchWritten(written),
     holdsInDatabase: memoryHolds === null,
     // After each batch the written balances are checked against the users' auto top-up thresholds (in the background).

@@ -32,6 +32,9 @@ export function createHoldStatements(sql: postgres.Sql): HoldStatements {
       };
       return placed;
     },
+    async settleHold(holdId, costNano) {
+      await sql`select settle_balance_hold(${holdId}, ${costNano.toString()}::bigint)`;
+    },
     async releaseExpiredHolds(now) {
       const [row] = await sql<{ released: number }[]>`
         select release_expired_balance_holds(${now}::timestamptz) as released`;

@@ -27,12 +27,19 @@ export interface HoldRequest {
 /**
  * Admission control: before a call is dispatched its worst-case cost is reserved, so no number of concurrent calls
  * can spend more than the balance or a key's limit. On PostgreSQL (below) the hold is one conditional update in the
- * database (the `place_balance_hold` function, drizzle/0004), which makes it hold across gateway processes, and
- * settlement releases it in the usage writer's batch. On the embedded database, which one process owns, holds are
- * kept in that process (memory-balance-holds.ts).
+ * database (the `place_balance_hold` function, drizzle/0004), which makes it hold across gateway processes. When the
+ * call ends, before the client has the whole answer, `settle` shrinks the hold to what the call cost (nothing, for a
+ * call that failed): a client that waits for each answer is then never refused for the worst case of calls already
+ * answered. The usage writer's batch releases the rest in the transaction that debits the cost. On the embedded
+ * database, which one process owns, holds are kept in that process (memory-balance-holds.ts).
  */
 export interface BalanceHolds {
   place(request: HoldRequest): Promise<HoldOutcome>;
+  /**
+   * The call holding `holdId` ended and cost `costNano` (queued for the usage writer): the hold becomes that cost.
+   * Resolves once admission sees it. Never rejects: a failure leaves the hold to the batch that writes the debit.
+   */
+  settle(holdId: string, costNano: bigint): Promise<void>;
   /** Releases holds whose process died before settling them; returns how many. */
   releaseExpired(): Promise<number>;
   /** What the account's calls in flight hold. */
@@ -57,6 +64,8 @@ export interface PlacedHoldRow {
  */
 export interface HoldStatements {
   placeHold(input: HoldRequest & { now: Date; expiresAt: Date }): Promise<PlacedHoldRow | undefined>;
+  /** `settle_balance_hold` (drizzle/0008): the hold shrinks to the call's cost. */
+  settleHold(holdId: string, costNano: bigint): Promise<void>;
   releaseExpiredHolds(now: Date): Promise<number>;
   heldNano(userId: string): Promise<bigint>;
   keyHeldNano(apiKeyId: string): Promise<bigint>;
@@ -66,9 +75,13 @@ export function createDatabaseBalanceHolds(options: {
   statements: HoldStatements;
   clock: Clock;
   ttlMs: number;
+  /** Told when a settlement could not shrink its hold (the batch that writes the debit still releases it). */
+  onSettleError?: (error: unknown) => void;
 }): BalanceHolds {
   const { statements, clock, ttlMs } = options;
   return {
+    settle: (holdId, costNano) =>
+      statements.settleHold(holdId, costNano).catch((error: unknown) => options.onSettleError?.(error)),
     async place(request) {
       const now = clock();
       const row = await statements.placeHold({ ...request, now: new Date(now), expiresAt: new Date(now + ttlMs) });

@@ -8,6 +8,8 @@ import {
 } from "./balance-holds";
 import type { WrittenBatch } from "./usage-writer";
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** What admission needs of a key, as stored. */
 export interface KeyLimitState {
   /** False once revoked or disabled. */
@@ -131,6 +133,20 @@ export function createMemoryBalanceHolds(options: MemoryBalanceHoldsOptions): Me
       add(heldByUser, request.userId, request.amountNano);
       holds.set(request.holdId, { userId: request.userId, apiKeyId: request.apiKeyId, amountNano: request.amountNano });
       return { kind: "held" };
+    },
+
+    settle(holdId, costNano) {
+      // The hold becomes the call's cost until the batch that debits it is written (onBatchWritten releases it in
+      // the same turn as it installs the debited balance), so admission counts every answered call exactly once.
+      const hold = holds.get(holdId);
+      const settledNano = costNano > 0n ? costNano : 0n;
+      if (hold !== undefined && settledNano < hold.amountNano) {
+        const releasedNano = hold.amountNano - settledNano;
+        hold.amountNano = settledNano;
+        add(heldByUser, hold.userId, -releasedNano);
+        if (hold.apiKeyId !== null) add(heldByKey, hold.apiKeyId, -releasedNano);
+      }
+      return SETTLED;
     },
 
     // A hold lives in this process only: it cannot outlive the process that would settle it.

@@ -26,6 +26,7 @@ import {
   completionResponse,
   emittedByCompletion,
   encodeStreamError,
+  holdSettled,
   meter,
   readCompletion,
   responseHeaders,
@@ -204,7 +205,7 @@ export async function handleChatCompletions(
     const opened = await settleWithin(opening, deps.streamKeepAliveMs);
     return streamCompletion(context, opened === STILL_PENDING ? opening : opened, body, request.signal);
   } catch (error) {
-    throw settleFailure(context, error);
+    throw await settleFailure(context, error);
   }
 }
 
@@ -218,7 +219,7 @@ async function completeOnce(
   try {
     read = await readCompletion(context, adapter, upstream, signal);
   } catch (error) {
-    throw settleFailure(context, error);
+    throw await settleFailure(context, error);
   }
   const { completion, usage } = read;
   const metered = settle(context, {
@@ -230,6 +231,7 @@ async function completeOnce(
     finishReason: completion.choices[0]?.finish_reason ?? null,
     upstreamId: completion.id || null,
   });
+  await holdSettled(context);
   return completionResponse(context, completion, metered, completion.usage);
 }
 
@@ -453,6 +455,7 @@ function streamCompletion(
     }
     // What was produced before a failure goes out ahead of its error event.
     if (failure !== null) out += encodeStreamError(context, created, failure);
+    await holdSettled(context);
     yield out + SSE_DONE;
   }
 

@@ -23,6 +23,7 @@ import {
   completionResponse,
   emittedByCompletion,
   encodeStreamError,
+  holdSettled,
   meter,
   openUpstream,
   readCompletion,
@@ -92,7 +93,7 @@ async function completeFanOut(
   const usage = sumTokenUsage(answers.map((answer) => answer.usage));
   const upstreamId = answers[0]?.completion.id || null;
 
-  if (failed !== null) throw settleFailure(context, failed.reason);
+  if (failed !== null) throw await settleFailure(context, failed.reason);
 
   // Every copy answered, so there is a first one.
   const base = answers[0]!;
@@ -108,6 +109,7 @@ async function completeFanOut(
     finishReason: choices[0]?.finish_reason ?? null,
     upstreamId,
   });
+  await holdSettled(context);
   return completionResponse(
     context,
     merged,
@@ -169,7 +171,7 @@ async function streamFanOut(
   try {
     opened = await settleWithin(opening, deps.streamKeepAliveMs);
   } catch (error) {
-    throw settleFailure(context, error);
+    throw await settleFailure(context, error);
   }
 
   const upstreams = opened === STILL_PENDING ? opening : opened;
@@ -370,6 +372,7 @@ async function streamFanOut(
       finish();
     }
     if (failure !== null) yield encodeStreamError(context, created, failure);
+    await holdSettled(context);
     yield SSE_DONE;
   }
 

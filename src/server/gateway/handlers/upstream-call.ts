@@ -42,6 +42,11 @@ export interface CallContext {
   upstreamCalls: number;
   /** Set by the one settlement every call gets. */
   settlement?: Metered;
+  /**
+   * Set by the settlement: resolves once the call's balance hold has become its cost. The response that ends the
+   * call waits for it, so a client that waits for each answer is admitted against what it really spent.
+   */
+  holdSettled?: Promise<void>;
   /** Every upstream attempt so far, in order (failover tries the next candidate after a retryable failure). */
   attempts: GenerationAttempt[];
   /** When the request that the upstream answered (headers, no error) was sent; unset while none has. */
@@ -96,8 +101,9 @@ export function meter(context: CallContext, outcome: Pick<CallOutcome, "usage" |
 }
 
 /**
- * Queues the generation row, its debit and the release of its hold. Every call is settled exactly once, for what
- * was really produced; a second settlement (a failure path after the first) changes nothing.
+ * Queues the generation row and its debit, and shrinks the call's balance hold to its cost (`context.holdSettled`;
+ * the batch that writes the debit releases the rest). Every call is settled exactly once, for what was really
+ * produced; a second settlement (a failure path after the first) changes nothing.
  */
 export function settle(context: CallContext, outcome: CallOutcome): Metered {
   if (context.settlement !== undefined) return context.settlement;
@@ -139,6 +145,7 @@ export function settle(context: CallContext, outcome: CallOutcome): Metered {
     createdAt: new Date(context.startedAt),
   };
   deps.usageWriter.enqueue({ generation, costNano });
+  context.holdSettled = deps.holds.settle(context.generationId, costNano);
   recordChannelOutcome(context, outcome, metered, now);
   void deps.rateLimiter.recordTokens(context.principal, metered.usage.promptTokens + metered.usage.completionTokens);
   return metered;
@@ -203,11 +210,23 @@ export class CallFailure extends Error {
   }
 }
 
+/** Resolves once the call's settled hold counts for admission (at once when the call is not settled yet). */
+export function holdSettled(context: CallContext): Promise<void> {
+  return context.holdSettled ?? Promise.resolve();
+}
+
 /**
- * Settles a call that got no answer (nothing was produced, nothing is billed, its hold is released) and gives what
- * to throw. Any error counts: one raised before the upstream was called must release the hold too.
+ * Settles a call that got no answer (nothing was produced, nothing is billed, its hold is released) and resolves,
+ * once the hold is released, with what to throw. Any error counts: one raised before the upstream was called must
+ * release the hold too.
  */
-export function settleFailure(context: CallContext, error: unknown): unknown {
+export async function settleFailure(context: CallContext, error: unknown): Promise<unknown> {
+  settleFailed(context, error);
+  await holdSettled(context);
+  return error instanceof CallFailure ? error.error : error;
+}
+
+function settleFailed(context: CallContext, error: unknown): void {
   if (error instanceof CallFailure) {
     settle(context, {
       httpStatus: error.httpStatus,
@@ -216,7 +235,7 @@ export function settleFailure(context: CallContext, error: unknown): unknown {
       errorType: error.errorType,
       cancelled: error.cancelled,
     });
-    return error.error;
+    return;
   }
   settle(context, {
     httpStatus: error instanceof GatewayError ? error.status : 500,
@@ -224,7 +243,6 @@ export function settleFailure(context: CallContext, error: unknown): unknown {
     completed: false,
     errorType: error instanceof GatewayError ? error.type : "internal_error",
   });
-  return error;
 }
 
 /** How long a client should wait before retrying a 429 or 503 when the upstream did not say. */

@@ -45,6 +45,45 @@ describe("in-process balance holds", () => {
     expect(await hold("c", 1n)).toEqual({ kind: "insufficient_credits", availableNano: 0n });
   });
 
+  it("counts a settled call at its cost, not its worst case, until its batch is written", async () => {
+    const key: KeyLimitState = {
+      active: true,
+      expiresAt: null,
+      spendLimitNano: 100n,
+      limitReset: null,
+      periodSpendNano: 0n,
+      periodStartedAt: null,
+    };
+    const holds = createMemoryBalanceHolds({
+      readBalanceNano: () => Promise.resolve(100n),
+      readKey: () => Promise.resolve(key),
+      clock: () => NOW,
+    });
+    const hold = (holdId: string, amountNano: bigint) =>
+      holds.place({ holdId, userId: "u", apiKeyId: "k", amountNano });
+    expect(await hold("a", 60n)).toEqual({ kind: "held" });
+    await holds.settle("a", 25n);
+    // Settled, not yet written: 25 of the balance and of the key's limit stay taken, the other 35 are free at once.
+    expect(await holds.heldNano("u")).toBe(25n);
+    expect(await holds.keyHeldNano("k")).toBe(25n);
+    expect(await hold("b", 75n)).toEqual({ kind: "held" });
+    // A failed call costs nothing: its whole hold is released.
+    await holds.settle("b", 0n);
+    expect(await holds.heldNano("u")).toBe(25n);
+    // Settling twice, or a hold that is gone, changes nothing; a hold never grows.
+    await holds.settle("a", 40n);
+    await holds.settle("gone", 10n);
+    expect(await holds.heldNano("u")).toBe(25n);
+    // The batch debits the 25 and releases what "a" still held, in one turn.
+    holds.onBatchWritten({
+      settlements: [settlement("a", "u", 25n, "k"), settlement("b", "u", 0n, "k")],
+      fresh: new Set(["a", "b"]),
+      balances: new Map([["u", 75n]]),
+    });
+    expect(await holds.heldNano("u")).toBe(0n);
+    expect(await holds.keyHeldNano("k")).toBe(0n);
+  });
+
   it("never installs a balance read that a change overtook", async () => {
     let resolveRead!: (value: bigint) => void;
     let reads = 0;
