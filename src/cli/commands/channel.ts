@@ -146,6 +146,7 @@ function describeChannel(channel: ChannelSummary) {
     priority: channel.priority,
     weight: channel.weight,
     retainsData: channel.retainsData,
+    aggregator: channel.aggregator,
     endpointCount: channel.endpointCount,
     hasKey: channel.hasSecret,
     brokenAt: channel.brokenAt,
@@ -207,7 +208,7 @@ export const channelAdd: CommandSpec = {
       type: "string",
       valueName: "URL",
       required: true,
-      description: "The upstream API's base URL (http or https)",
+      description: "The upstream API's base URL (http or https); anthropic, gemini: with or without /v1, /v1beta",
     },
     "api-key": {
       type: "string",
@@ -231,6 +232,12 @@ export const channelAdd: CommandSpec = {
     },
     priority: { type: "string", valueName: "N", description: "Higher tiers are tried first (default 0)" },
     weight: { type: "string", valueName: "N", description: "Share of traffic within its tier, at least 1 (default 1)" },
+    aggregator: {
+      type: "string",
+      valueName: "true|false",
+      description:
+        "A router in front of other providers: serves every catalog model, after the native channels of its tier (default: true for openrouter)",
+    },
   },
   localize: localizeApiKey,
   async run(input: CommandInput, { db, secretBox, changes }) {
@@ -249,6 +256,7 @@ export const channelAdd: CommandSpec = {
     const models = modelsText === undefined ? undefined : readModelMappings(modelsText);
     const priority = readInteger("priority", optionString(input, "priority"), -2_147_483_648);
     const weight = readInteger("weight", optionString(input, "weight"), 1);
+    const aggregator = readBoolean("aggregator", optionString(input, "aggregator"));
 
     if ((await findChannelByName(db, name)) !== null) throw new CommandError(`a channel named ${name} already exists`);
     const { channel, endpointCount } = await addChannel(db, secretBox, changes, {
@@ -259,6 +267,7 @@ export const channelAdd: CommandSpec = {
       apiKey: apiKey ?? null,
       priority,
       weight,
+      aggregator,
       models,
     });
     const served =
@@ -299,7 +308,7 @@ export const channelList: CommandSpec = {
             channels.map((channel) => [
               channel.name,
               channel.kind,
-              channel.provider,
+              channel.aggregator ? `${channel.provider} (aggregator)` : channel.provider,
               channel.baseUrl,
               channel.enabled ? "yes" : "no",
               String(channel.priority),
@@ -327,6 +336,7 @@ const EDITED_FIELDS: Record<keyof ChannelPatch, string> = {
   weight: "weight",
   enabled: "enabled",
   retainsData: "retains data",
+  aggregator: "aggregator",
   connectTimeoutMs: "connect timeout",
   firstByteTimeoutMs: "first-byte timeout",
   idleTimeoutMs: "idle timeout",
@@ -365,6 +375,11 @@ export const channelEdit: CommandSpec = {
       valueName: "true|false",
       description: 'Whether the provider may retain prompts (data_collection "deny" skips channels that may)',
     },
+    aggregator: {
+      type: "string",
+      valueName: "true|false",
+      description: "Whether the channel is a router in front of other providers (tried after native channels)",
+    },
     ...Object.fromEntries(
       TIMEOUT_OPTIONS.map(({ option, description, setting }) => [
         option,
@@ -393,6 +408,8 @@ export const channelEdit: CommandSpec = {
     if (weight !== undefined) patch.weight = weight;
     const retainsData = readBoolean("retains-data", optionString(input, "retains-data"));
     if (retainsData !== undefined) patch.retainsData = retainsData;
+    const aggregator = readBoolean("aggregator", optionString(input, "aggregator"));
+    if (aggregator !== undefined) patch.aggregator = aggregator;
     for (const { option, field } of TIMEOUT_OPTIONS) {
       const value = readTimeout(input, option);
       if (value !== undefined) patch[field] = value;

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database, Queryable } from "~/server/db";
 import { channels, modelEndpoints, models } from "~/server/db/schema";
@@ -78,6 +78,8 @@ export const channelPatchSchema = z.strictObject({
   weight: z.number().int().min(1).max(MAX_CHANNEL_INTEGER).optional(),
   enabled: z.boolean().optional(),
   retainsData: z.boolean().optional(),
+  /** An aggregator (OpenRouter and the like) is a fallback tier behind the models' native channels. */
+  aggregator: z.boolean().optional(),
   connectTimeoutMs: timeoutSchema.optional(),
   firstByteTimeoutMs: timeoutSchema.optional(),
   idleTimeoutMs: timeoutSchema.optional(),
@@ -93,17 +95,25 @@ export const CHANNEL_TIMEOUT_FIELDS = [
   "totalTimeoutMs",
 ] as const satisfies readonly (keyof ChannelPatch & keyof Channel)[];
 
+/** Tollgate's own models' author: the built-in demo channel's provider. */
+const TOLLGATE_PROVIDER = "tollgate";
+
 /** The provider slug a channel kind serves natively. */
 export const PROVIDER_FOR_KIND: Record<ChannelKind, string | null> = {
   openai: "openai",
   anthropic: "anthropic",
   gemini: "google",
-  demo: "tollgate",
+  demo: TOLLGATE_PROVIDER,
   "openai-compatible": null,
 };
 
-/** Aggregators serve every model under its public id. */
+/** Providers whose channels are aggregators unless an operator says otherwise (`aggregator: false`). */
 const AGGREGATOR_PROVIDERS = new Set(["openrouter"]);
+
+/** Whether a new channel of this provider is an aggregator when its operator does not say. */
+export function isAggregatorProvider(provider: string): boolean {
+  return AGGREGATOR_PROVIDERS.has(provider.toLowerCase());
+}
 
 export interface ChannelModelMapping {
   modelId: string;
@@ -119,6 +129,11 @@ export interface AddChannelInput {
   apiKey?: string | null;
   priority?: number;
   weight?: number;
+  /**
+   * A router in front of other providers: serves every catalog model but Tollgate's own, after the native channels
+   * of a priority tier. Defaults to true for OpenRouter.
+   */
+  aggregator?: boolean;
   /** Explicit models; when absent, every catalog model of the channel's provider (all models for aggregators). */
   models?: ChannelModelMapping[];
 }
@@ -141,6 +156,7 @@ export async function addChannel(
         encryptedSecret: input.apiKey ? secretBox.encrypt(input.apiKey) : null,
         priority: input.priority ?? 0,
         weight: input.weight ?? 1,
+        aggregator: input.aggregator ?? isAggregatorProvider(provider),
       })
       .returning();
     if (created === undefined) throw new Error("channel insert returned nothing");
@@ -154,14 +170,16 @@ export async function addChannel(
 
 /**
  * Creates or re-prices the endpoints through which a channel serves models, at the models' list prices.
- * Unknown explicit model ids are an error: the catalog must know a model before a channel can serve it.
+ * Unknown explicit model ids are an error: the catalog must know a model before a channel can serve it. Without
+ * explicit models, an aggregator serves every model but Tollgate's own (the offline demo answers in-process; no
+ * upstream lists it), a native channel its provider's.
  */
 export async function syncChannelEndpoints(
   db: Queryable,
-  channel: Pick<Channel, "id" | "provider">,
+  channel: Pick<Channel, "id" | "provider" | "aggregator">,
   mappings?: ChannelModelMapping[],
 ): Promise<number> {
-  const aggregator = AGGREGATOR_PROVIDERS.has(channel.provider);
+  const { aggregator } = channel;
   const rows =
     mappings !== undefined
       ? await db
@@ -174,7 +192,7 @@ export async function syncChannelEndpoints(
             ),
           )
       : aggregator
-        ? await db.select().from(models)
+        ? await db.select().from(models).where(ne(models.author, TOLLGATE_PROVIDER))
         : await db.select().from(models).where(eq(models.author, channel.provider));
   if (mappings !== undefined) {
     const known = new Set(rows.map((row) => row.id));
@@ -317,6 +335,7 @@ export async function updateChannel(
   if (patch.weight !== undefined) set.weight = patch.weight;
   if (patch.enabled !== undefined) set.enabled = patch.enabled;
   if (patch.retainsData !== undefined) set.retainsData = patch.retainsData;
+  if (patch.aggregator !== undefined) set.aggregator = patch.aggregator;
   for (const field of CHANNEL_TIMEOUT_FIELDS) {
     const value = patch[field];
     if (value !== undefined) set[field] = value;

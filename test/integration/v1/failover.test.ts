@@ -101,6 +101,27 @@ const FAILURES: { name: string; script: Script; expectedStatus: number }[] = [
     expectedStatus: 529,
   },
   {
+    name: "sends its headers, then breaks off its body",
+    // Nothing of an answer reached the client: the broken attempt is failed over, and billed nothing.
+    script: (_request, response, body) => {
+      response.writeHead(200, { "content-type": body.stream === true ? "text/event-stream" : "application/json" });
+      response.write(
+        body.stream === true ? ": opening\n\n" : '{"id":"chatcmpl-cut","object":"chat.completion","choices":[',
+      );
+      setTimeout(() => response.destroy(), 10);
+    },
+    expectedStatus: 502,
+  },
+  {
+    name: "sends its headers, then stalls before its body is whole",
+    // The idle limit (500 ms here) gives up on it.
+    script: (_request, response, body) => {
+      response.writeHead(200, { "content-type": body.stream === true ? "text/event-stream" : "application/json" });
+      response.write(body.stream === true ? ": opening\n\n" : '{"id":"chatcmpl-stalled","choices":[');
+    },
+    expectedStatus: 408,
+  },
+  {
     name: "hangs before the first byte",
     // Never answers: the gateway's upstream timeout (500 ms here) gives up on it.
     script: () => {},

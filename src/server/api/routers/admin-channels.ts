@@ -58,6 +58,7 @@ export const adminChannelsRouter = createTRPCRouter({
         provider: channelPatchSchema.shape.provider,
         priority: channelPatchSchema.shape.priority,
         weight: channelPatchSchema.shape.weight,
+        aggregator: channelPatchSchema.shape.aggregator,
         models: z
           .array(z.object({ modelId: z.string().trim().min(1), upstreamModel: z.string().trim().min(1).optional() }))
           .min(1)

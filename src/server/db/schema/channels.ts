@@ -32,6 +32,11 @@ export const channels = pgTable("channels", {
   /** Set when the upstream refused the channel's key (401/403): routing skips it until an operator fixes it. */
   brokenAt: timestamp({ withTimezone: true }),
   brokenReason: text(),
+  /**
+   * A router in front of other providers (OpenRouter): it serves every catalog model under its public id, and within
+   * a priority tier its endpoints come after the models' native channels, as a fallback (routing/order-endpoints.ts).
+   */
+  aggregator: boolean().notNull().default(false),
   /** Whether the provider may retain prompts; `provider.data_collection: "deny"` keeps only channels that do not. */
   retainsData: boolean().notNull().default(true),
   /** Per-channel timeouts in milliseconds; null takes the configured default (`UPSTREAM_*_TIMEOUT_MS`). */

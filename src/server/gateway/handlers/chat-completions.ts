@@ -35,6 +35,7 @@ import {
   STREAM_ENDED_EARLY,
   streamFailure,
   type CallContext,
+  type ReadCompletion,
 } from "./upstream-call";
 
 export function parseChatRequest(body: Uint8Array): ChatCompletionRequest {
@@ -186,13 +187,12 @@ export async function handleChatCompletions(
         maxOutputTokens: candidate.model.maxOutputTokens,
       });
     if (!streamed) {
-      const { upstream, binding: answering } = await openWithFailover(
-        context,
-        candidates,
-        buildRequest,
-        request.signal,
-      );
-      return await completeOnce(context, answering.adapter, upstream, request.signal);
+      // A whole answer counts as answered once its body is read whole: one that stalls or breaks off fails over.
+      const { answer } = await openWithFailover(context, candidates, buildRequest, request.signal, async (opened) => ({
+        ...opened,
+        answer: await readCompletion(context, opened.binding.adapter, opened.upstream, request.signal),
+      }));
+      return await completeOnce(context, answer);
     }
     // A stream counts as answered once its first chunk arrives: an in-band refusal before it still fails over.
     const opening = openWithFailover(context, candidates, buildRequest, request.signal, (opened) =>
@@ -209,18 +209,7 @@ export async function handleChatCompletions(
   }
 }
 
-async function completeOnce(
-  context: CallContext,
-  adapter: ProviderAdapter,
-  upstream: UpstreamResponse,
-  signal: AbortSignal,
-): Promise<GatewayResponse> {
-  let read;
-  try {
-    read = await readCompletion(context, adapter, upstream, signal);
-  } catch (error) {
-    throw await settleFailure(context, error);
-  }
+async function completeOnce(context: CallContext, read: ReadCompletion): Promise<GatewayResponse> {
   const { completion, usage } = read;
   const metered = settle(context, {
     httpStatus: 200,

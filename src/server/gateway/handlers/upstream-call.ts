@@ -325,9 +325,9 @@ export async function readCompletion(
   upstream: UpstreamResponse,
   signal: AbortSignal,
 ): Promise<ReadCompletion> {
-  let completion: ChatCompletion;
+  let text: string;
   try {
-    completion = adapter.parseResponse(JSON.parse(await upstream.text()));
+    text = await upstream.text();
   } catch (error) {
     if (signal.aborted) throw new CallFailure(errors.clientDisconnected(), "client_disconnected", true);
     if (error instanceof UpstreamTimeoutError) {
@@ -335,6 +335,17 @@ export async function readCompletion(
       context.deps.logger.warn("upstream timed out reading its answer", { channel: context.endpoint.channel.name });
       throw new CallFailure(errors.upstreamTimeout(), "upstream_timeout");
     }
+    // The connection was cut before the body was whole: as good as no answer, and another candidate may give one.
+    context.deps.logger.warn("upstream answer broke off", { channel: context.endpoint.channel.name, error });
+    throw new CallFailure(
+      errors.upstreamFailed("The upstream provider's answer broke off before it was complete."),
+      "upstream_body_incomplete",
+    );
+  }
+  let completion: ChatCompletion;
+  try {
+    completion = adapter.parseResponse(JSON.parse(text));
+  } catch (error) {
     context.deps.logger.warn("upstream answered garbage", { channel: context.endpoint.channel.name, error });
     throw new CallFailure(
       errors.upstreamFailed("The upstream provider returned an invalid response."),

@@ -16,6 +16,11 @@ export interface ResolvedChannel {
   /** Whether the provider may retain prompts (`provider.data_collection: "deny"` excludes those that may). */
   retainsData: boolean;
   /**
+   * A router in front of other providers (OpenRouter): within a priority tier it comes after the native channels.
+   * Absent means a native channel.
+   */
+  aggregator?: boolean;
+  /**
    * The channel's own time limits (the catalog always sets them from the row); absent means every limit is the
    * configured default, as for a channel built outside the catalog.
    */

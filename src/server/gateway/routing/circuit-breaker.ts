@@ -15,6 +15,12 @@ export interface CircuitBreaker {
    * one probe at a time (half-open) until one succeeds or fails.
    */
   tryAcquire(key: string): boolean;
+  /**
+   * For a call that would otherwise fail: a probe of an open circuit before its cooldown ends, once the upstream's own
+   * `Retry-After` (if it gave one) has passed. Our cooldown is a guess at when a channel recovers; a caller with no
+   * other candidate left is better served by asking it than by an error. One probe at a time, as after a cooldown.
+   */
+  tryAcquireEarly(key: string): boolean;
   /** Gives back a probe slot that was acquired but not used. */
   release(key: string): void;
   recordSuccess(key: string): void;
@@ -29,6 +35,8 @@ interface Circuit {
   /** How many times it has opened since its last success: the cooldown's exponent. */
   openings: number;
   openUntil: number;
+  /** Before this the upstream asked not to be called again (its `Retry-After` with the last failure); 0 if it did not. */
+  retryAfterUntil: number;
   probing: boolean;
 }
 
@@ -48,7 +56,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   const circuitOf = (key: string): Circuit => {
     let circuit = circuits.get(key);
     if (circuit === undefined) {
-      circuit = { consecutiveFailures: 0, openings: 0, openUntil: 0, probing: false };
+      circuit = { consecutiveFailures: 0, openings: 0, openUntil: 0, retryAfterUntil: 0, probing: false };
       circuits.set(key, circuit);
     }
     return circuit;
@@ -59,6 +67,13 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       const circuit = circuits.get(key);
       if (circuit === undefined || circuit.openUntil === 0) return true;
       if (options.clock() < circuit.openUntil || circuit.probing) return false;
+      circuit.probing = true;
+      return true;
+    },
+    tryAcquireEarly(key) {
+      const circuit = circuits.get(key);
+      if (circuit === undefined || circuit.openUntil === 0) return true;
+      if (circuit.probing || options.clock() < circuit.retryAfterUntil) return false;
       circuit.probing = true;
       return true;
     },
@@ -73,6 +88,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       const circuit = circuitOf(key);
       circuit.consecutiveFailures += 1;
       circuit.probing = false;
+      circuit.retryAfterUntil = retryAfterMs == null ? 0 : options.clock() + retryAfterMs;
       // A failed probe reopens at once; otherwise the threshold decides.
       if (circuit.openUntil === 0 && circuit.consecutiveFailures < options.failureThreshold) return;
       const cooldown = Math.min(options.maxCooldownMs, options.baseCooldownMs * 2 ** circuit.openings);

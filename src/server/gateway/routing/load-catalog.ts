@@ -15,6 +15,7 @@ export function resolveChannel(channel: typeof channels.$inferSelect, apiKey: st
     priority: channel.priority,
     weight: channel.weight,
     retainsData: channel.retainsData,
+    aggregator: channel.aggregator,
     timeouts: {
       connectMs: channel.connectTimeoutMs,
       firstByteMs: channel.firstByteTimeoutMs,

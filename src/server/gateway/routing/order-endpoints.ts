@@ -1,19 +1,29 @@
 import type { ModelEndpoint } from "./catalog";
 
 /**
- * Candidates in the order to try them: higher priority tiers first (the endpoint's priority, then its channel's),
- * and within a tier a weighted random order drawn from `random` so traffic spreads by weight.
+ * Tiers in the order they are tried: the endpoint's priority, then its channel's (higher first), then native channels
+ * before aggregators. An aggregator (OpenRouter) adds its fee and a second hop, so it is the model's fallback unless an
+ * operator gives it a priority of its own; a request's `provider.order` or `only` still picks it explicitly.
+ */
+function compareTiers(a: ModelEndpoint, b: ModelEndpoint): number {
+  return (
+    b.priority - a.priority ||
+    b.channel.priority - a.channel.priority ||
+    Number(a.channel.aggregator === true) - Number(b.channel.aggregator === true)
+  );
+}
+
+/**
+ * Candidates in the order to try them: tier by tier (compareTiers), and within a tier a weighted random order drawn
+ * from `random` so traffic spreads by weight.
  */
 export function orderEndpoints(endpoints: readonly ModelEndpoint[], random: () => number): ModelEndpoint[] {
-  const byTier = [...endpoints].sort((a, b) => b.priority - a.priority || b.channel.priority - a.channel.priority);
+  const byTier = [...endpoints].sort(compareTiers);
   const ordered: ModelEndpoint[] = [];
   let tier: ModelEndpoint[] = [];
   for (const endpoint of byTier) {
     const previous = tier[0];
-    if (
-      previous !== undefined &&
-      (previous.priority !== endpoint.priority || previous.channel.priority !== endpoint.channel.priority)
-    ) {
+    if (previous !== undefined && compareTiers(previous, endpoint) !== 0) {
       ordered.push(...weightedShuffle(tier, random));
       tier = [];
     }

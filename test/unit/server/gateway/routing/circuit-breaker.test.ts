@@ -71,4 +71,23 @@ describe("circuit breaker", () => {
     breaker.release("a");
     expect(breaker.tryAcquire("a")).toBe(true);
   });
+
+  it("lets a caller with nothing else probe a cooling circuit early, once the upstream's Retry-After has passed", () => {
+    const { breaker, advance } = breakerAt();
+    breaker.recordFailure("a");
+    breaker.recordFailure("a");
+    breaker.recordFailure("a", 500);
+    expect(breaker.tryAcquire("a")).toBe(false);
+    // Within the upstream's own Retry-After: not even a last resort calls it.
+    expect(breaker.tryAcquireEarly("a")).toBe(false);
+    advance(500);
+    expect(breaker.tryAcquire("a")).toBe(false);
+    expect(breaker.tryAcquireEarly("a")).toBe(true);
+    // One probe at a time.
+    expect(breaker.tryAcquireEarly("a")).toBe(false);
+    breaker.recordSuccess("a");
+    expect(breaker.tryAcquire("a")).toBe(true);
+    // A closed circuit needs no probe.
+    expect(breaker.tryAcquireEarly("b")).toBe(true);
+  });
 });

@@ -3,7 +3,13 @@ import type { ModelEndpoint } from "~/server/gateway/routing/catalog";
 import { orderEndpoints } from "~/server/gateway/routing/order-endpoints";
 import { tokenPrices } from "../../../../helpers/prices";
 
-function endpoint(id: string, priority: number, weight: number, channelPriority = 0): ModelEndpoint {
+function endpoint(
+  id: string,
+  priority: number,
+  weight: number,
+  channelPriority = 0,
+  aggregator = false,
+): ModelEndpoint {
   return {
     id,
     upstreamModel: id,
@@ -20,6 +26,7 @@ function endpoint(id: string, priority: number, weight: number, channelPriority 
       priority: channelPriority,
       weight: 1,
       retainsData: true,
+      aggregator,
     },
   };
 }
@@ -53,5 +60,17 @@ describe("orderEndpoints", () => {
     const ordered = orderEndpoints(all, sequence(0.9, 0.1, 0.5));
     expect(ordered.map((candidate) => candidate.id).sort()).toEqual(["a", "b", "c", "d"]);
     expect(ordered.at(-1)?.id).toBe("c");
+  });
+
+  it("puts aggregators after the native channels of their tier, whatever their weight", () => {
+    const tier = [endpoint("openrouter", 0, 1000, 0, true), endpoint("native-a", 0, 1), endpoint("native-b", 0, 1)];
+    for (const draw of [0, 0.5, 0.999]) {
+      expect(orderEndpoints(tier, () => draw).at(-1)?.id).toBe("openrouter");
+    }
+  });
+
+  it("lets an operator put an aggregator first by giving it a higher priority", () => {
+    const ordered = orderEndpoints([endpoint("native", 0, 1), endpoint("openrouter", 0, 1, 5, true)], sequence(0));
+    expect(ordered.map((candidate) => candidate.id)).toEqual(["openrouter", "native"]);
   });
 });
