@@ -260,10 +260,10 @@ describe("every recorded OpenAI-compatible answer, replayed through a channel wi
       extra_content: recordedMessage.extra_content,
       thought_signature: recordedMessage.thought_signature,
     });
-    // Gemini's compatible endpoint gives its calls an empty id; it is passed on as it came.
-    expect(fromCompletion(completion).choices[0]?.toolCalls).toEqual([
-      { id: "", type: "function", name: "get_current_time", arguments: "{}", namedTimes: 1 },
-    ]);
+    // Gemini's compatible endpoint gives its calls an empty id; the client gets one it can send the result back under.
+    const toolCalls = fromCompletion(completion).choices[0]?.toolCalls;
+    expect(toolCalls).toMatchObject([{ type: "function", name: "get_current_time", arguments: "{}", namedTimes: 1 }]);
+    expect(toolCalls?.[0]?.id).toMatch(/^call_[A-Za-z0-9]+$/);
     // The recording's total_tokens (109) counts 62 thinking tokens that its completion_tokens (12) leave out, and
     // Google bills thinking as output: they are billed and reported as reasoning inside completion_tokens.
     const tokens = { prompt: 35, completion: 12 + 62, reasoning: 62 };

@@ -11,7 +11,8 @@ import type { ChatCompletionChunk } from "../protocol/chat-completion-response";
 import { describeIssue } from "../protocol/describe-issue";
 import { normaliseFinishReason } from "../protocol/finish-reason";
 import { renderUsage } from "../protocol/render-usage";
-import type { ProviderAdapter, SseEvent, StreamItem, UpstreamErrorInfo, UpstreamResponse } from "../providers/types";
+import { createStreamToolCallIds, toolCallIdMaker } from "../protocol/tool-call-ids";
+import type { ProviderAdapter, SseEvent, StreamItem, UpstreamErrorInfo } from "../providers/types";
 import type { ProviderBinding } from "../providers/registry";
 import type { CatalogModel, ResolvedChannel } from "../routing/catalog";
 import { selectCandidates, type Candidate } from "../routing/select-candidates";
@@ -303,6 +304,7 @@ function streamCompletion(
     let usageChunkSent = false;
     // Choice indexes whose first delta has gone out.
     const announced = new Set<number>();
+    const giveToolCallIds = createStreamToolCallIds(toolCallIdMaker(context.deps.newGenerationId));
     const translate = (
       event: SseEvent,
       transform: (event: SseEvent) => StreamItem[],
@@ -329,6 +331,7 @@ function streamCompletion(
             announced.add(choice.index);
             choice.delta.role ??= "assistant";
           }
+          giveToolCallIds(choice);
           collectEmittedText(emitted, choice.delta);
           if (choice.finish_reason !== null) {
             choice.native_finish_reason ??= choice.finish_reason;

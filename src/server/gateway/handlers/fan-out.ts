@@ -5,6 +5,7 @@ import type { ChatCompletionRequest } from "../protocol/chat-completion-request"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionUsage } from "../protocol/chat-completion-response";
 import { normaliseFinishReason } from "../protocol/finish-reason";
 import { renderUsage } from "../protocol/render-usage";
+import { createStreamToolCallIds, toolCallIdMaker } from "../protocol/tool-call-ids";
 import type { ProviderBinding } from "../providers/registry";
 import type {
   SseEvent,
@@ -191,6 +192,8 @@ async function streamFanOut(
     }));
     // Choice indexes whose first delta has gone out.
     const announced = new Set<number>();
+    // Keyed by the merged choice index, so the copies' calls never share an id's state.
+    const giveToolCallIds = createStreamToolCallIds(toolCallIdMaker(deps.newGenerationId));
     let upstreamId: string | null = null;
     let firstByteAt: number | null = null;
     let failure: UpstreamErrorInfo | null = null;
@@ -263,6 +266,7 @@ async function streamFanOut(
             announced.add(choice.index);
             choice.delta.role ??= "assistant";
           }
+          giveToolCallIds(choice);
           collectEmittedText(emitted, choice.delta);
           if (choice.finish_reason !== null) {
             choice.native_finish_reason ??= choice.finish_reason;

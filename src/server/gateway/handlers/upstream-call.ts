@@ -10,6 +10,7 @@ import type { GatewayResponse } from "../http";
 import type { ChatCompletion, ChatCompletionUsage } from "../protocol/chat-completion-response";
 import { normaliseFinishReason } from "../protocol/finish-reason";
 import { renderUsage } from "../protocol/render-usage";
+import { fillToolCallIds, toolCallIdMaker } from "../protocol/tool-call-ids";
 import type { ProviderBinding } from "../providers/registry";
 import {
   UpstreamTimeoutError,
@@ -318,7 +319,7 @@ export interface ReadCompletion {
   usage: TokenUsage | null;
 }
 
-/** Reads and checks a non-streamed answer, finish reasons normalised. */
+/** Reads and checks a non-streamed answer, finish reasons normalised and every tool call with an id. */
 export async function readCompletion(
   context: CallContext,
   adapter: ProviderAdapter,
@@ -357,6 +358,7 @@ export async function readCompletion(
     finish_reason: normaliseFinishReason(choice.finish_reason),
     native_finish_reason: choice.native_finish_reason ?? choice.finish_reason,
   }));
+  fillToolCallIds(completion.choices, toolCallIdMaker(context.deps.newGenerationId));
   return { completion, usage: adapter.parseUsage(completion.usage) };
 }
 

@@ -162,15 +162,23 @@ function parseOpenAIUsage(raw: unknown): TokenUsage | null {
   const usage = parsed.data;
   const promptTokens = usage.prompt_tokens ?? 0;
   const reportedCompletion = usage.completion_tokens ?? 0;
+  const reportedReasoning = usage.completion_tokens_details?.reasoning_tokens ?? 0;
   // Gemini's OpenAI-compatible endpoint leaves thinking out of completion_tokens but counts it in total_tokens, and
   // Google bills it as output: whatever total_tokens counts beyond prompt + completion is unreported reasoning.
   const unreported = Math.max(0, (usage.total_tokens ?? 0) - promptTokens - reportedCompletion);
+  const completionTokens = reportedCompletion + unreported;
+  // Some servers do report that thinking as reasoning_tokens yet leave it out of completion_tokens (more reasoning
+  // than completion, or exactly the missing count): the gap is then that reasoning, not more of it.
+  const reasoningLeftOut =
+    unreported > 0 && (reportedReasoning > reportedCompletion || reportedReasoning === unreported);
   return {
     promptTokens,
-    completionTokens: reportedCompletion + unreported,
+    completionTokens,
     cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? usage.prompt_cache_hit_tokens ?? 0,
     cacheWriteTokens: usage.prompt_tokens_details?.cache_write_tokens ?? 0,
-    reasoningTokens: (usage.completion_tokens_details?.reasoning_tokens ?? 0) + unreported,
+    reasoningTokens: reasoningLeftOut
+      ? Math.min(completionTokens, Math.max(reportedReasoning, unreported))
+      : reportedReasoning + unreported,
     upstreamCostNano: upstreamCostNano(usage.cost),
   };
 }
