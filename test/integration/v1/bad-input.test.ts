@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addChannel } from "~/server/services/channels";
 import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
-import { expectLedgerConsistent, generationsOf, ledgerOf } from "../../helpers/ledger-assertions";
+import { balanceOf, expectLedgerConsistent, generationsOf, ledgerOf } from "../../helpers/ledger-assertions";
 import { assertMatchesOpenAISpec } from "../../helpers/openai-schema";
+import { startReplayUpstream, type ReplayUpstream } from "../../helpers/replay-upstream";
 
 /*
  * Every way a request to POST /v1/chat/completions can be wrong, one row each: the status, OpenAI's error `type`,
@@ -24,6 +26,19 @@ const user = { role: "user", content: "hi" };
 const valid = { model: "tollgate/echo", messages: [user] };
 const withField = (fields: Record<string, unknown>) => JSON.stringify({ ...valid, ...fields });
 const withMessage = (message: unknown) => JSON.stringify({ ...valid, messages: [message] });
+/** A user message whose second part is an image with this URL. */
+const imageMessage = (url: string) => ({
+  role: "user",
+  content: [
+    { type: "text", text: "What is in this picture?" },
+    { type: "image_url", image_url: { url } },
+  ],
+});
+const IMAGE_PARAM = "messages[0].content[1].image_url.url";
+const BROKEN_BASE64_IMAGE = "data:image/png;base64,@@@not-base64@@@";
+const TEXT_DATA_URL = "data:text/plain;base64,aGVsbG8gd29ybGQ=";
+/** The smallest valid PNG (1×1, transparent). */
+const PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
 interface Case {
   body: string | Uint8Array;
@@ -114,6 +129,33 @@ const cases: Record<string, Case> = {
       content: [{ type: "image_url", image_url: { url: "https://example.com/a.png", detail: "max" } }],
     }),
     param: "messages[0].content[0].image_url.detail",
+    code: "invalid_value",
+  },
+  "an image data URL with broken base64": {
+    body: withMessage(imageMessage(BROKEN_BASE64_IMAGE)),
+    param: IMAGE_PARAM,
+    code: "invalid_value",
+  },
+  "an image data URL with base64 cut short": {
+    body: withMessage(imageMessage(`data:image/png;base64,${PNG_BASE64.slice(0, 50)}`)),
+    param: IMAGE_PARAM,
+    code: "invalid_value",
+  },
+  "an image data URL of type text/plain": {
+    body: withMessage(imageMessage(TEXT_DATA_URL)),
+    param: IMAGE_PARAM,
+    code: "invalid_value",
+  },
+  "an image data URL of type application/pdf": {
+    body: withMessage(imageMessage("data:application/pdf;base64,JVBERi0xLjQ=")),
+    param: IMAGE_PARAM,
+    code: "invalid_value",
+  },
+  "a URL-encoded SVG data URL": {
+    body: withMessage(
+      imageMessage("data:image/svg+xml,%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg%22%2F%3E"),
+    ),
+    param: IMAGE_PARAM,
     code: "invalid_value",
   },
   "a tool message without tool_call_id": {
@@ -304,5 +346,94 @@ describe("bad input to POST /v1/chat/completions", () => {
       }),
     });
     expect(response.status).toBe(200);
+  });
+});
+
+/*
+ * An image the upstream could not read, on every provider path (OpenAI passes data URLs through as sent; Anthropic and
+ * Gemini convert them): refused at the edge with the part named, never dispatched, never billed.
+ */
+describe("image data URLs no provider could read", () => {
+  const IMAGE_MODELS = ["openai/gpt-4.1", "anthropic/claude-haiku-4.5", "google/gemini-2.5-flash"];
+  let upstream: ReplayUpstream;
+
+  beforeAll(async () => {
+    upstream = await startReplayUpstream();
+    upstream.respondWith((request) => {
+      if (request.url.endsWith("/messages")) return "anthropic/text";
+      if (request.url.includes(":generateContent")) return "gemini/text";
+      return "openai/text";
+    });
+    const { db, secretBox, changes } = harness.container;
+    const kinds = ["openai", "anthropic", "gemini"] as const;
+    for (const [index, kind] of kinds.entries()) {
+      await addChannel(db, secretBox, changes, {
+        kind,
+        name: `${kind}-images`,
+        baseUrl: upstream.baseUrl,
+        apiKey: "upstream-key",
+        models: [{ modelId: IMAGE_MODELS[index]! }],
+      });
+    }
+  });
+
+  afterAll(async () => {
+    await upstream?.close();
+  });
+
+  const post = (model: string, url: string) =>
+    fetch(`${harness.baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${funded.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model, messages: [imageMessage(url)] }),
+    });
+
+  const refused = IMAGE_MODELS.flatMap((model): [string, string, string][] => [
+    [model, "broken base64", BROKEN_BASE64_IMAGE],
+    [model, "a text/plain data URL", TEXT_DATA_URL],
+  ]);
+
+  it.each(refused)(
+    "%s: refuses %s with a 400 naming the part; no upstream call, no charge",
+    async (model, _label, url) => {
+      const { db } = harness.container;
+      // Earlier calls' charges are settled first, so that "before" is final.
+      await harness.container.usageWriter.flush();
+      const hitsBefore = upstream.received.length;
+      const balanceBefore = await balanceOf(db, funded.userId);
+      const ledgerBefore = await ledgerOf(db, funded.userId);
+      const generationsBefore = (await generationsOf(db, funded.userId)).length;
+
+      const response = await post(model, url);
+      const body = (await response.json()) as { error: { type: string; param: string; code: string; message: string } };
+      expect(response.status).toBe(400);
+      assertMatchesOpenAISpec("error", body);
+      expect(body.error).toMatchObject({ type: "invalid_request_error", param: IMAGE_PARAM, code: "invalid_value" });
+      expect(body.error.message).toContain(`\`${IMAGE_PARAM}\``);
+
+      await harness.container.usageWriter.flush();
+      expect(upstream.received).toHaveLength(hitsBefore);
+      expect(await balanceOf(db, funded.userId)).toBe(balanceBefore);
+      expect(await ledgerOf(db, funded.userId)).toEqual(ledgerBefore);
+      expect(await generationsOf(db, funded.userId)).toHaveLength(generationsBefore);
+      await expectLedgerConsistent(db, funded.userId);
+    },
+  );
+
+  it.each(IMAGE_MODELS)("%s: a valid PNG data URL still goes through, and is billed", async (model) => {
+    const { db } = harness.container;
+    await harness.container.usageWriter.flush();
+    const hitsBefore = upstream.received.length;
+    const generationsBefore = (await generationsOf(db, funded.userId)).length;
+
+    const response = await post(model, `data:image/png;base64,${PNG_BASE64}`);
+    expect(response.status).toBe(200);
+    expect(upstream.received).toHaveLength(hitsBefore + 1);
+    // The image's bytes reached the upstream, as OpenAI's data URL or as a native base64 block.
+    expect(JSON.stringify(upstream.received.at(-1)!.body)).toContain(PNG_BASE64);
+
+    await harness.container.usageWriter.flush();
+    expect(await generationsOf(db, funded.userId)).toHaveLength(generationsBefore + 1);
+    await expectLedgerConsistent(db, funded.userId);
   });
 });

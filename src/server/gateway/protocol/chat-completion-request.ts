@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { imageUrlProblem } from "./image-url";
 
 /*
  * The request body of POST /v1/chat/completions, as OpenAI documents it plus OpenRouter's extensions. Every field
@@ -23,13 +24,14 @@ const textPart = z.looseObject({
   text: z.string(),
 });
 
-/** An image by https URL or inline as a `data:image/<type>;base64,` URL (plain http is refused: it can be tampered with). */
-const imageUrl = z
-  .string()
-  .refine(
-    (url) => /^https:\/\/[^\s]+$/i.test(url) || /^data:image\/[a-z0-9.+-]+;base64,/i.test(url),
-    "must be an https URL or a data:image/<type>;base64, URL",
-  );
+/**
+ * An image by https URL or inline as a `data:image/<type>;base64,` URL with valid base64 (plain http is refused: it can
+ * be tampered with). The rule and its reasons are in image-url.ts.
+ */
+const imageUrl = z.string().superRefine((url, context) => {
+  const problem = imageUrlProblem(url);
+  if (problem !== null) context.addIssue({ code: "custom", message: problem });
+});
 
 const imagePart = z.looseObject({
   type: z.literal("image_url"),

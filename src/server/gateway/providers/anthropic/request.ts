@@ -1,9 +1,15 @@
 import { GATEWAY_ONLY_FIELDS, type ChatCompletionRequest } from "../../protocol/chat-completion-request";
+import { versionedBaseUrl } from "../api-base-url";
 import type { BuildRequestInput, UpstreamHttpRequest } from "../types";
 import { convertMessages } from "./messages";
 import { THINKING_SUFFIX, thinkingFor } from "./reasoning";
 
 export const ANTHROPIC_VERSION = "2023-06-01";
+/**
+ * The version in Anthropic's paths (`/v1/messages`), added to a base URL given without one, the Anthropic SDKs' form
+ * (`https://api.anthropic.com`); see api-base-url.ts.
+ */
+export const ANTHROPIC_API_PATH_VERSION = "v1";
 
 /** When the catalog does not say how long the model may answer (Anthropic requires a limit on every call). */
 export const FALLBACK_MAX_TOKENS = 4096;
@@ -41,10 +47,6 @@ const HANDLED = new Set<string>([
 ]);
 
 type JsonObject = Record<string, unknown>;
-
-function joinUrl(baseUrl: string, path: string): string {
-  return `${baseUrl.replace(/\/+$/, "")}${path}`;
-}
 
 function convertTools(request: ChatCompletionRequest): JsonObject[] {
   return (request.tools ?? []).map((tool) => {
@@ -181,7 +183,7 @@ export function buildAnthropicRequest({
   };
   if (channel.apiKey !== null) headers["x-api-key"] = channel.apiKey;
   return {
-    url: joinUrl(channel.baseUrl, "/messages"),
+    url: `${versionedBaseUrl(channel.baseUrl, ANTHROPIC_API_PATH_VERSION)}/messages`,
     method: "POST",
     headers,
     body: JSON.stringify(body),

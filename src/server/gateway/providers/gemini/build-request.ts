@@ -1,8 +1,16 @@
+import { versionedBaseUrl } from "../api-base-url";
 import type { BuildRequestInput, UpstreamHttpRequest } from "../types";
 import { buildGenerationConfig } from "./build-generation-config";
 import { convertMessages } from "./convert-messages";
 import { convertTools } from "./convert-tools";
 import type { GeminiRequestBody } from "./gemini-types";
+
+/**
+ * The version in Gemini's paths (`/v1beta/models/…`), added to a base URL given without one, the Google SDKs' form
+ * (`https://generativelanguage.googleapis.com`); a base URL ending in another version (`/v1`) keeps it. See
+ * api-base-url.ts.
+ */
+export const GEMINI_API_PATH_VERSION = "v1beta";
 
 /** Request fields the translation uses, or that never concern the model (routing, client bookkeeping). */
 const TRANSLATED = new Set([
@@ -55,7 +63,10 @@ function modelPath(upstreamModel: string): string {
   return /^(models|tunedModels)\//.test(upstreamModel) ? upstreamModel : `models/${upstreamModel}`;
 }
 
-/** `{base}/models/{model}:generateContent`, or `:streamGenerateContent?alt=sse` for a stream. */
+/**
+ * `{base}/v1beta/models/{model}:generateContent` (the version only when the base URL has none), or
+ * `:streamGenerateContent?alt=sse` for a stream.
+ */
 export function buildGeminiRequest({
   request,
   upstreamModel,
@@ -68,7 +79,7 @@ export function buildGeminiRequest({
     ...convertTools(request),
     ...(generationConfig === undefined ? {} : { generationConfig }),
   };
-  const base = channel.baseUrl.replace(/\/+$/, "");
+  const base = versionedBaseUrl(channel.baseUrl, GEMINI_API_PATH_VERSION);
   const method = stream ? "streamGenerateContent?alt=sse" : "generateContent";
   const headers: Record<string, string> = {
     "content-type": "application/json",
