@@ -104,6 +104,12 @@ export class GatewayError extends Error {
   }
 }
 
+const INACTIVE_KEY_MESSAGES = {
+  revoked: "This API key has been revoked. Use another key, or create a new one.",
+  disabled: "This API key is disabled. Enable it again on the API keys page, or use another key.",
+  expired: "This API key has expired. Give it a later expiry on the API keys page, or create a new key.",
+};
+
 export const errors = {
   invalidRequest: (message: string, param: string | null = null, code: string | null = "invalid_request") =>
     new GatewayError(400, "invalid_request_error", code, message, param),
@@ -115,6 +121,14 @@ export const errors = {
       "No API key provided. Send it as `Authorization: Bearer sk-gw-…`.",
     ),
   invalidKey: () => new GatewayError(401, "authentication_error", "invalid_api_key", "Invalid API key provided."),
+  /**
+   * A key that exists but is refused: told only to whoever sent the whole key. Still 401 (as OpenAI answers a
+   * deactivated key), with a code per state; null when the state is not known (`api_key_inactive`).
+   */
+  inactiveKey: (state: "revoked" | "disabled" | "expired" | null) =>
+    state === null
+      ? new GatewayError(401, "authentication_error", "api_key_inactive", "This API key is no longer active.")
+      : new GatewayError(401, "authentication_error", `api_key_${state}`, INACTIVE_KEY_MESSAGES[state]),
   insufficientCredits: (message: string) => new GatewayError(402, "payment_required", "insufficient_credits", message),
   keyLimitExceeded: (message: string) => new GatewayError(402, "payment_required", "key_limit_exceeded", message),
   modelNotFound: (model: string) =>

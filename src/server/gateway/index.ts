@@ -4,7 +4,13 @@ import { handleChatCompletions } from "./handlers/chat-completions";
 import { handleCredits, handleGeneration, handleKeyInfo } from "./handlers/account";
 import { handleGetModel, handleListModels, handleModelEndpoints, handlePrices } from "./handlers/list-models";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "./http";
-import { describeRefusal, rateLimitHeaders, releaseWhenFinished, retryAfterSeconds } from "./limits/rate-limit-http";
+import {
+  describeRefusal,
+  rateLimitHeaders,
+  releaseWhenFinished,
+  retryAfterSeconds,
+  UNLIMITED_REQUEST_HEADERS,
+} from "./limits/rate-limit-http";
 import { isLimited, type Admission } from "./limits/rate-limiter";
 import { buildOpenApiDocument } from "./protocol/openapi";
 import type { Principal } from "./keys/api-key-authenticator";
@@ -26,9 +32,10 @@ function bearerToken(headers: GatewayRequest["headers"]): string | null {
 async function authenticate(request: GatewayRequest, deps: GatewayDeps): Promise<Principal> {
   const token = bearerToken(request.headers);
   if (token === null) throw errors.missingKey();
-  const principal = token === "" ? null : await deps.authenticator.authenticate(token);
-  if (principal === null) throw errors.invalidKey();
-  return principal;
+  if (token === "") throw errors.invalidKey();
+  const authentication = await deps.authenticator.authenticate(token);
+  if (authentication.status === "active") return authentication.principal;
+  throw authentication.status === "unknown" ? errors.invalidKey() : errors.inactiveKey(authentication.status);
 }
 
 /** Headers for whatever response the request ends with, a refusal or a failure included: the rate limit state. */
@@ -56,6 +63,10 @@ async function admitCall(principal: Principal, deps: GatewayDeps, extra: ExtraHe
 
 /** The endpoints that do not count still tell the client where it stands. */
 async function describeLimits(principal: Principal, deps: GatewayDeps, extra: ExtraHeaders): Promise<void> {
+  if (!isLimited(principal.rateLimits)) {
+    Object.assign(extra, UNLIMITED_REQUEST_HEADERS);
+    return;
+  }
   try {
     Object.assign(extra, rateLimitHeaders(await deps.rateLimiter.peek(principal)));
   } catch (error) {
@@ -123,8 +134,9 @@ async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHea
   if (path === "/v1/chat/completions") {
     if (method !== "POST") throw errors.methodNotAllowed(["POST"]);
     const principal = await authenticate(request, deps);
-    // Unlimited keys (the common case) skip the limiter: no counting, no headers, no wrapped stream.
+    // Unlimited keys (the common case) skip the limiter: no counting, no wrapped stream, constant headers.
     if (!isLimited(principal.rateLimits)) {
+      Object.assign(extra, UNLIMITED_REQUEST_HEADERS);
       requireJson(request);
       return handleChatCompletions(request, principal, deps);
     }

@@ -160,7 +160,7 @@ describe("keys router", () => {
       const disabled = await caller.keys.setDisabled({ id: created.id, disabled: true });
       expect(disabled.status).toBe("disabled");
       expect(disabled.disabledAt).toBeInstanceOf(Date);
-      expect(await app.container.authenticator.authenticate(created.plaintext)).toBeNull();
+      expect(await app.container.authenticator.authenticate(created.plaintext)).toEqual({ status: "disabled" });
 
       await expect(app.callerFor(bob).keys.setDisabled({ id: created.id, disabled: false })).rejects.toMatchObject({
         code: "NOT_FOUND",
@@ -168,7 +168,8 @@ describe("keys router", () => {
       const enabled = await caller.keys.setDisabled({ id: created.id, disabled: false });
       expect(enabled).toMatchObject({ status: "active", disabledAt: null });
       expect(await app.container.authenticator.authenticate(created.plaintext)).toMatchObject({
-        apiKeyId: created.id,
+        status: "active",
+        principal: { apiKeyId: created.id },
       });
       const hash = hashApiKey(created.plaintext);
       expect(published.filter((change) => change.topic === "api-key-revoked" && change.hash === hash)).toHaveLength(2);

@@ -2,7 +2,11 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { revokeApiKey } from "~/server/services/api-keys";
+import { eq } from "drizzle-orm";
+import { apiKeys } from "~/server/db/schema";
+import { readBalanceNano } from "~/server/gateway/billing/ledger";
+import { revokeApiKey, setApiKeyDisabled, updateApiKeyLimits } from "~/server/services/api-keys";
+import { adjustCredits } from "~/server/services/credits";
 import { addChannel } from "~/server/services/channels";
 import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
 import { expectLedgerConsistent, generationsOf, ledgerOf } from "../../helpers/ledger-assertions";
@@ -80,14 +84,55 @@ describe("authentication", () => {
     }
   });
 
-  it("refuses a revoked key on the very next request", async () => {
+  it("tells an unknown key no more than that it is invalid", async () => {
+    const { status, error } = await rawCall({
+      headers: { authorization: `Bearer sk-gw-${"0".repeat(32)}` },
+      body: JSON.stringify(echo),
+    });
+    expect(status).toBe(401);
+    expect(error).toMatchObject({
+      type: "authentication_error",
+      code: "invalid_api_key",
+      message: "Invalid API key provided.",
+    });
+  });
+
+  const db = () => harness.container.db;
+  const changes = () => harness.container.changes;
+  it.each([
+    ["revoked", (apiKeyId: string) => revokeApiKey(db(), changes(), { idOrPrefix: apiKeyId })],
+    ["disabled", (apiKeyId: string) => setApiKeyDisabled(db(), changes(), { idOrPrefix: apiKeyId, disabled: true })],
+    [
+      "expired",
+      (apiKeyId: string) => updateApiKeyLimits(db(), changes(), { id: apiKeyId, expiresAt: new Date(Date.now() - 1) }),
+    ],
+  ])("tells the holder of a %s key so on the very next request, with 401", async (state, change) => {
     const { apiKey, apiKeyId } = await harness.createFundedUser("1");
     const openai = new OpenAI({ baseURL: harness.baseUrl, apiKey, maxRetries: 0 });
     await expect(openai.chat.completions.create(echo)).resolves.toBeDefined();
-    await revokeApiKey(harness.container.db, harness.container.changes, { idOrPrefix: apiKeyId });
-    const error = await openai.chat.completions.create(echo).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
-    expect((error as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe("invalid_api_key");
+    await change(apiKeyId);
+    const { status, error } = await rawCall({
+      headers: { authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify(echo),
+    });
+    expect(status).toBe(401);
+    expect(error).toMatchObject({ type: "authentication_error", code: `api_key_${state}` });
+    expect(error.message).toMatch(new RegExp(`^This API key (has been |is |has )${state}\\.`));
+    const sdkError = await openai.chat.completions.create(echo).catch((caught: unknown) => caught);
+    expect(sdkError).toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it("tells the holder of a key revoked by a process that did not reach this one's key cache", async () => {
+    const { apiKey, apiKeyId } = await harness.createFundedUser("1");
+    const authorization = `Bearer ${apiKey}`;
+    const models = await fetch(`${harness.baseUrl}/models`, { headers: { authorization } });
+    expect(models.status).toBe(200);
+    await db().update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, apiKeyId));
+    // This process's key cache still holds the key as live: the balance hold is what refuses it.
+    await changes().publish({ topic: "api-key-changed", id: apiKeyId });
+    const { status, error } = await rawCall({ headers: { authorization }, body: JSON.stringify(echo) });
+    expect(status).toBe(401);
+    expect(error).toMatchObject({ code: "api_key_revoked", message: expect.stringContaining("revoked") as string });
   });
 });
 
@@ -124,9 +169,29 @@ describe("payment", () => {
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
     expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe("insufficient_credits");
+    // Never funded: nothing was exhausted.
+    expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({
+      message: "Your account has no credits yet. Add credits to start using the API.",
+    });
     await harness.container.usageWriter.flush();
     expect(await generationsOf(harness.container.db, broke.userId)).toHaveLength(0);
     expect(await ledgerOf(harness.container.db, broke.userId)).toHaveLength(0);
+  });
+
+  it("tells an account that spent its credit that its balance is exhausted", async () => {
+    const spent = await harness.createFundedUser("1");
+    const openai = new OpenAI({ baseURL: harness.baseUrl, apiKey: spent.apiKey, maxRetries: 0 });
+    await expect(openai.chat.completions.create(echo)).resolves.toBeDefined();
+    await harness.container.usageWriter.flush();
+    const { db, changes } = harness.container;
+    const left = await readBalanceNano(db, spent.userId);
+    await adjustCredits(db, changes, { userId: spent.userId, amountNano: -left, note: "spend the rest" });
+    const error = await openai.chat.completions.create(echo).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      status: 402,
+      code: "insufficient_credits",
+      error: { message: "Your balance is exhausted. Add credits to continue using the API." },
+    });
   });
 });
 

@@ -75,6 +75,66 @@ describe("rate limits in one gateway", () => {
     expect(models.headers.get("x-ratelimit-remaining-tokens")).toBe(String(1_000 - usage.total_tokens));
   });
 
+  it("tells a key without limits so on every answer to it, and a limited key its real state", async () => {
+    const UNLIMITED = String(2 ** 31 - 1);
+    const expectUnlimited = (response: Response) => {
+      expect(response.headers.get("x-ratelimit-limit-requests")).toBe(UNLIMITED);
+      expect(response.headers.get("x-ratelimit-remaining-requests")).toBe(UNLIMITED);
+      expect(response.headers.get("x-ratelimit-reset-requests")).toBe("0s");
+      // No token limit: no token headers.
+      expect(response.headers.get("x-ratelimit-limit-tokens")).toBeNull();
+    };
+    const { apiKey } = await harness.createFundedUser("1");
+
+    const plain = await post(harness.baseUrl, apiKey);
+    expect(plain.status).toBe(200);
+    expectUnlimited(plain);
+    const streamed = await post(harness.baseUrl, apiKey, { ...ECHO, stream: true });
+    expect(streamed.status).toBe(200);
+    expect(await streamed.text()).toContain("[DONE]");
+    expectUnlimited(streamed);
+    const invalid = await post(harness.baseUrl, apiKey, { ...ECHO, messages: [] });
+    expect(invalid.status).toBe(400);
+    expectUnlimited(invalid);
+    const unknownModel = await post(harness.baseUrl, apiKey, { ...ECHO, model: "nobody/nothing-1" });
+    expect(unknownModel.status).toBe(404);
+    expect(((await unknownModel.json()) as { error: { code: string } }).error.code).toBe("model_not_found");
+    expectUnlimited(unknownModel);
+    const models = await fetch(`${harness.baseUrl}/models`, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(models.status).toBe(200);
+    expectUnlimited(models);
+    const broke = await harness.createFundedUser("0");
+    const unpaid = await post(harness.baseUrl, broke.apiKey);
+    expect(unpaid.status).toBe(402);
+    expectUnlimited(unpaid);
+
+    // Before a key is known there are no limits to describe.
+    const unauthenticated = await post(harness.baseUrl, `sk-gw-${"0".repeat(32)}`);
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get("x-ratelimit-limit-requests")).toBeNull();
+
+    const limited = await harness.createFundedUser("1");
+    await setKeyLimits(harness.container.db, limited.apiKeyId, { requestsPerMinute: 7 });
+    const counted = await post(harness.baseUrl, limited.apiKey);
+    expect(counted.status).toBe(200);
+    expect(counted.headers.get("x-ratelimit-limit-requests")).toBe("7");
+    expect(counted.headers.get("x-ratelimit-remaining-requests")).toBe("6");
+    expect(counted.headers.get("x-ratelimit-reset-requests")).toMatch(RESET);
+    const limitedNotFound = await post(harness.baseUrl, limited.apiKey, { ...ECHO, model: "nobody/nothing-1" });
+    expect(limitedNotFound.status).toBe(404);
+    expect(limitedNotFound.headers.get("x-ratelimit-limit-requests")).toBe("7");
+    expect(limitedNotFound.headers.get("x-ratelimit-remaining-requests")).toBe("5");
+
+    // A key limited only in tokens still gets the requests headers, as unlimited.
+    const tokensOnly = await harness.createFundedUser("1");
+    await setKeyLimits(harness.container.db, tokensOnly.apiKeyId, { tokensPerMinute: 1_000 });
+    const tokenLimited = await post(harness.baseUrl, tokensOnly.apiKey);
+    expect(tokenLimited.status).toBe(200);
+    expect(tokenLimited.headers.get("x-ratelimit-limit-requests")).toBe(UNLIMITED);
+    expect(tokenLimited.headers.get("x-ratelimit-reset-requests")).toBe("0s");
+    expect(tokenLimited.headers.get("x-ratelimit-limit-tokens")).toBe("1000");
+  });
+
   it("refuses past the key's requests per minute with a 429, Retry-After and which limit was hit", async () => {
     const { apiKey, apiKeyId } = await harness.createFundedUser("1");
     await setKeyLimits(harness.container.db, apiKeyId, { requestsPerMinute: 2 });
@@ -131,7 +191,7 @@ describe("rate limits in one gateway", () => {
     await setAccountRateLimits(db, changes, { userId, requestsPerMinute: null });
     const lifted = await post(harness.baseUrl, second);
     expect(lifted.status).toBe(200);
-    expect(lifted.headers.get("x-ratelimit-limit-requests")).toBeNull();
+    expect(lifted.headers.get("x-ratelimit-limit-requests")).toBe(String(2 ** 31 - 1));
   });
 
   it("releases a concurrency slot when a client aborts its stream, and when a stream ends", async () => {

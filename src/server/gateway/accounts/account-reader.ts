@@ -1,7 +1,7 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, gt, sql } from "drizzle-orm";
 import type { Database } from "~/server/db";
 import { rowsOf } from "~/server/db/raw-rows";
-import { apiKeys, generations } from "~/server/db/schema";
+import { apiKeys, generations, ledgerEntries } from "~/server/db/schema";
 import type { KeyLimitReset } from "../billing/balance-holds";
 import type { GenerationRow } from "../billing/usage-writer";
 
@@ -42,6 +42,11 @@ export interface AccountReader {
   keyDetails(apiKeyId: string): Promise<KeyDetails | null>;
   keySpend(apiKeyId: string, now: Date): Promise<KeySpend>;
   totals(userId: string): Promise<AccountTotals>;
+  /**
+   * Whether the account was ever credited (a top-up, promo or positive adjustment): tells a never-funded account from
+   * one that spent its balance. Asked only when a call is refused for want of credit.
+   */
+  wasEverCredited(userId: string): Promise<boolean>;
   /** One generation of this user, or null (another user's generation is as good as missing). */
   generation(userId: string, id: string): Promise<StoredGeneration | null>;
 }
@@ -110,6 +115,17 @@ export function createAccountReader(db: Database): AccountReader {
           from ledger_entries where user_id = ${userId}`),
       );
       return { totalCreditsNano: BigInt(row?.credits ?? "0"), totalUsageNano: BigInt(row?.usage ?? "0") };
+    },
+
+    async wasEverCredited(userId) {
+      // In id order along the (user_id, id) index: stops at the first credit, usually the account's first entry.
+      const [row] = await db
+        .select({ id: ledgerEntries.id })
+        .from(ledgerEntries)
+        .where(and(eq(ledgerEntries.userId, userId), gt(ledgerEntries.amountNano, 0n)))
+        .orderBy(ledgerEntries.id)
+        .limit(1);
+      return row !== undefined;
     },
 
     async generation(userId, id) {

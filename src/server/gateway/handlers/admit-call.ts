@@ -2,6 +2,7 @@ import { worstCaseCostNano } from "../billing/compute-cost";
 import { promptTokenBound } from "../billing/estimate-tokens";
 import { formatNanoAsUsd } from "../billing/money";
 import { errors } from "../errors";
+import { keyStateAt, type InactiveKeyState } from "../keys/api-key-authenticator";
 import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
 import type { CatalogModel } from "../routing/catalog";
 import type { Candidate } from "../routing/select-candidates";
@@ -16,6 +17,33 @@ function usd(nano: bigint): string {
 function outputTokenCap(model: CatalogModel, body: ChatCompletionRequest): number {
   const requested = body.max_completion_tokens ?? body.max_tokens ?? null;
   return requested === null ? model.maxOutputTokens : Math.min(requested, model.maxOutputTokens);
+}
+
+/** Which of revoked, disabled or expired the key became: one read of the key, only on this rare refusal. */
+async function inactiveKeyState(context: CallContext): Promise<InactiveKeyState | null> {
+  const { deps, principal } = context;
+  try {
+    const key = await deps.accounts.keyDetails(principal.apiKeyId);
+    if (key === null) return null;
+    const state = keyStateAt(key, deps.clock());
+    return state === "active" ? null : state;
+  } catch (error) {
+    deps.logger.warn("reading a refused key's state failed", { error, apiKeyId: principal.apiKeyId });
+    return null;
+  }
+}
+
+/** An account that never had credit is not told its balance is exhausted: one read, only on this refusal. */
+async function noCreditMessage(context: CallContext): Promise<string> {
+  const { deps, principal } = context;
+  try {
+    return (await deps.accounts.wasEverCredited(principal.userId))
+      ? "Your balance is exhausted. Add credits to continue using the API."
+      : "Your account has no credits yet. Add credits to start using the API.";
+  } catch (error) {
+    deps.logger.warn("reading whether an account was ever credited failed", { error, userId: principal.userId });
+    return "Your account has no available credit. Add credits to use the API.";
+  }
 }
 
 /**
@@ -55,11 +83,11 @@ export async function admitCall(
     case "key_inactive":
       // Revoked, disabled or expired in another process since this one cached the key.
       deps.authenticator.invalidateAll();
-      throw errors.invalidKey();
+      throw errors.inactiveKey(await inactiveKeyState(context));
     case "insufficient_credits":
       throw errors.insufficientCredits(
         outcome.availableNano <= 0n
-          ? "Your balance is exhausted. Add credits to continue using the API."
+          ? await noCreditMessage(context)
           : `This request needs ${usd(holdNano)} of available credit (its prompt plus up to ${outputTokens * choices} ` +
               `output tokens at ${context.model.id}'s prices) but ${usd(outcome.availableNano)} is available. ` +
               "Add credits, or lower max_tokens.",

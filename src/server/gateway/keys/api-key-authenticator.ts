@@ -11,20 +11,46 @@ export interface Principal extends RateLimitSubject {
   allowedModels: ReadonlySet<string> | null;
 }
 
+/** Why a key that exists is refused. */
+export type InactiveKeyState = "revoked" | "disabled" | "expired";
+
+/**
+ * What a plaintext key turned out to be. Only a caller holding the whole key (its hash matched a row) learns that the
+ * key is revoked, disabled or expired; anything else is `unknown`.
+ */
+export type Authentication =
+  { status: "active"; principal: Principal } | { status: InactiveKeyState } | { status: "unknown" };
+
 export interface ApiKeyAuthenticator {
-  /** The principal for a plaintext key, or null when it is unknown, revoked or expired. */
-  authenticate(plaintext: string): Promise<Principal | null>;
-  /** Forgets a key (by hash) so that a revoke takes effect on the next request. */
+  /** One query per key and TTL, the same for a live key as for a revoked or disabled one; malformed keys none. */
+  authenticate(plaintext: string): Promise<Authentication>;
+  /** Forgets a key (by hash) so that a revoke, disable or change takes effect on the next request. */
   invalidate(hash: string): void;
   invalidateAll(): void;
 }
 
 export interface ApiKeyRecord extends Principal {
   expiresAt: Date | null;
+  revokedAt: Date | null;
+  disabledAt: Date | null;
+}
+
+/**
+ * A key's state at `now`: revoked before disabled before expired, the most final first (a revoked key cannot come
+ * back; a disabled one can be enabled, an expired one given a later expiry).
+ */
+export function keyStateAt(
+  key: { revokedAt: Date | null; disabledAt: Date | null; expiresAt: Date | null },
+  now: number,
+): InactiveKeyState | "active" {
+  if (key.revokedAt !== null) return "revoked";
+  if (key.disabledAt !== null) return "disabled";
+  if (key.expiresAt !== null && key.expiresAt.getTime() <= now) return "expired";
+  return "active";
 }
 
 export interface ApiKeyAuthenticatorOptions {
-  /** Looks up a live (not revoked) key by hash. */
+  /** Looks up a key by hash, whatever its state (revoked and disabled keys included). */
   findByHash(hash: string): Promise<ApiKeyRecord | null>;
   clock: Clock;
   ttlMs?: number;
@@ -33,9 +59,30 @@ export interface ApiKeyAuthenticatorOptions {
   maxEntries?: number;
 }
 
+const UNKNOWN: Authentication = { status: "unknown" };
+const INACTIVE: Record<InactiveKeyState, Authentication> = {
+  revoked: { status: "revoked" },
+  disabled: { status: "disabled" },
+  expired: { status: "expired" },
+};
+
 interface CacheEntry {
   record: ApiKeyRecord | null;
+  /** Built once per lookup, so a cached key's calls allocate nothing here. */
+  active: Authentication | null;
   until: number;
+}
+
+function activeOf(record: ApiKeyRecord | null): Authentication | null {
+  if (record === null) return null;
+  const principal: Principal = {
+    apiKeyId: record.apiKeyId,
+    userId: record.userId,
+    keyPrefix: record.keyPrefix,
+    allowedModels: record.allowedModels,
+    rateLimits: record.rateLimits,
+  };
+  return { status: "active", principal };
 }
 
 export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): ApiKeyAuthenticator {
@@ -46,7 +93,7 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
   // Concurrent first requests with the same key share one lookup.
   const inFlight = new Map<string, Promise<ApiKeyRecord | null>>();
 
-  async function lookup(hash: string, now: number): Promise<ApiKeyRecord | null> {
+  async function lookup(hash: string, now: number): Promise<CacheEntry> {
     let pending = inFlight.get(hash);
     if (pending === undefined) {
       pending = options.findByHash(hash).finally(() => inFlight.delete(hash));
@@ -54,26 +101,22 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
     }
     const record = await pending;
     if (cache.size >= maxEntries) cache.clear();
-    cache.set(hash, { record, until: now + (record ? ttlMs : negativeTtlMs) });
-    return record;
+    // A revoked or disabled key is cached like a live one: revoking, disabling and enabling all evict it.
+    const entry = { record, active: activeOf(record), until: now + (record ? ttlMs : negativeTtlMs) };
+    cache.set(hash, entry);
+    return entry;
   }
 
   return {
     async authenticate(plaintext) {
-      if (!isWellFormedApiKey(plaintext)) return null;
+      if (!isWellFormedApiKey(plaintext)) return UNKNOWN;
       const hash = hashApiKey(plaintext);
       const now = options.clock();
       const cached = cache.get(hash);
-      const record = cached !== undefined && cached.until > now ? cached.record : await lookup(hash, now);
-      if (record === null) return null;
-      if (record.expiresAt !== null && record.expiresAt.getTime() <= now) return null;
-      return {
-        apiKeyId: record.apiKeyId,
-        userId: record.userId,
-        keyPrefix: record.keyPrefix,
-        allowedModels: record.allowedModels,
-        rateLimits: record.rateLimits,
-      };
+      const entry = cached !== undefined && cached.until > now ? cached : await lookup(hash, now);
+      if (entry.record === null || entry.active === null) return UNKNOWN;
+      const state = keyStateAt(entry.record, now);
+      return state === "active" ? entry.active : INACTIVE[state];
     },
     invalidate(hash) {
       cache.delete(hash);

@@ -1,13 +1,13 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Database } from "~/server/db";
 import { apiKeys, users } from "~/server/db/schema";
 import { NO_RATE_LIMITS, type RateLimits } from "../limits/rate-limiter";
 import type { ApiKeyRecord } from "./api-key-authenticator";
 
 /**
- * A live key: neither revoked nor disabled (expiry is checked by the authenticator against its clock), with its own
- * and its account's rate limits. A key's unset limit falls back to `keyDefaults` (the configured defaults); an
- * account's unset limit means none.
+ * A key by hash with its own and its account's rate limits; revoked and disabled keys too, so that their holder can be
+ * told which (the authenticator decides, and checks expiry against its clock). One query, as for a live key. A key's
+ * unset limit falls back to `keyDefaults` (the configured defaults); an account's unset limit means none.
  */
 export async function findApiKeyByHash(
   db: Database,
@@ -20,6 +20,8 @@ export async function findApiKeyByHash(
       userId: apiKeys.userId,
       prefix: apiKeys.prefix,
       expiresAt: apiKeys.expiresAt,
+      revokedAt: apiKeys.revokedAt,
+      disabledAt: apiKeys.disabledAt,
       allowedModels: apiKeys.allowedModels,
       keyRequestsPerMinute: apiKeys.requestsPerMinute,
       keyTokensPerMinute: apiKeys.tokensPerMinute,
@@ -30,7 +32,7 @@ export async function findApiKeyByHash(
     })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
-    .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt), isNull(apiKeys.disabledAt)))
+    .where(eq(apiKeys.hash, hash))
     .limit(1);
   if (!row) return null;
   return {
@@ -38,6 +40,8 @@ export async function findApiKeyByHash(
     userId: row.userId,
     keyPrefix: row.prefix,
     expiresAt: row.expiresAt,
+    revokedAt: row.revokedAt,
+    disabledAt: row.disabledAt,
     allowedModels: row.allowedModels === null ? null : new Set(row.allowedModels),
     rateLimits: {
       key: {

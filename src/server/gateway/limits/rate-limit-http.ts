@@ -20,9 +20,27 @@ function windowHeaders(name: "requests" | "tokens", window: WindowState | null):
   };
 }
 
-/** The `x-ratelimit-*` headers; a dimension without a limit on the key or its account has none. */
+/**
+ * What the requests headers say when neither the key nor its account has a requests-per-minute limit: 2^31 − 1 (the
+ * largest count any client's integer parser takes) remaining out of as many, nothing to wait for. A constant, so an
+ * unlimited key's call never asks the limiter.
+ */
+export const UNLIMITED_REQUESTS_PER_MINUTE = 2_147_483_647;
+export const UNLIMITED_REQUEST_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "x-ratelimit-limit-requests": String(UNLIMITED_REQUESTS_PER_MINUTE),
+  "x-ratelimit-remaining-requests": String(UNLIMITED_REQUESTS_PER_MINUTE),
+  "x-ratelimit-reset-requests": "0s",
+});
+
+/**
+ * The `x-ratelimit-*` headers. The requests headers are always there (the unlimited constant when no requests limit
+ * applies); the tokens headers only when the key or its account has a token limit.
+ */
 export function rateLimitHeaders(state: RateLimitState): Record<string, string> {
-  return { ...windowHeaders("requests", state.requests), ...windowHeaders("tokens", state.tokens) };
+  return {
+    ...(state.requests === null ? UNLIMITED_REQUEST_HEADERS : windowHeaders("requests", state.requests)),
+    ...windowHeaders("tokens", state.tokens),
+  };
 }
 
 export function retryAfterSeconds(refusal: RateLimitRefusal): number {

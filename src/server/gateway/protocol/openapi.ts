@@ -18,8 +18,10 @@ type JsonSchema = Record<string, unknown>;
 
 const ERROR_STATUSES: Record<string, string> = {
   "400": "Invalid request; `param` names the offending field",
-  "401": "Missing, malformed, unknown or revoked API key",
-  "402": "The balance is exhausted",
+  "401":
+    "Missing, malformed or unknown API key (`invalid_api_key`), or a revoked, disabled or expired one " +
+    "(`api_key_revoked`, `api_key_disabled`, `api_key_expired`)",
+  "402": "No available credit for the call (`insufficient_credits`), or the key's spend limit is reached",
   "403": "This key may not use the model",
   "404": "Unknown model or URL",
   "405": "Wrong method; `Allow` names the right one",

@@ -160,8 +160,11 @@ describe("disabling a key", () => {
     expect(disabled.disabledAt).toBeInstanceOf(Date);
     const refused = await chat(apiKey);
     expect(refused.status).toBe(401);
-    expect(((await refused.json()) as { error: { type: string } }).error.type).toBe("authentication_error");
-    expect(await findApiKeyByHash(db(), hashApiKey(apiKey))).toBeNull();
+    expect(((await refused.json()) as { error: { type: string; code: string } }).error).toMatchObject({
+      type: "authentication_error",
+      code: "api_key_disabled",
+    });
+    expect(await findApiKeyByHash(db(), hashApiKey(apiKey))).toMatchObject({ disabledAt: disabled.disabledAt });
 
     // The refusal is cached too (briefly); enabling must evict it.
     await setApiKeyDisabled(db(), changes(), { idOrPrefix: disabled.prefix, disabled: false });

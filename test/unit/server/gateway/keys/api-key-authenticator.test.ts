@@ -9,6 +9,8 @@ const record: ApiKeyRecord = {
   userId: "u1",
   keyPrefix: "sk-gw-aaaaaaaa",
   expiresAt: null,
+  revokedAt: null,
+  disabledAt: null,
   allowedModels: null,
   rateLimits: { key: NO_RATE_LIMITS, account: NO_RATE_LIMITS },
 };
@@ -32,11 +34,14 @@ describe("createApiKeyAuthenticator", () => {
   it("looks a key up by hash once and serves repeats from memory", async () => {
     const { authenticator, lookups } = setup();
     expect(await authenticator.authenticate(KEY)).toEqual({
-      apiKeyId: "k1",
-      userId: "u1",
-      keyPrefix: "sk-gw-aaaaaaaa",
-      allowedModels: null,
-      rateLimits: { key: NO_RATE_LIMITS, account: NO_RATE_LIMITS },
+      status: "active",
+      principal: {
+        apiKeyId: "k1",
+        userId: "u1",
+        keyPrefix: "sk-gw-aaaaaaaa",
+        allowedModels: null,
+        rateLimits: { key: NO_RATE_LIMITS, account: NO_RATE_LIMITS },
+      },
     });
     await authenticator.authenticate(KEY);
     expect(lookups).toEqual([hashApiKey(KEY)]);
@@ -64,20 +69,42 @@ describe("createApiKeyAuthenticator", () => {
 
   it("never queries for malformed keys and remembers unknown ones only briefly", async () => {
     const { authenticator, lookups, advance } = setup(null);
-    expect(await authenticator.authenticate("sk-gw-short")).toBeNull();
+    expect(await authenticator.authenticate("sk-gw-short")).toEqual({ status: "unknown" });
     expect(lookups).toHaveLength(0);
-    expect(await authenticator.authenticate(KEY)).toBeNull();
-    expect(await authenticator.authenticate(KEY)).toBeNull();
+    expect(await authenticator.authenticate(KEY)).toEqual({ status: "unknown" });
+    expect(await authenticator.authenticate(KEY)).toEqual({ status: "unknown" });
     expect(lookups).toHaveLength(1);
     advance(5_001);
     await authenticator.authenticate(KEY);
     expect(lookups).toHaveLength(2);
   });
 
-  it("refuses an expired key even from the cache", async () => {
+  it("says a key expired, even from the cache", async () => {
     const { authenticator, advance } = setup({ ...record, expiresAt: new Date(1_000_000 + 10_000) });
-    expect(await authenticator.authenticate(KEY)).not.toBeNull();
+    expect(await authenticator.authenticate(KEY)).toMatchObject({ status: "active" });
     advance(10_000);
-    expect(await authenticator.authenticate(KEY)).toBeNull();
+    expect(await authenticator.authenticate(KEY)).toEqual({ status: "expired" });
+  });
+
+  it.each([
+    ["revoked", { revokedAt: new Date(0) }],
+    ["disabled", { disabledAt: new Date(0) }],
+    // Revoking is final: it is what a key both revoked and disabled (or expired) is told.
+    ["revoked", { revokedAt: new Date(0), disabledAt: new Date(0), expiresAt: new Date(0) }],
+    ["disabled", { disabledAt: new Date(0), expiresAt: new Date(0) }],
+  ])("says a key found by its hash is %s, from one lookup", async (status, state) => {
+    const { authenticator, lookups } = setup({ ...record, ...state });
+    expect(await authenticator.authenticate(KEY)).toEqual({ status });
+    expect(await authenticator.authenticate(KEY)).toEqual({ status });
+    expect(lookups).toHaveLength(1);
+  });
+
+  it("reads a refused key again after an invalidation (enabled again)", async () => {
+    let found: ApiKeyRecord = { ...record, disabledAt: new Date(0) };
+    const authenticator = createApiKeyAuthenticator({ findByHash: () => Promise.resolve(found), clock: () => 0 });
+    expect(await authenticator.authenticate(KEY)).toEqual({ status: "disabled" });
+    found = record;
+    authenticator.invalidate(hashApiKey(KEY));
+    expect(await authenticator.authenticate(KEY)).toMatchObject({ status: "active", principal: { apiKeyId: "k1" } });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatResetDuration, describeRefusal } from "~/server/gateway/limits/rate-limit-http";
+import { formatResetDuration, describeRefusal, rateLimitHeaders } from "~/server/gateway/limits/rate-limit-http";
 import {
   createMemoryRateLimiter,
   NO_RATE_LIMITS,
@@ -110,6 +110,26 @@ describe("rate limit headers", () => {
     expect(formatResetDuration(11_200)).toBe("12s");
     expect(formatResetDuration(360_000)).toBe("6m0s");
     expect(formatResetDuration(90_500)).toBe("1m31s");
+  });
+
+  it("always has the requests headers: a large constant when no requests limit applies", () => {
+    const unlimited = {
+      "x-ratelimit-limit-requests": "2147483647",
+      "x-ratelimit-remaining-requests": "2147483647",
+      "x-ratelimit-reset-requests": "0s",
+    };
+    expect(rateLimitHeaders({ requests: null, tokens: null })).toEqual(unlimited);
+    expect(rateLimitHeaders({ requests: null, tokens: { limit: 100, remaining: 40, resetMs: 1_500 } })).toEqual({
+      ...unlimited,
+      "x-ratelimit-limit-tokens": "100",
+      "x-ratelimit-remaining-tokens": "40",
+      "x-ratelimit-reset-tokens": "2s",
+    });
+    expect(rateLimitHeaders({ requests: { limit: 5, remaining: 4, resetMs: 60_000 }, tokens: null })).toEqual({
+      "x-ratelimit-limit-requests": "5",
+      "x-ratelimit-remaining-requests": "4",
+      "x-ratelimit-reset-requests": "1m0s",
+    });
   });
 
   it("says which limit was hit", () => {
