@@ -10,7 +10,7 @@ import { chatCompletionRequestSchema, type ChatCompletionRequest } from "../prot
 import type { ChatCompletionChunk } from "../protocol/chat-completion-response";
 import { describeIssue } from "../protocol/describe-issue";
 import { normaliseFinishReason } from "../protocol/finish-reason";
-import { renderUsage } from "../protocol/render-usage";
+import { renderUsage, withoutUsage } from "../protocol/render-usage";
 import { createStreamToolCallIds, toolCallIdMaker } from "../protocol/tool-call-ids";
 import type { ProviderAdapter, SseEvent, StreamItem, UpstreamErrorInfo } from "../providers/types";
 import type { ProviderBinding } from "../providers/registry";
@@ -280,6 +280,9 @@ function streamCompletion(
       const metered = meter(context, { usage, completed: true, emitted });
       return { ...chunk, usage: renderUsage(metered.usage, metered.costNano, upstreamUsage) };
     };
+    // Usage goes out once, on the last chunk (see withoutUsage): the finish chunk, or after it the usage chunk.
+    const finishing = (chunk: ChatCompletionChunk): ChatCompletionChunk =>
+      clientWantsUsageChunk ? withoutUsage(chunk, true) : priced(chunk);
     const finish = () => {
       if (settled) return;
       settled = true;
@@ -324,7 +327,7 @@ function streamCompletion(
           usage = adapter.parseUsage(chunk.usage) ?? usage;
           upstreamUsage = chunk.usage;
         }
-        let finishing: ChatCompletionChunk["choices"][number] | undefined;
+        let finishingChoice: ChatCompletionChunk["choices"][number] | undefined;
         for (const choice of chunk.choices) {
           // Clients learn the role from the first delta of each choice; not every provider sends it.
           if (!announced.has(choice.index)) {
@@ -336,40 +339,36 @@ function streamCompletion(
           if (choice.finish_reason !== null) {
             choice.native_finish_reason ??= choice.finish_reason;
             choice.finish_reason = normaliseFinishReason(choice.finish_reason);
-            finishing ??= choice;
+            finishingChoice ??= choice;
           }
         }
-        if (finishing) finishReason = finishing.finish_reason;
+        if (finishingChoice) finishReason = finishingChoice.finish_reason;
 
         if (chunk.choices.length === 0) {
           // OpenAI's trailing usage-only chunk.
           if (heldFinish !== null) {
-            out += encodeSseData(priced(heldFinish));
+            out += encodeSseData(finishing(heldFinish));
             heldFinish = null;
           }
-          if (clientWantsUsageChunk && usage !== null) {
+          if (clientWantsUsageChunk && usage !== null && !usageChunkSent) {
             out += encodeSseData(priced(chunk));
             usageChunkSent = true;
           }
           continue;
         }
-        if (finishing !== undefined && heldFinish !== null) {
+        if (finishingChoice !== undefined && heldFinish !== null) {
           // With n > 1 every choice finishes in its own chunk: an earlier one goes out, in order, without usage.
-          heldFinish.usage = undefined;
-          out += encodeSseData(heldFinish);
+          out += encodeSseData(withoutUsage(heldFinish, clientWantsUsageChunk));
           heldFinish = null;
         }
-        if (finishing !== undefined && chunk.usage == null) {
+        if (finishingChoice !== undefined && chunk.usage == null) {
           // The last finish waits for the usage it will carry.
           heldFinish = chunk;
           continue;
         }
-        if (finishing !== undefined) {
-          out += encodeSseData(priced(chunk));
-        } else {
-          chunk.usage = undefined;
-          out += encodeSseData(chunk);
-        }
+        out += encodeSseData(
+          finishingChoice !== undefined ? finishing(chunk) : withoutUsage(chunk, clientWantsUsageChunk),
+        );
       }
     };
 
@@ -420,10 +419,10 @@ function streamCompletion(
         if (reading) void reads.return?.().catch(() => {});
       }
       if (!completed && failure === null && (finishReason !== null || heldFinish !== null)) completed = true;
-      if (heldFinish !== null) out += encodeSseData(priced(heldFinish));
-      if (completed && failure === null && clientWantsUsageChunk && !usageChunkSent && usage !== null) {
-        // The upstream reported usage on its finish chunk (DeepSeek, Groq): the client still gets OpenAI's
-        // trailing usage-only chunk it asked for.
+      if (heldFinish !== null) out += encodeSseData(finishing(heldFinish));
+      if (completed && failure === null && clientWantsUsageChunk && !usageChunkSent) {
+        // The upstream reported usage on its finish chunk (DeepSeek, Groq), or none at all (the gateway counted what
+        // was sent): the client still gets OpenAI's trailing usage-only chunk it asked for.
         out += encodeSseData(
           priced({
             id: context.generationId,

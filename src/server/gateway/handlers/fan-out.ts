@@ -4,7 +4,7 @@ import type { GatewayResponse } from "../http";
 import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionUsage } from "../protocol/chat-completion-response";
 import { normaliseFinishReason } from "../protocol/finish-reason";
-import { renderUsage } from "../protocol/render-usage";
+import { renderUsage, withoutUsage } from "../protocol/render-usage";
 import { createStreamToolCallIds, toolCallIdMaker } from "../protocol/tool-call-ids";
 import type { ProviderBinding } from "../providers/registry";
 import type {
@@ -256,7 +256,7 @@ async function streamFanOut(
         }
         // A copy's own usage-only chunk: the summed one is sent once every copy is done.
         if (chunk.choices.length === 0) continue;
-        chunk.usage = undefined;
+        withoutUsage(chunk, clientWantsUsageChunk);
         let finishing = false;
         for (const choice of chunk.choices) {
           // Each copy was asked for one choice, whose index is the copy's number. An upstream that answers more
@@ -352,12 +352,15 @@ async function streamFanOut(
         read(done.copy, readers[done.copy]!);
       }
       completed = failure === null && states.every((state) => state.completed || state.finishReason !== null);
-      if (heldFinish !== null) yield encodeSseData(priced(heldFinish));
+      // The end goes out in one write: the last finish, the usage chunk and [DONE]. Usage rides on the last chunk only.
+      if (heldFinish !== null) {
+        out += encodeSseData(clientWantsUsageChunk ? withoutUsage(heldFinish, true) : priced(heldFinish));
+      }
       if (failure === null && !completed) {
         failure = STREAM_ENDED_EARLY;
       }
       if (failure === null && clientWantsUsageChunk) {
-        yield encodeSseData(
+        out += encodeSseData(
           priced({
             id: context.generationId,
             object: "chat.completion.chunk",
@@ -375,9 +378,9 @@ async function streamFanOut(
     } finally {
       finish();
     }
-    if (failure !== null) yield encodeStreamError(context, created, failure);
+    if (failure !== null) out += encodeStreamError(context, created, failure);
     await holdSettled(context);
-    yield SSE_DONE;
+    yield out + SSE_DONE;
   }
 
   return { status: 200, headers: { ...SSE_HEADERS, ...responseHeaders(context) }, body: events() };

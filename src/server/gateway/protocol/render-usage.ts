@@ -1,6 +1,6 @@
 import type { TokenUsage } from "../billing/compute-cost";
 import { nanoToUsdNumber } from "../billing/money";
-import type { ChatCompletionUsage } from "./chat-completion-response";
+import type { ChatCompletionChunk, ChatCompletionUsage } from "./chat-completion-response";
 
 /**
  * What an upstream router reports about its own charges (OpenRouter): the customer's price is ours, so the
@@ -32,4 +32,16 @@ export function renderUsage(
     },
     cost: nanoToUsdNumber(costNano),
   };
+}
+
+/**
+ * A stream chunk that does not carry the usage. Usage goes out once per stream, on its last chunk, so a client that
+ * adds up usage chunks counts the call once: with `stream_options.include_usage`, OpenAI's contract, every chunk but
+ * the trailing `choices: []` one has `usage: null` (`explicitNull`); without it the usage rides on the finish chunk,
+ * the last one, as OpenRouter sends it, and the others have none.
+ */
+export function withoutUsage(chunk: ChatCompletionChunk, explicitNull: boolean): ChatCompletionChunk {
+  // Assigned, not deleted: a delete would turn the object into a slow dictionary on every chunk of the hot path.
+  chunk.usage = explicitNull ? null : undefined;
+  return chunk;
 }
