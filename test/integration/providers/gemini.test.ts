@@ -423,19 +423,15 @@ describe("recorded Gemini traffic through /v1", () => {
         expect.objectContaining({ delta: expect.objectContaining({ role: "assistant" }) as unknown }),
       ]);
       const expected = { prompt: 18, completion: 80 + 35, reasoning: 35 };
-      // The finish chunk carries the usage and cost; a usage-only chunk follows only when asked for.
+      // The usage and cost go out once, on the last chunk: the usage-only chunk when asked for, else the finish.
       const finishing = chunks.filter((chunk) =>
         (chunk.choices as Body[]).some((choice) => choice.finish_reason !== null),
       );
       expect(finishing).toHaveLength(1);
-      expectUsage(finishing[0]?.usage, FLASH, expected);
       expect(streamed.usageChunks).toHaveLength(includeUsage ? 1 : 0);
-      if (includeUsage) {
-        expect(chunks.at(-1)).toBe(streamed.usageChunks[0]);
-        expectUsage(chunks.at(-1)?.usage, FLASH, expected);
-      }
-      // Content chunks carry no usage: only the finish (and the usage chunk) do.
-      expect(chunks.filter((chunk) => chunk.usage != null)).toHaveLength(includeUsage ? 2 : 1);
+      expect(chunks.at(-1)).toBe(includeUsage ? streamed.usageChunks[0] : finishing[0]);
+      expectUsage(chunks.at(-1)?.usage, FLASH, expected);
+      expect(chunks.filter((chunk) => chunk.usage != null)).toHaveLength(1);
       expect(new Set(chunks.map((chunk) => chunk.id)).size).toBe(1);
       await expectBilled(user.userId, streamed.id, FLASH, { ...expected, finishReason: "stop", streamed: true });
     },

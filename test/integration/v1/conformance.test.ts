@@ -79,11 +79,19 @@ function expectUsageChunkRule(chunks: Body[], includeUsage: boolean): void {
   const usageOnly = chunks.filter((chunk) => (chunk.choices as unknown[]).length === 0);
   expect(usageOnly).toHaveLength(includeUsage ? 1 : 0);
   if (includeUsage) expect(chunks.at(-1)).toBe(usageOnly[0]);
-  // Whatever the client asked, the last chunk with a finish_reason carries the usage and its cost.
-  const finishing = chunks.filter((chunk) =>
-    (chunk.choices as { finish_reason: string | null }[]).some((choice) => choice.finish_reason !== null),
-  );
-  expect((finishing.at(-1)?.usage as { cost?: number } | undefined)?.cost).toEqual(expect.any(Number));
+  // The usage and its cost go out once, on the last chunk: the usage chunk, or without one the last finish.
+  const last = chunks.at(-1);
+  if (!includeUsage) {
+    expect((last?.choices as { finish_reason: string | null }[]).some((choice) => choice.finish_reason !== null)).toBe(
+      true,
+    );
+  }
+  expect((last?.usage as { cost?: number } | undefined)?.cost).toEqual(expect.any(Number));
+  // Every other chunk has none: `usage: null` with include_usage (OpenAI's contract), absent without.
+  for (const chunk of chunks.slice(0, -1)) {
+    if (includeUsage) expect(chunk).toHaveProperty("usage", null);
+    else expect(chunk.usage).toBeUndefined();
+  }
 }
 
 const recorded = fixtureManifest().filter(
