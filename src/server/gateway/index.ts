@@ -1,7 +1,7 @@
 import type { GatewayDeps } from "./deps";
 import { errors, GatewayError } from "./errors";
 import { handleChatCompletions } from "./handlers/chat-completions";
-import { handleCredits, handleGeneration, handleKeyInfo } from "./handlers/account";
+import { handleActivity, handleCredits, handleGeneration, handleKeyInfo } from "./handlers/account";
 import { handleGetModel, handleListModels, handleModelEndpoints, handlePrices } from "./handlers/list-models";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "./http";
 import {
@@ -103,6 +103,7 @@ const GET_ENDPOINTS: Partial<Record<string, ReadHandler>> = {
   "/v1/key": (_request, principal, deps) => handleKeyInfo(principal, deps),
   "/v1/credits": (_request, principal, deps) => handleCredits(principal, deps),
   "/v1/generation": handleGeneration,
+  "/v1/activity": handleActivity,
 };
 
 let openApiDocument: Record<string, unknown> | undefined;

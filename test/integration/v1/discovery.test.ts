@@ -52,6 +52,7 @@ describe("GET /v1/openapi.json", () => {
     expect(document.openapi).toBe("3.1.0");
     expect(Object.keys(document.paths).sort()).toEqual(
       [
+        "/v1/activity",
         "/v1/chat/completions",
         "/v1/credits",
         "/v1/generation",

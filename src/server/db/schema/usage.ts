@@ -1,5 +1,17 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 /** One upstream attempt of a generation, as listed by GET /v1/generation. */
 export interface GenerationAttempt {
@@ -64,4 +76,45 @@ export const generations = pgTable(
     createdAt: timestamp({ withTimezone: true }).notNull(),
   },
   (table) => [index().on(table.userId, table.createdAt), index().on(table.apiKeyId, table.createdAt)],
+);
+
+/**
+ * The generation log summed per account, key, model, provider and UTC hour: what activity charts, totals and daily
+ * exports read, so they never scan the log. Written by the usage writer in the transaction that inserts the
+ * generations it sums (and debits their cost), so it always agrees with the log and the ledger. Token counts and
+ * durations are sums; averages divide by `requests` (latency) and `firstTokenCount` (time to first token, streams
+ * only). `apiKeyId` is null for calls made without a key; the unique constraint treats nulls as equal so such calls
+ * share a row too.
+ */
+export const usageHourly = pgTable(
+  "usage_hourly",
+  {
+    userId: text().notNull(),
+    apiKeyId: uuid(),
+    modelId: text().notNull(),
+    provider: text().notNull(),
+    /** Start of the UTC hour the calls started in. */
+    hour: timestamp({ withTimezone: true }).notNull(),
+    requests: integer().notNull().default(0),
+    /** Calls that ended with an HTTP status of 400 or more (the client leaving mid-call is 499). */
+    errors: integer().notNull().default(0),
+    promptTokens: bigint({ mode: "number" }).notNull().default(0),
+    completionTokens: bigint({ mode: "number" }).notNull().default(0),
+    cachedTokens: bigint({ mode: "number" }).notNull().default(0),
+    cacheWriteTokens: bigint({ mode: "number" }).notNull().default(0),
+    reasoningTokens: bigint({ mode: "number" }).notNull().default(0),
+    costNano: bigint({ mode: "bigint" })
+      .notNull()
+      .default(sql`0`),
+    latencyMsSum: bigint({ mode: "number" }).notNull().default(0),
+    firstTokenMsSum: bigint({ mode: "number" }).notNull().default(0),
+    /** Calls with a measured time to first token (streams that began an answer). */
+    firstTokenCount: integer().notNull().default(0),
+  },
+  (table) => [
+    unique("usage_hourly_slot")
+      .on(table.userId, table.hour, table.modelId, table.provider, table.apiKeyId)
+      .nullsNotDistinct(),
+    index().on(table.apiKeyId, table.hour),
+  ],
 );

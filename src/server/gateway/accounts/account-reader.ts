@@ -37,6 +37,19 @@ export interface AccountTotals {
 
 export type StoredGeneration = GenerationRow;
 
+/** One account's usage on one UTC day for one model through one provider (from the hourly rollup). */
+export interface DailyActivity {
+  /** YYYY-MM-DD */
+  date: string;
+  modelId: string;
+  provider: string;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  costNano: bigint;
+}
+
 /** The read side of /v1's account endpoints (`/v1/key`, `/v1/credits`, `/v1/generation`). */
 export interface AccountReader {
   keyDetails(apiKeyId: string): Promise<KeyDetails | null>;
@@ -49,7 +62,16 @@ export interface AccountReader {
   wasEverCredited(userId: string): Promise<boolean>;
   /** One generation of this user, or null (another user's generation is as good as missing). */
   generation(userId: string, id: string): Promise<StoredGeneration | null>;
+  /** The id of this account's key named by id or display prefix, or null (another account's key included). */
+  findKeyId(userId: string, idOrPrefix: string): Promise<string | null>;
+  /**
+   * The account's usage per UTC day, model and provider for calls that started in [from, to), newest day first
+   * (then by model and provider); only one key's calls when `apiKeyId` is given.
+   */
+  dailyActivity(userId: string, range: { from: Date; to: Date; apiKeyId: string | null }): Promise<DailyActivity[]>;
 }
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Start of the UTC day, ISO week (Monday) and month containing `now`. */
 export function spendWindows(now: Date): { day: Date; week: Date; month: Date } {
@@ -135,6 +157,56 @@ export function createAccountReader(db: Database): AccountReader {
         .where(and(eq(generations.id, id), eq(generations.userId, userId)))
         .limit(1);
       return row ?? null;
+    },
+
+    async findKeyId(userId, idOrPrefix) {
+      const byId = UUID_PATTERN.test(idOrPrefix);
+      const [row] = await db
+        .select({ id: apiKeys.id })
+        .from(apiKeys)
+        .where(
+          and(
+            eq(apiKeys.userId, userId),
+            byId ? eq(apiKeys.id, idOrPrefix.toLowerCase()) : eq(apiKeys.prefix, idOrPrefix),
+          ),
+        )
+        .limit(1);
+      return row?.id ?? null;
+    },
+
+    async dailyActivity(userId, { from, to, apiKeyId }) {
+      const rows = rowsOf<{
+        day: string;
+        model_id: string;
+        provider: string;
+        requests: string;
+        prompt_tokens: string;
+        completion_tokens: string;
+        reasoning_tokens: string;
+        cost_nano: string;
+      }>(
+        await db.execute(sql`
+          select to_char(date_trunc('day', hour, 'UTC') at time zone 'UTC', 'YYYY-MM-DD') as day, model_id, provider,
+                 sum(requests)::text as requests, sum(prompt_tokens)::text as prompt_tokens,
+                 sum(completion_tokens)::text as completion_tokens, sum(reasoning_tokens)::text as reasoning_tokens,
+                 sum(cost_nano)::text as cost_nano
+          from usage_hourly
+          where user_id = ${userId} and hour >= ${from.toISOString()}::timestamptz
+            and hour < ${to.toISOString()}::timestamptz
+            ${apiKeyId === null ? sql`` : sql`and api_key_id = ${apiKeyId}::uuid`}
+          group by 1, 2, 3
+          order by 1 desc, 2, 3`),
+      );
+      return rows.map((row) => ({
+        date: row.day,
+        modelId: row.model_id,
+        provider: row.provider,
+        requests: Number(row.requests),
+        promptTokens: Number(row.prompt_tokens),
+        completionTokens: Number(row.completion_tokens),
+        reasoningTokens: Number(row.reasoning_tokens),
+        costNano: BigInt(row.cost_nano),
+      }));
     },
   };
 }

@@ -4,6 +4,7 @@ import { affectedRowsOf, jsonParam, rowsOf } from "~/server/db/raw-rows";
 import type { generations } from "~/server/db/schema";
 import type { Logger } from "../logger";
 import { lockBalances, postLedgerEntries, type LedgerEntryInput } from "./ledger";
+import { addToUsageRollup } from "./usage-rollup";
 
 const MAX_RETRY_DELAY_MS = 5_000;
 const DAY_MS = 86_400_000;
@@ -306,6 +307,8 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
           }));
         const ledger = await postLedgerEntries(tx, debits, { knownNew: true, lockedBalances: locked });
         await releaseHoldsAndCountKeySpend(tx, batch, fresh, keyIds, holdsInDatabase);
+        // Activity charts read the hourly rollup: it takes exactly the generations (and costs) this batch inserted.
+        await addToUsageRollup(tx, fresh);
         // Without debits the ledger reports nothing: the balances locked above are the batch's balances then.
         return { balances: debits.length > 0 ? ledger.balances : locked, fresh: insertedIds };
       });

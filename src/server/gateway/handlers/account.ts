@@ -6,7 +6,7 @@ import type { GenerationAttempt } from "~/server/db/schema";
 import type { KeyDetails, StoredGeneration } from "../accounts/account-reader";
 import { currentPeriodStart } from "../billing/balance-holds";
 import type { Principal } from "../keys/api-key-authenticator";
-import type { Credits, GenerationInfo, KeyInfo } from "../protocol/api-schemas";
+import type { Activity, Credits, GenerationInfo, KeyInfo } from "../protocol/api-schemas";
 
 const usd = (nano: bigint) => nanoToUsdNumber(nano);
 
@@ -144,6 +144,77 @@ export async function handleGeneration(
       latency: row.latencyMs,
       time_to_first_token: row.timeToFirstTokenMs ?? null,
     },
+  };
+  return jsonResponse(200, body);
+}
+
+const DAY_MS = 86_400_000;
+/** How many complete UTC days `/v1/activity` covers, as OpenRouter's does. */
+const ACTIVITY_DAYS = 30;
+const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * GET /v1/activity: the account's usage per UTC day, model and provider over the last 30 complete UTC days (today,
+ * still running, is left out), newest day first, in OpenRouter's row shape; `date` narrows it to one of those days,
+ * `key` to the calls of one of the account's keys (by id or display prefix). Read from the hourly rollup, which is
+ * written with the usage: a call shows here once its batch is written (within `USAGE_FLUSH_MS`).
+ */
+export async function handleActivity(
+  request: GatewayRequest,
+  principal: Principal,
+  deps: GatewayDeps,
+): Promise<GatewayResponse> {
+  const today = Math.floor(deps.clock() / DAY_MS) * DAY_MS;
+  let from = today - ACTIVITY_DAYS * DAY_MS;
+  let to = today;
+  const date = request.query.get("date");
+  if (date !== null) {
+    const day = DATE_PATTERN.test(date) ? Date.parse(`${date}T00:00:00Z`) : Number.NaN;
+    if (Number.isNaN(day) || isoDay(day) !== date) {
+      throw errors.invalidRequest("`date` must be a day written YYYY-MM-DD.", "date", "invalid_value");
+    }
+    if (day < from || day >= to) {
+      throw errors.invalidRequest(
+        `\`date\` must be one of the last ${ACTIVITY_DAYS} complete UTC days: ${isoDay(from)} to ${isoDay(to - DAY_MS)}.`,
+        "date",
+        "invalid_value",
+      );
+    }
+    from = day;
+    to = day + DAY_MS;
+  }
+  const key = request.query.get("key")?.trim() ?? null;
+  let apiKeyId: string | null = null;
+  if (key !== null) {
+    apiKeyId = key === "" ? null : await deps.accounts.findKeyId(principal.userId, key);
+    if (apiKeyId === null) {
+      throw errors.invalidRequest(
+        "`key` must name one of this account's keys, by id or display prefix (sk-gw-1a2b3c4d).",
+        "key",
+        "invalid_value",
+      );
+    }
+  }
+  const rows = await deps.accounts.dailyActivity(principal.userId, {
+    from: new Date(from),
+    to: new Date(to),
+    apiKeyId,
+  });
+  const body: Activity = {
+    data: rows.map((row) => ({
+      date: row.date,
+      model: row.modelId,
+      model_permaslug: row.modelId,
+      provider_name: row.provider,
+      usage: usd(row.costNano),
+      byok_usage_inference: 0,
+      requests: row.requests,
+      prompt_tokens: row.promptTokens,
+      completion_tokens: row.completionTokens,
+      reasoning_tokens: row.reasoningTokens,
+    })),
   };
   return jsonResponse(200, body);
 }

@@ -285,9 +285,29 @@ export const generationSchema = z
   })
   .meta({ id: "Generation" });
 
+export const activitySchema = z
+  .object({
+    data: z.array(
+      z.object({
+        date: z.string().describe("The UTC day, YYYY-MM-DD"),
+        model: z.string(),
+        model_permaslug: z.string().describe("The same as `model`: a model id is never reused"),
+        provider_name: z.string(),
+        usage: usdAmount.describe("What the day's calls of this model through this provider cost"),
+        byok_usage_inference: usdAmount.describe("Always 0: every call runs on the gateway's provider keys"),
+        requests: z.number().int(),
+        prompt_tokens: z.number().int(),
+        completion_tokens: z.number().int(),
+        reasoning_tokens: z.number().int(),
+      }),
+    ),
+  })
+  .meta({ id: "Activity" });
+
 export type ModelInfo = z.infer<typeof modelSchema>;
 export type PriceList = z.infer<typeof priceListSchema>;
 export type ModelEndpointList = z.infer<typeof modelEndpointsSchema>;
 export type KeyInfo = z.infer<typeof keyInfoSchema>;
 export type Credits = z.infer<typeof creditsSchema>;
 export type GenerationInfo = z.infer<typeof generationSchema>;
+export type Activity = z.infer<typeof activitySchema>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import {
+  activitySchema,
   chatCompletionChunkSchema,
   chatCompletionSchema,
   creditsSchema,
@@ -53,6 +54,7 @@ export function buildOpenApiDocument(): JsonSchema {
     KeyInfo: keyInfoSchema,
     Credits: creditsSchema,
     Generation: generationSchema,
+    Activity: activitySchema,
   };
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
   const generated = z.toJSONSchema(registry, {
@@ -181,6 +183,33 @@ export function buildOpenApiDocument(): JsonSchema {
           responses: {
             "200": { description: "The generation", content: json("Generation") },
             ...errorResponses(["400", ...authErrors, "404"]),
+          },
+        },
+      },
+      "/v1/activity": {
+        get: {
+          operationId: "getActivity",
+          summary:
+            "The account's usage per UTC day, model and provider over the last 30 complete UTC days, newest first",
+          parameters: [
+            {
+              name: "date",
+              in: "query",
+              required: false,
+              description: "One of the last 30 complete UTC days, YYYY-MM-DD",
+              schema: { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}$" },
+            },
+            {
+              name: "key",
+              in: "query",
+              required: false,
+              description: "Only the calls of one of the account's keys, by id or display prefix (sk-gw-1a2b3c4d)",
+              schema: { type: "string" },
+            },
+          ],
+          responses: {
+            "200": { description: "The daily rows", content: json("Activity") },
+            ...errorResponses(["400", ...authErrors]),
           },
         },
       },
