@@ -11,7 +11,9 @@ DECLARE
   v_api_key_id uuid;
   v_released bigint;
 BEGIN
-  SELECT user_id INTO v_user_id FROM balance_holds WHERE id = p_hold_id;
+  -- Read first without a lock: a hold never grows, so one already at or below the cost has nothing to release, and
+  -- the balance row is not locked for nothing.
+  SELECT user_id INTO v_user_id FROM balance_holds WHERE id = p_hold_id AND amount_nano > greatest(p_cost, 0);
   IF NOT FOUND THEN
     RETURN;
   END IF;

@@ -74,7 +74,10 @@ async function describeLimits(principal: Principal, deps: GatewayDeps, extra: Ex
   }
 }
 
-/** Authenticated reads: the answer and the current rate limit headers, fetched side by side. */
+/**
+ * Authenticated reads: the answer and the current rate limit headers, fetched side by side. The headers are awaited
+ * whichever way the answer ends (an error thrown at once included), so a 4xx carries them too.
+ */
 async function authenticatedRead(
   request: GatewayRequest,
   deps: GatewayDeps,
@@ -82,8 +85,12 @@ async function authenticatedRead(
   answer: (principal: Principal) => GatewayResponse | Promise<GatewayResponse>,
 ): Promise<GatewayResponse> {
   const principal = await authenticate(request, deps);
-  const [response] = await Promise.all([answer(principal), describeLimits(principal, deps, extra)]);
-  return response;
+  const limits = describeLimits(principal, deps, extra);
+  try {
+    return await answer(principal);
+  } finally {
+    await limits;
+  }
 }
 
 const MODEL_PATH = /^\/v1\/models\/(.+)$/;

@@ -170,16 +170,18 @@ export async function addChannel(
 
 /**
  * Creates or re-prices the endpoints through which a channel serves models, at the models' list prices.
- * Unknown explicit model ids are an error: the catalog must know a model before a channel can serve it. Without
- * explicit models, an aggregator serves every model but Tollgate's own (the offline demo answers in-process; no
- * upstream lists it), a native channel its provider's.
+ * Unknown explicit model ids are an error: the catalog must know a model before a channel can serve it, and no
+ * aggregator serves Tollgate's own models (the offline demo answers in-process; no upstream lists it). Without
+ * explicit models, a router that lists every model (OpenRouter) serves every model but Tollgate's own, under its
+ * public id; any other channel its provider's models. (Flagging a channel as an aggregator only puts it behind the
+ * native channels: which models it serves stays as given.)
  */
 export async function syncChannelEndpoints(
   db: Queryable,
   channel: Pick<Channel, "id" | "provider" | "aggregator">,
   mappings?: ChannelModelMapping[],
 ): Promise<number> {
-  const { aggregator } = channel;
+  const aggregator = isAggregatorProvider(channel.provider);
   const rows =
     mappings !== undefined
       ? await db
@@ -198,6 +200,9 @@ export async function syncChannelEndpoints(
     const known = new Set(rows.map((row) => row.id));
     const unknown = mappings.filter((mapping) => !known.has(mapping.modelId)).map((mapping) => mapping.modelId);
     if (unknown.length > 0) throw new NotFoundError(`Unknown model(s): ${unknown.join(", ")}`);
+    const own = rows.filter((row) => row.author === TOLLGATE_PROVIDER).map((row) => row.id);
+    if (channel.aggregator && own.length > 0)
+      throw new ChannelInputError(`An aggregator channel cannot serve Tollgate's own model(s): ${own.join(", ")}`);
   }
   if (rows.length === 0) return 0;
   const upstreamFor = new Map(mappings?.map((mapping) => [mapping.modelId, mapping.upstreamModel]) ?? []);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { channels } from "~/server/db/schema";
+import { addChannel } from "~/server/services/channels";
 import { answerFrom, startFaultUpstream, type FaultScript, type FaultUpstream } from "../../helpers/fault-upstream";
 import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
 
@@ -124,6 +125,29 @@ describe("native channels before aggregators", () => {
     const only = await chat({ model: "tollgate/echo", provider: { only: ["openrouter"] } });
     expect(only.response.status).toBe(400);
     expect(openrouter.requests.length).toBe(aggregatorHits);
+  });
+
+  it("serves every model only on a router that lists them all: a flagged channel keeps the models it is given", async () => {
+    const { db, secretBox, changes } = harness.container;
+    const flagged = await addChannel(db, secretBox, changes, {
+      kind: "openai-compatible",
+      name: "litellm-fallback",
+      provider: "litellm",
+      baseUrl: native.baseUrl,
+      aggregator: true,
+    });
+    expect(flagged.channel.aggregator).toBe(true);
+    expect(flagged.endpointCount).toBe(0);
+    await expect(
+      addChannel(db, secretBox, changes, {
+        kind: "openai-compatible",
+        name: "litellm-echo",
+        provider: "litellm",
+        baseUrl: native.baseUrl,
+        aggregator: true,
+        models: [{ modelId: "tollgate/echo" }],
+      }),
+    ).rejects.toThrow(/cannot serve Tollgate's own/);
   });
 
   it("gives every model of a `models` list an attempt before the aggregator takes a second one", async () => {

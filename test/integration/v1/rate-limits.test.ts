@@ -103,6 +103,12 @@ describe("rate limits in one gateway", () => {
     const models = await fetch(`${harness.baseUrl}/models`, { headers: { authorization: `Bearer ${apiKey}` } });
     expect(models.status).toBe(200);
     expectUnlimited(models);
+    // A read refused at once (an unknown model) still says where the key stands.
+    for (const path of ["/models/nobody/nothing-1", "/models/nobody/nothing-1/endpoints", "/generation"]) {
+      const refused = await fetch(`${harness.baseUrl}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
+      expect(refused.status, path).toBeGreaterThanOrEqual(400);
+      expectUnlimited(refused);
+    }
     const broke = await harness.createFundedUser("0");
     const unpaid = await post(harness.baseUrl, broke.apiKey);
     expect(unpaid.status).toBe(402);
@@ -124,6 +130,11 @@ describe("rate limits in one gateway", () => {
     expect(limitedNotFound.status).toBe(404);
     expect(limitedNotFound.headers.get("x-ratelimit-limit-requests")).toBe("7");
     expect(limitedNotFound.headers.get("x-ratelimit-remaining-requests")).toBe("5");
+    const limitedRead = await fetch(`${harness.baseUrl}/models/nobody/nothing-1`, {
+      headers: { authorization: `Bearer ${limited.apiKey}` },
+    });
+    expect(limitedRead.status).toBe(404);
+    expect(limitedRead.headers.get("x-ratelimit-limit-requests")).toBe("7");
 
     // A key limited only in tokens still gets the requests headers, as unlimited.
     const tokensOnly = await harness.createFundedUser("1");

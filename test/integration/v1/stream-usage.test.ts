@@ -36,6 +36,26 @@ const UPSTREAMS = {
     response.end(
       contentChunk("Hello") + sseChunk([{ index: 0, delta: {}, finish_reason: "stop" }]) + "data: [DONE]\n\n",
     ),
+  // Azure opens with a chunk that has no choices and no usage (its prompt filter results).
+  "a leading chunk without choices": (response: ServerResponse) =>
+    response.end(
+      `data: ${JSON.stringify({ id: "", object: "", created: 0, model: "", choices: [], prompt_filter_results: [] })}\n\n` +
+        contentChunk("Hello") +
+        sseChunk([{ index: 0, delta: {}, finish_reason: "stop" }]) +
+        sseChunk([], USAGE) +
+        "data: [DONE]\n\n",
+    ),
+  // Two choices (native n), each finish chunk carrying the running usage.
+  "usage on each of two finishes": (response: ServerResponse) =>
+    response.end(
+      sseChunk([
+        { index: 0, delta: { role: "assistant", content: "One" }, finish_reason: null },
+        { index: 1, delta: { role: "assistant", content: "Two" }, finish_reason: null },
+      ]) +
+        sseChunk([{ index: 0, delta: {}, finish_reason: "stop" }], USAGE) +
+        sseChunk([{ index: 1, delta: {}, finish_reason: "stop" }], USAGE) +
+        "data: [DONE]\n\n",
+    ),
 } as const;
 type UpstreamKind = keyof typeof UPSTREAMS;
 
@@ -90,10 +110,11 @@ describe("usage in a stream, once", () => {
     for (const [name, request] of models) {
       // The demo model answers in-process: one upstream kind is enough for it.
       if (request.model === "tollgate/echo" && upstreamKind !== "usage in a trailing chunk") continue;
+      const asked = upstreamKind === "usage on each of two finishes" ? { ...request, n: 2 } : request;
 
       it(`with include_usage: usage: null on every chunk but the trailing one (${name}, ${upstreamKind})`, async () => {
         kind = upstreamKind;
-        const { chunks, raw } = await stream({ ...request, stream_options: { include_usage: true } });
+        const { chunks, raw } = await stream({ ...asked, stream_options: { include_usage: true } });
         const last = chunks.at(-1)!;
         expect(last.choices).toEqual([]);
         expect(last.usage).toMatchObject({
@@ -108,7 +129,7 @@ describe("usage in a stream, once", () => {
 
       it(`without include_usage: usage once, on the last chunk (${name}, ${upstreamKind})`, async () => {
         kind = upstreamKind;
-        const { chunks } = await stream(request);
+        const { chunks } = await stream(asked);
         const withUsage = chunks.filter((chunk) => chunk.usage != null);
         expect(withUsage).toHaveLength(1);
         expect(chunks.at(-1)!.usage).toMatchObject({ cost: expect.any(Number) as number });

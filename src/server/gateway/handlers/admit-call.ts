@@ -79,6 +79,7 @@ export async function admitCall(
   });
   switch (outcome.kind) {
     case "held":
+      context.holdNano = holdNano;
       return;
     case "key_inactive":
       // Revoked, disabled or expired in another process since this one cached the key.

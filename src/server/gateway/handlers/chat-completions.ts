@@ -345,30 +345,27 @@ function streamCompletion(
         if (finishingChoice) finishReason = finishingChoice.finish_reason;
 
         if (chunk.choices.length === 0) {
-          // OpenAI's trailing usage-only chunk.
+          // OpenAI's trailing usage chunk. A chunk without choices or usage (Azure's leading prompt_filter_results)
+          // is not passed on.
+          if (chunk.usage == null) continue;
           if (heldFinish !== null) {
             out += encodeSseData(finishing(heldFinish));
             heldFinish = null;
           }
-          if (clientWantsUsageChunk && usage !== null && !usageChunkSent) {
+          if (clientWantsUsageChunk && !usageChunkSent) {
             out += encodeSseData(priced(chunk));
             usageChunkSent = true;
           }
           continue;
         }
-        if (finishingChoice !== undefined && heldFinish !== null) {
+        if (finishingChoice !== undefined) {
           // With n > 1 every choice finishes in its own chunk: an earlier one goes out, in order, without usage.
-          out += encodeSseData(withoutUsage(heldFinish, clientWantsUsageChunk));
-          heldFinish = null;
-        }
-        if (finishingChoice !== undefined && chunk.usage == null) {
-          // The last finish waits for the usage it will carry.
+          if (heldFinish !== null) out += encodeSseData(withoutUsage(heldFinish, clientWantsUsageChunk));
+          // The last finish waits for the usage chunk or the end of the stream: only it may carry the usage.
           heldFinish = chunk;
           continue;
         }
-        out += encodeSseData(
-          finishingChoice !== undefined ? finishing(chunk) : withoutUsage(chunk, clientWantsUsageChunk),
-        );
+        out += encodeSseData(withoutUsage(chunk, clientWantsUsageChunk));
       }
     };
 

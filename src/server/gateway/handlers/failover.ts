@@ -2,7 +2,7 @@ import { errors } from "../errors";
 import type { ProviderBinding } from "../providers/registry";
 import type { UpstreamHttpRequest, UpstreamResponse } from "../providers/types";
 import { failureOutcome } from "../routing/channel-stats";
-import { circuitKey } from "../routing/circuit-breaker";
+import { circuitKey, type CircuitBreaker } from "../routing/circuit-breaker";
 import type { CatalogModel } from "../routing/catalog";
 import type { Candidate } from "../routing/select-candidates";
 import { CallFailure, openUpstream, type CallContext } from "./upstream-call";
@@ -47,17 +47,20 @@ export interface OpenedUpstream {
 
 /**
  * How many models of a `models` list, among the candidates after `index`, have not had an attempt yet (other than the
- * candidate's own): the attempts that must be left for them.
+ * candidate's own) and have a candidate whose circuit lets a call through now: the attempts that must be left for
+ * them. A model whose every candidate is cooling down is owed nothing here; it may still get a probe at the end.
  */
 function modelsStillOwedAnAttempt(
   candidates: readonly Candidate[],
   index: number,
   attempted: ReadonlySet<CatalogModel>,
+  breaker: CircuitBreaker,
 ): number {
   const owed = new Set<CatalogModel>();
   for (let next = index + 1; next < candidates.length; next++) {
-    const { model } = candidates[next]!;
-    if (model !== candidates[index]!.model && !attempted.has(model)) owed.add(model);
+    const { model, endpoint } = candidates[next]!;
+    if (model === candidates[index]!.model || attempted.has(model) || owed.has(model)) continue;
+    if (breaker.msUntilAvailable([circuitKey(endpoint.channel.id, endpoint.upstreamModel)]) === 0) owed.add(model);
   }
   return owed.size;
 }
@@ -159,7 +162,8 @@ export async function openWithFailover<Opened extends OpenedUpstream = OpenedUps
     if (tried.has(key)) continue;
     if (
       attemptedModels.has(candidate.model) &&
-      routing.maxAttempts - context.attempts.length <= modelsStillOwedAnAttempt(candidates, index, attemptedModels)
+      routing.maxAttempts - context.attempts.length <=
+        modelsStillOwedAnAttempt(candidates, index, attemptedModels, breaker)
     ) {
       deferred.push(candidate);
       continue;

@@ -37,6 +37,8 @@ export interface CallContext {
   streamed: boolean;
   /** Set once the upstream request is built: what the provider does not support and was left out. */
   droppedParameters?: readonly string[];
+  /** What the call's balance hold reserved (its worst case); 0 until it is admitted. */
+  holdNano?: bigint;
   /** The gateway's own measure of the prompt: for the hold, and for the bill when the upstream reports no usage. */
   prompt: PromptMeasure;
   /** Upstream calls made for this request (a fanned-out `n` makes one per choice), each billed for the prompt. */
@@ -146,7 +148,8 @@ export function settle(context: CallContext, outcome: CallOutcome): Metered {
     createdAt: new Date(context.startedAt),
   };
   deps.usageWriter.enqueue({ generation, costNano });
-  context.holdSettled = deps.holds.settle(context.generationId, costNano);
+  // A hold of at most the cost has nothing to give back before its batch (a free model, an estimate that was exact).
+  if ((context.holdNano ?? 0n) > costNano) context.holdSettled = deps.holds.settle(context.generationId, costNano);
   recordChannelOutcome(context, outcome, metered, now);
   void deps.rateLimiter.recordTokens(context.principal, metered.usage.promptTokens + metered.usage.completionTokens);
   return metered;

@@ -88,13 +88,15 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       const circuit = circuitOf(key);
       circuit.consecutiveFailures += 1;
       circuit.probing = false;
-      circuit.retryAfterUntil = retryAfterMs == null ? 0 : options.clock() + retryAfterMs;
+      // A later failure without a Retry-After (a timeout of a call already in flight) does not cancel the ask.
+      if (retryAfterMs != null)
+        circuit.retryAfterUntil = Math.max(circuit.retryAfterUntil, options.clock() + retryAfterMs);
       // A failed probe reopens at once; otherwise the threshold decides.
       if (circuit.openUntil === 0 && circuit.consecutiveFailures < options.failureThreshold) return;
       const cooldown = Math.min(options.maxCooldownMs, options.baseCooldownMs * 2 ** circuit.openings);
       circuit.openings += 1;
       // An upstream that said when to come back is not asked sooner.
-      circuit.openUntil = options.clock() + Math.max(cooldown, retryAfterMs ?? 0);
+      circuit.openUntil = Math.max(options.clock() + cooldown, circuit.retryAfterUntil);
     },
     msUntilAvailable(keys) {
       const now = options.clock();

@@ -3,6 +3,9 @@ import type { Database } from "~/server/db";
 import { channels, modelEndpoints, models } from "~/server/db/schema";
 import type { CatalogModel, ResolvedChannel } from "./catalog";
 
+/** The author of Tollgate's own models (the offline demo). */
+const TOLLGATE_AUTHOR = "tollgate";
+
 /** A channel row as routing uses it, with its key already decrypted. */
 export function resolveChannel(channel: typeof channels.$inferSelect, apiKey: string | null): ResolvedChannel {
   return {
@@ -87,6 +90,9 @@ export async function loadCatalog(
     outputModalities: model.outputModalities,
     supportedParameters: model.supportedParameters,
     created: Math.floor(model.releasedAt.getTime() / 1000),
-    endpoints: byModel.get(model.id) ?? [],
+    // Tollgate's own models answer in-process: an aggregator (flagged after its endpoints were made) never serves one.
+    endpoints: (byModel.get(model.id) ?? []).filter(
+      (endpoint) => !(model.author === TOLLGATE_AUTHOR && endpoint.channel.aggregator === true),
+    ),
   }));
 }

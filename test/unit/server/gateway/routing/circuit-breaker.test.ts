@@ -90,4 +90,17 @@ describe("circuit breaker", () => {
     // A closed circuit needs no probe.
     expect(breaker.tryAcquireEarly("b")).toBe(true);
   });
+
+  it("keeps the upstream's Retry-After when a later failure gives none", () => {
+    const { breaker, advance } = breakerAt();
+    breaker.recordFailure("a");
+    breaker.recordFailure("a");
+    breaker.recordFailure("a", 5_000);
+    // A call already in flight times out afterwards, with no Retry-After of its own.
+    breaker.recordFailure("a");
+    advance(4_999);
+    expect(breaker.tryAcquireEarly("a")).toBe(false);
+    advance(1);
+    expect(breaker.tryAcquireEarly("a")).toBe(true);
+  });
 });
