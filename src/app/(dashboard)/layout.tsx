@@ -21,6 +21,9 @@ export default async function DashboardLayout({ children }: { children: ReactNod
   return (
     <>
       <SiteHeader>
+        <Link href="/activity" className="nav-link">
+          Activity
+        </Link>
         <Link href="/keys" className="nav-link">
           API keys
         </Link>

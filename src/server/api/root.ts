@@ -1,4 +1,5 @@
 import { accountRouter } from "./routers/account";
+import { activityRouter } from "./routers/activity";
 import { adminRouter } from "./routers/admin";
 import { billingRouter } from "./routers/billing";
 import { keysRouter } from "./routers/keys";
@@ -6,6 +7,7 @@ import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
   account: accountRouter,
+  activity: activityRouter,
   keys: keysRouter,
   billing: billingRouter,
   admin: adminRouter,
