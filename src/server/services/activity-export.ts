@@ -1,18 +1,18 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import type { Database } from "~/server/db";
 import { rowsOf } from "~/server/db/raw-rows";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
 import {
   activityFilterSchema,
   activityWindow,
-  listRequestLog,
+  requestLogScan,
   type ActivityFilter,
   type LogCursor,
   type RequestLogFilter,
 } from "./activity";
 
 /** Rows read from the database per page: a month of a busy account is never held in memory at once. */
-export const EXPORT_PAGE_SIZE = 1_000;
+export const EXPORT_PAGE_SIZE = 2_500;
 
 /**
  * One CSV field (RFC 4180): quoted when it holds a comma, quote or line break. A text that a spreadsheet would run as
@@ -50,6 +50,47 @@ export const REQUEST_LOG_COLUMNS = [
 ] as const;
 
 /**
+ * A text column as a CSV field, computed by the database: the same rule as csvField (a formula-looking text gets an
+ * apostrophe, a text with a comma, quote or line break is quoted), so a page of lines costs the database a little and
+ * the gateway next to nothing.
+ */
+function csvText(column: SQL): SQL {
+  const defused = sql`(case when ${column} ~ '^[-=+@\t\r]' then '''' || ${column} else ${column} end)`;
+  return sql`coalesce(case when ${defused} ~ '[",\r\n]' then '"' || replace(${defused}, '"', '""') || '"' else ${defused} end, '')`;
+}
+
+/** A number or boolean column as a CSV field: its text, empty for null. */
+const csvValue = (column: SQL) => sql`coalesce((${column})::text, '')`;
+
+/** One request log line (REQUEST_LOG_COLUMNS), without its line break, written by the database. */
+const REQUEST_LOG_LINE = sql.join(
+  [
+    // Ids, model ids and provider slugs are the gateway's own words: no comma, quote or formula.
+    sql`generations.id`,
+    sql`to_char(generations.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+    sql`generations.model_id`,
+    sql`generations.provider`,
+    csvValue(sql`generations.api_key_id`),
+    csvText(sql`api_keys.name || ' (' || api_keys.prefix || '…)'`),
+    csvValue(sql`generations.streamed`),
+    csvValue(sql`generations.cancelled`),
+    csvValue(sql`generations.http_status`),
+    csvText(sql`generations.error_type`),
+    // Normalised finish reasons: stop, length, tool_calls, content_filter, error.
+    csvValue(sql`generations.finish_reason`),
+    csvValue(sql`generations.prompt_tokens`),
+    csvValue(sql`generations.completion_tokens`),
+    csvValue(sql`generations.cached_tokens`),
+    csvValue(sql`generations.reasoning_tokens`),
+    // Exact: nano-USD as a decimal with no trailing zeros, as formatNanoAsUsd writes it.
+    sql`trim_scale(generations.cost_nano::numeric / 1000000000)::text`,
+    csvValue(sql`generations.latency_ms`),
+    csvValue(sql`generations.time_to_first_token_ms`),
+  ],
+  sql` || ',' || `,
+);
+
+/**
  * The request log matching the filters as CSV, newest first: a header row, then one line per generation, read a page
  * at a time along the log's index as the consumer pulls. Costs are exact USD decimals.
  */
@@ -61,34 +102,25 @@ export async function* requestLogCsv(
 ): AsyncGenerator<string> {
   yield csvLine([...REQUEST_LOG_COLUMNS]);
   let cursor: LogCursor | null = null;
-  do {
-    const page = await listRequestLog(db, userId, filter, { cursor, limit: EXPORT_PAGE_SIZE }, now);
+  for (;;) {
+    const where = await requestLogScan(db, userId, filter, now, cursor, Number.POSITIVE_INFINITY);
+    if (where === null) return;
+    const rows = rowsOf<{ id: string; created_at: Date | string; line: string }>(
+      await db.execute(sql`
+        select generations.id, generations.created_at, ${REQUEST_LOG_LINE} as line
+        from generations left join api_keys on api_keys.id = generations.api_key_id
+        where ${where}
+        order by generations.created_at desc, generations.id desc
+        limit ${EXPORT_PAGE_SIZE}`),
+    );
+    if (rows.length === 0) return;
     let chunk = "";
-    for (const row of page.items) {
-      chunk += csvLine([
-        row.id,
-        row.createdAt.toISOString(),
-        row.modelId,
-        row.provider,
-        row.apiKeyId,
-        row.keyLabel,
-        row.streamed,
-        row.cancelled,
-        row.httpStatus,
-        row.errorType,
-        row.finishReason,
-        row.promptTokens,
-        row.completionTokens,
-        row.cachedTokens,
-        row.reasoningTokens,
-        row.costUsd,
-        row.latencyMs,
-        row.timeToFirstTokenMs,
-      ]);
-    }
-    if (chunk !== "") yield chunk;
-    cursor = page.nextCursor;
-  } while (cursor !== null);
+    for (const row of rows) chunk += `${row.line}\r\n`;
+    yield chunk;
+    if (rows.length < EXPORT_PAGE_SIZE) return;
+    const last = rows.at(-1)!;
+    cursor = { createdAt: new Date(last.created_at), id: last.id };
+  }
 }
 
 export const DAILY_COLUMNS = [

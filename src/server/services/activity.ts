@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "~/server/db";
 import { rowsOf } from "~/server/db/raw-rows";
@@ -278,9 +278,48 @@ export interface RequestLogRow {
   errorType: string | null;
 }
 
-function requestLogWhere(userId: string, input: RequestLogFilter, now: Date, cursor: LogCursor | null): SQL {
-  const filter = requestLogFilterSchema.parse(input);
-  const window = activityWindow(filter, now);
+/**
+ * Where a filtered log page's scan may stop: the start of the oldest hour it needs, found in the hourly rollup. The log
+ * is read along its (user_id, created_at) index, newest first; a filter that matches few rows (one model's failures,
+ * a key used once) would otherwise walk the whole window to fill a page, or to find nothing. The rollup counts each
+ * hour's matching calls for the filters it knows (model, key, provider, success or failure), so the scan can start
+ * where enough of them lie: the newest full hours below the cursor's hour holding at least `needed` of them (the
+ * cursor's own hour counts for nothing, since part of it was read already). `null` when no hour holds a match.
+ */
+async function logScanStart(
+  db: Database,
+  userId: string,
+  filter: z.output<typeof requestLogFilterSchema>,
+  window: ActivityWindow,
+  cursor: LogCursor | null,
+  needed: number,
+): Promise<Date | null> {
+  const counted =
+    filter.status === "error" ? sql`errors` : filter.status === "success" ? sql`requests - errors` : sql`requests`;
+  const cursorHour = cursor === null ? null : Math.floor(cursor.createdAt.getTime() / HOUR_MS) * HOUR_MS;
+  const upper = cursorHour === null ? window.to : new Date(Math.min(window.to.getTime(), cursorHour + HOUR_MS));
+  const hours = rowsOf<{ hour: string | Date; matches: string }>(
+    await db.execute(sql`
+      select hour, sum(${counted})::text as matches from usage_hourly
+      where ${rollupWhere(userId, filter, { ...window, to: upper })}
+      group by hour having sum(${counted}) > 0 order by hour desc`),
+  );
+  let found = 0;
+  let oldest: Date | null = null;
+  for (const row of hours) {
+    oldest = new Date(row.hour);
+    if (oldest.getTime() !== cursorHour) found += Number(row.matches);
+    if (found >= needed) break;
+  }
+  return oldest;
+}
+
+function requestLogWhere(
+  userId: string,
+  filter: z.output<typeof requestLogFilterSchema>,
+  window: ActivityWindow,
+  cursor: LogCursor | null,
+): SQL {
   const conditions: (SQL | undefined)[] = [
     eq(generations.userId, userId),
     gte(generations.createdAt, window.from),
@@ -295,6 +334,8 @@ function requestLogWhere(userId: string, input: RequestLogFilter, now: Date, cur
         : gte(generations.httpStatus, 400),
     filter.streamed == null ? undefined : eq(generations.streamed, filter.streamed),
     filter.requestId == null ? undefined : eq(generations.id, filter.requestId),
+    // The plain bound lets the index scan start at the cursor; the OR alone would walk down to it from the top.
+    cursor === null ? undefined : lte(generations.createdAt, cursor.createdAt),
     cursor === null
       ? undefined
       : or(
@@ -305,6 +346,30 @@ function requestLogWhere(userId: string, input: RequestLogFilter, now: Date, cur
   return and(...conditions)!;
 }
 
+/**
+ * The condition on `generations` for the next `needed` rows of the account's log matching the filter, below the
+ * cursor; null when nothing matches (the rollup says so without touching the log). A filter the rollup knows
+ * narrows the scan to the hours that hold the rows (logScanStart).
+ */
+export async function requestLogScan(
+  db: Database,
+  userId: string,
+  input: RequestLogFilter,
+  now: Date,
+  cursor: LogCursor | null,
+  needed: number,
+): Promise<SQL | null> {
+  const filter = requestLogFilterSchema.parse(input);
+  const window = activityWindow(filter, now);
+  const narrows = filter.modelId != null || filter.apiKeyId != null || filter.provider != null || filter.status != null;
+  if (narrows && filter.requestId == null) {
+    const start = await logScanStart(db, userId, filter, window, cursor, needed);
+    if (start === null) return null;
+    window.from = new Date(Math.max(window.from.getTime(), start.getTime()));
+  }
+  return requestLogWhere(userId, filter, window, cursor);
+}
+
 /** One page of the account's generations matching the filter, newest first. */
 export async function listRequestLog(
   db: Database,
@@ -313,6 +378,8 @@ export async function listRequestLog(
   page: { cursor: LogCursor | null; limit: number },
   now: Date,
 ): Promise<{ items: RequestLogRow[]; nextCursor: LogCursor | null }> {
+  const where = await requestLogScan(db, userId, input, now, page.cursor, page.limit + 1);
+  if (where === null) return { items: [], nextCursor: null };
   const rows = await db
     .select({
       generation: generations,
@@ -321,7 +388,7 @@ export async function listRequestLog(
     })
     .from(generations)
     .leftJoin(apiKeys, eq(apiKeys.id, generations.apiKeyId))
-    .where(requestLogWhere(userId, input, now, page.cursor))
+    .where(where)
     .orderBy(desc(generations.createdAt), desc(generations.id))
     .limit(page.limit + 1);
   const items = rows.slice(0, page.limit).map(({ generation, keyName, keyPrefix }) => ({

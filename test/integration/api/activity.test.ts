@@ -237,6 +237,11 @@ describe("the activity router and CSV export", () => {
     const all = (await download(owner.user, "kind=requests&range=24h")).chunks.join("");
     expect(all).toContain(",'=cmd|' /C calc'!A0 (");
     expect(all).not.toContain(",=cmd");
+    // Every cost is the exact decimal of its nano-dollars.
+    const byId = new Map(all.split("\r\n").map((line) => [line.split(",")[0], line.split(",")]));
+    for (const row of recent.slice(0, 10)) {
+      expect(byId.get(row.id)?.[REQUEST_LOG_COLUMNS.indexOf("cost_usd")]).toBe(formatNanoAsUsd(row.costNano!));
+    }
 
     const daily = await download(owner.user, "kind=daily&range=7d");
     const dailyLines = daily.chunks.join("").trimEnd().split("\r\n");
