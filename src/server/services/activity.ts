@@ -498,3 +498,30 @@ export async function activityFilterOptions(
     providers: [...new Set(rows.map((row) => row.provider))].sort(),
   };
 }
+
+/** How many UTC days a key's sparkline covers, today included. */
+export const SPARKLINE_DAYS = 14;
+
+/**
+ * Each of the account's keys' spend per UTC day over the last SPARKLINE_DAYS days (today last), from the rollup:
+ * the keys page's sparklines. Keys without calls in that time are absent.
+ */
+export async function keySpendByDay(db: Database, userId: string, now: Date): Promise<Record<string, number[]>> {
+  const today = Math.floor(now.getTime() / DAY_MS) * DAY_MS;
+  const from = today - (SPARKLINE_DAYS - 1) * DAY_MS;
+  const rows = rowsOf<{ key_id: string; day: Date | string; cost: string }>(
+    await db.execute(sql`
+      select api_key_id::text as key_id, date_trunc('day', hour, 'UTC') as day, sum(cost_nano)::text as cost
+      from usage_hourly
+      where user_id = ${userId} and api_key_id is not null and hour >= ${new Date(from).toISOString()}::timestamptz
+      group by 1, 2`),
+  );
+  const byKey: Record<string, number[]> = {};
+  for (const row of rows) {
+    const index = Math.round((new Date(row.day).getTime() - from) / DAY_MS);
+    if (index < 0 || index >= SPARKLINE_DAYS) continue;
+    const days = (byKey[row.key_id] ??= Array.from({ length: SPARKLINE_DAYS }, () => 0));
+    days[index] = nanoToUsdNumber(BigInt(row.cost));
+  }
+  return byKey;
+}

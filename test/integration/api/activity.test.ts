@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GenerationRow } from "~/server/gateway/billing/usage-writer";
-import { formatNanoAsUsd, parseUsdToNano } from "~/server/gateway/billing/money";
+import { formatNanoAsUsd, nanoToUsdNumber, parseUsdToNano } from "~/server/gateway/billing/money";
 import { handleActivityExport } from "~/server/http/activity-export-handler";
 import { createApiKey } from "~/server/services/api-keys";
 import { DAILY_COLUMNS, EXPORT_PAGE_SIZE, REQUEST_LOG_COLUMNS } from "~/server/services/activity-export";
@@ -193,6 +193,18 @@ describe("the activity router and CSV export", () => {
 
     const detail = await caller.activity.generation({ id: recent[5]!.id });
     expect(detail).toMatchObject({ id: recent[5]!.id, attempts: [expect.objectContaining({ status: 200 })] });
+  });
+
+  it("gives each key its spend per UTC day over two weeks, for the keys page's sparklines", async () => {
+    const days = await app.callerFor(owner.user).activity.keySpendByDay();
+    expect(Object.keys(days).sort()).toEqual(owner.keys.map((key) => key.id).sort());
+    for (const [index, key] of owner.keys.entries()) {
+      expect(days[key.id]).toHaveLength(14);
+      const spent = recent.filter((row) => row.apiKeyId === key.id);
+      const expected = nanoToUsdNumber(sumCost(spent) + (index === 0 ? 5_000_000n : 0n));
+      expect(days[key.id]!.reduce((sum, day) => sum + day, 0)).toBeCloseTo(expected, 9);
+    }
+    expect(Object.keys(await app.callerFor(stranger.user).activity.keySpendByDay())).toEqual([stranger.keys[0]!.id]);
   });
 
   it("never shows one account another's rows", async () => {

@@ -6,6 +6,7 @@ import {
   activityFilterSchema,
   ActivityInputError,
   findGenerationDetail,
+  keySpendByDay,
   listRequestLog,
   logCursorSchema,
   requestLogFilterSchema,
@@ -60,6 +61,11 @@ export const activityRouter = createTRPCRouter({
       if (detail === null) throw new TRPCError({ code: "NOT_FOUND", message: "No such request" });
       return detail;
     }),
+
+  /** Each key's spend per UTC day over the last two weeks, for the keys page's sparklines. */
+  keySpendByDay: protectedProcedure.query(({ ctx }) =>
+    keySpendByDay(ctx.container.db, ctx.session.user.id, new Date()),
+  ),
 
   /** The keys, models and providers the filters offer. */
   filterOptions: protectedProcedure.query(({ ctx }) =>
