@@ -23,6 +23,22 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        resolve: { alias },
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          // Builds the dashboard once per run (when its sources changed) and checks that Chromium starts.
+          globalSetup: ["test/e2e/global-setup.ts"],
+          // One browser and one server at a time, in a group of its own (vitest runs groups one after another), so
+          // that Chromium and the production server never compete with the other tests for the two cores.
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

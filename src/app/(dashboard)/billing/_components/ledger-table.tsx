@@ -37,7 +37,7 @@ export function LedgerTable({ pageSize }: { pageSize: number }) {
         <p className="muted">No credit or usage yet.</p>
       ) : (
         <div className="table-wrap">
-          <table className="table" data-testid="ledger">
+          <table className="table table--stack" data-testid="ledger">
             <thead>
               <tr>
                 <th scope="col">Date (UTC)</th>
@@ -54,13 +54,20 @@ export function LedgerTable({ pageSize }: { pageSize: number }) {
             <tbody>
               {entries.map((entry) => (
                 <tr key={entry.id}>
-                  <td>{formatDateTime(entry.createdAt)}</td>
-                  <td>{KIND_LABELS[entry.kind] ?? entry.kind}</td>
-                  <td className="table__note">{entry.note ?? <span className="muted">—</span>}</td>
-                  <td className={`table__number ${entry.amountUsd.startsWith("-") ? "" : "amount--credit"}`}>
+                  <td data-label="Date (UTC)">{formatDateTime(entry.createdAt)}</td>
+                  <td data-label="Type">{KIND_LABELS[entry.kind] ?? entry.kind}</td>
+                  <td data-label="Note" className="table__note">
+                    {entry.note ?? <span className="muted">—</span>}
+                  </td>
+                  <td
+                    data-label="Amount"
+                    className={`table__number ${entry.amountUsd.startsWith("-") ? "" : "amount--credit"}`}
+                  >
                     {entry.amountUsd.startsWith("-") ? formatUsd(entry.amountUsd) : `+${formatUsd(entry.amountUsd)}`}
                   </td>
-                  <td className="table__number">{formatUsd(entry.balanceAfterUsd)}</td>
+                  <td data-label="Balance" className="table__number">
+                    {formatUsd(entry.balanceAfterUsd)}
+                  </td>
                 </tr>
               ))}
             </tbody>

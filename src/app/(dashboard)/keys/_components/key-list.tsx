@@ -54,7 +54,7 @@ export function KeyList() {
         <p className="muted">No keys yet. Create one above to call the API.</p>
       ) : (
         <div className="table-wrap">
-          <table className="table">
+          <table className="table table--wrap table--stack">
             <thead>
               <tr>
                 <th scope="col">Name</th>
@@ -73,24 +73,24 @@ export function KeyList() {
               {keys.data.map((key) => (
                 <Fragment key={key.id}>
                   <tr className={key.status !== "active" ? "table__row--muted" : undefined}>
-                    <td>{key.name}</td>
-                    <td>
+                    <td data-label="Name">{key.name}</td>
+                    <td data-label="Key">
                       <code>{key.prefix}…</code>
                     </td>
-                    <td>{describeLimit(key.spendLimitUsd, key.limitReset)}</td>
-                    <td>
+                    <td data-label="Limit">{describeLimit(key.spendLimitUsd, key.limitReset)}</td>
+                    <td data-label="Spent this period">
                       {formatUsd(key.periodSpendUsd)}
                       {key.remainingUsd !== null && (
                         <span className="muted small"> ({formatUsd(key.remainingUsd)} left)</span>
                       )}
                     </td>
-                    <td>
+                    <td data-label="Expires (UTC)">
                       {key.expiresAt === null ? <span className="muted">Never</span> : formatDateTime(key.expiresAt)}
                     </td>
-                    <td>
+                    <td data-label="Last used (UTC)">
                       {key.lastUsedAt === null ? <span className="muted">Never</span> : formatDateTime(key.lastUsedAt)}
                     </td>
-                    <td>
+                    <td data-label="Status">
                       <span className={`badge ${key.status === "active" ? "badge--active" : "badge--revoked"}`}>
                         {STATUS_LABELS[key.status]}
                       </span>

@@ -1,0 +1,190 @@
+import { createParser } from "eventsource-parser";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { launchChromium, Screenshots, watchPage, type PageDiagnostics } from "../helpers/browser";
+import { startDashboardServer, type DashboardServer } from "../helpers/dashboard-server";
+
+/*
+ * A new customer's first hour, in a real Chromium against the production build: sign up, get credit from the
+ * operator, create a key on /keys and copy it, call /v1 with it (plain and streamed), see exactly those two calls'
+ * cost leave the balance on /billing, sign out. Each step needs the ones before it: after a failure the rest skip.
+ */
+
+const EMAIL = "ada@example.com";
+const PASSWORD = "correct horse battery staple";
+
+/** "$4.999963" → 4_999_963_000n nano-USD: the billing page shows exact amounts, at least cents. */
+function nanoFromDisplayed(text: string): bigint {
+  const match = /^\$(\d[\d,]*)\.(\d{2,9})$/.exec(text.trim());
+  if (match === null) throw new Error(`not a dollar amount: ${JSON.stringify(text)}`);
+  const [, whole = "", fraction = ""] = match;
+  return BigInt(whole.replaceAll(",", "")) * 1_000_000_000n + BigInt(fraction.padEnd(9, "0"));
+}
+
+/** `usage.cost` is the double nearest an exact nano-dollar amount. */
+function nanoFromCost(cost: number): bigint {
+  const [whole = "0", fraction = ""] = cost.toFixed(9).split(".");
+  return BigInt(whole) * 1_000_000_000n + BigInt(fraction);
+}
+
+interface Completion {
+  choices: { message: { content: string } }[];
+  usage: { cost: number };
+}
+
+interface Chunk {
+  choices: { delta: { content?: string } }[];
+  usage?: { cost: number } | null;
+}
+
+describe("a new customer, from sign-up to a metered call and back out", () => {
+  let server: DashboardServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let diagnostics: PageDiagnostics;
+  let shots: Screenshots;
+  let failed = false;
+  let apiKey = "";
+  let balanceBeforeCalls = 0n;
+  const costs: bigint[] = [];
+
+  beforeAll(async () => {
+    server = await startDashboardServer("journey");
+    browser = await launchChromium(inject("chromiumPath"));
+    context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "en-GB", timezoneId: "UTC" });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.origin });
+    page = await context.newPage();
+    diagnostics = watchPage(page);
+    shots = new Screenshots(inject("screenshotFolder"), "customer-journey");
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  beforeEach(({ skip, onTestFailed }) => {
+    if (failed) skip("an earlier step failed");
+    onTestFailed(() => {
+      failed = true;
+      console.error(`Page at failure: ${page.url()}\n${diagnostics.report()}\nScreenshots: ${shots.folder}`);
+    });
+  });
+
+  it("signs up with email and password and lands on the keys page, signed in", async () => {
+    await page.goto(`${server.origin}/`);
+    await shots.take(page, "landing");
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await page.waitForURL(`${server.origin}/sign-up`);
+    await page.getByLabel("Name").fill("Ada Lovelace");
+    await page.getByLabel("Email").fill(EMAIL);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await shots.take(page, "sign-up-filled");
+    await page.getByRole("button", { name: "Create account" }).click();
+
+    await page.waitForURL(`${server.origin}/keys`);
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).innerText()).toBe("API keys");
+    await expect.poll(() => page.getByText(EMAIL).isVisible()).toBe(true);
+    expect(await page.getByTestId("balance").innerText()).toBe("$0.00");
+    await shots.take(page, "keys-new-account");
+  });
+
+  it("gets $5 of credit from the operator's CLI and sees it on the keys page", async () => {
+    const added = await server.cli(["credits", "add", "--email", EMAIL, "--usd", "5"]);
+    expect(added.code, added.stderr).toBe(0);
+    await page.reload();
+    await expect.poll(() => page.getByTestId("balance").innerText()).toBe("$5.00");
+    balanceBeforeCalls = 5_000_000_000n;
+  });
+
+  it("creates a key through the form and copies it from the page", async () => {
+    const form = page.getByRole("region", { name: "Create a key" });
+    await form.getByLabel("Name").fill("laptop");
+    await form.getByRole("button", { name: "Create key" }).click();
+
+    const created = page.getByRole("status").filter({ hasText: "created" });
+    await created.waitFor();
+    apiKey = await created.getByLabel("New API key").inputValue();
+    expect(apiKey).toMatch(/^sk-gw-\S{20,}$/);
+    // Copy it as a person would: the button puts the key on the clipboard.
+    await created.getByRole("button", { name: "Copy" }).click();
+    await created.getByRole("button", { name: "Copied" }).waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(apiKey);
+
+    const row = page.getByRole("region", { name: "Your keys" }).getByRole("row").filter({ hasText: "laptop" });
+    await row.waitFor();
+    expect(await row.innerText()).toContain(apiKey.slice(0, 14));
+    await shots.take(page, "keys-created");
+  });
+
+  it("calls /v1/chat/completions with the copied key, once plain and once streamed", async () => {
+    const call = (body: Record<string, unknown>) =>
+      fetch(`${server.origin}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "tollgate/echo", ...body }),
+      });
+
+    const plain = await call({ messages: [{ role: "user", content: "Hello from the browser test" }] });
+    expect(plain.status).toBe(200);
+    const completion = (await plain.json()) as Completion;
+    expect(completion.choices[0]?.message.content).toContain("Hello from the browser test");
+    expect(completion.usage.cost).toBeGreaterThan(0);
+    costs.push(nanoFromCost(completion.usage.cost));
+
+    const streamed = await call({
+      messages: [{ role: "user", content: "Stream this back, please" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    expect(streamed.status).toBe(200);
+    expect(streamed.headers.get("content-type")).toContain("text/event-stream");
+    const events: string[] = [];
+    const parser = createParser({ onEvent: (event) => events.push(event.data) });
+    parser.feed(await streamed.text());
+    expect(events.at(-1)).toBe("[DONE]");
+    const chunks = events.slice(0, -1).map((data) => JSON.parse(data) as Chunk);
+    const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("");
+    expect(text).toContain("Stream this back, please");
+    const usage = chunks.flatMap((chunk) => (chunk.usage == null ? [] : [chunk.usage]));
+    expect(usage).toHaveLength(1);
+    expect(usage[0]?.cost).toBeGreaterThan(0);
+    costs.push(nanoFromCost(usage[0]?.cost ?? 0));
+  });
+
+  it("sees the balance on /billing go down by exactly the two calls' cost", async () => {
+    await page.getByRole("link", { name: "Billing" }).click();
+    await page.waitForURL(`${server.origin}/billing`);
+    const expected = balanceBeforeCalls - costs.reduce((sum, cost) => sum + cost, 0n);
+    // The usage writer debits in batches: look again (a reload, as a person would) until both calls are in.
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return nanoFromDisplayed(await page.getByTestId("billing-balance").innerText());
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBe(expected);
+    const ledger = page.getByTestId("ledger");
+    expect(await ledger.getByRole("row").filter({ hasText: "Usage" }).count()).toBeGreaterThanOrEqual(1);
+    await shots.take(page, "billing-after-calls");
+  });
+
+  it("signs out through the header and is sent to sign in when opening /keys again", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(`${server.origin}/`);
+    await expect.poll(() => page.getByRole("link", { name: "Create an account" }).isVisible()).toBe(true);
+    await shots.take(page, "signed-out");
+
+    await page.goto(`${server.origin}/keys`);
+    expect(new URL(page.url()).pathname).toBe("/sign-in");
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).innerText()).toBe("Sign in");
+    await shots.take(page, "keys-after-sign-out");
+  });
+
+  it("logged no errors in the browser on the way", () => {
+    expect(diagnostics.consoleErrors).toEqual([]);
+  });
+});

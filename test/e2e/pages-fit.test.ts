@@ -1,0 +1,168 @@
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import {
+  horizontalOverflow,
+  launchChromium,
+  overflowingBoxes,
+  Screenshots,
+  unreachableControls,
+  watchPage,
+  whyUnreachable,
+  type PageDiagnostics,
+} from "../helpers/browser";
+import { startDashboardServer, type DashboardServer } from "../helpers/dashboard-server";
+
+/*
+ * Every page at a desktop and a phone size: nothing wider than the window, and every link, button and field reachable
+ * without scrolling sideways (in particular each key's Limits, Disable and Revoke, and the limits editor they open).
+ * The account has the keys a real one collects: limited and expiring, a long name, a disabled one, one just used.
+ */
+
+const EMAIL = "grace@example.com";
+const PASSWORD = "a long enough password";
+const VIEWPORTS = [
+  { name: "desktop", width: 1440, height: 900 },
+  { name: "phone", width: 390, height: 844 },
+] as const;
+
+let server: DashboardServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await startDashboardServer("pages-fit");
+  const run = async (args: string[]) => {
+    const result = await server.cli(args);
+    expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
+    return result.stdout.trim().split("\n").at(-1) ?? "";
+  };
+  await run(["user", "create", "--email", EMAIL, "--password", PASSWORD, "--name", "Grace Hopper"]);
+  await run(["credits", "add", "--email", EMAIL, "--usd", "1234.5", "--note", "Welcome credit for the pilot"]);
+  const expires = new Date(Date.now() + 90 * 24 * 3600 * 1000).toISOString();
+  const limited = await run([
+    ...["key", "create", "--email", EMAIL, "--name", "production"],
+    ...["--limit-usd", "250.75", "--limit-reset", "monthly", "--expires", expires],
+  ]);
+  await run(["key", "create", "--email", EMAIL, "--name", "nightly-batch-jobs-for-the-analytics-warehouse"]);
+  const laptop = await run(["key", "create", "--email", EMAIL, "--name", "laptop"]);
+  await run(["key", "disable", laptop.slice(0, 14), "--email", EMAIL]);
+  // A call, so that a key shows when it was last used and the history has usage in it.
+  const response = await fetch(`${server.origin}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${limited}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "tollgate/echo", messages: [{ role: "user", content: "Hi" }] }),
+  });
+  expect(response.status).toBe(200);
+  browser = await launchChromium(inject("chromiumPath"));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe.each(VIEWPORTS)("every page fits $name ($width×$height)", (viewport) => {
+  let context: BrowserContext;
+  let page: Page;
+  let diagnostics: PageDiagnostics;
+  let shots: Screenshots;
+
+  beforeAll(async () => {
+    context = await browser.newContext({
+      viewport: { width: viewport.width, height: viewport.height },
+      locale: "en-GB",
+      timezoneId: "UTC",
+    });
+    page = await context.newPage();
+    diagnostics = watchPage(page);
+    shots = new Screenshots(inject("screenshotFolder"), `pages-${viewport.name}`);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+  });
+
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() =>
+      console.error(`Page at failure: ${page.url()}\n${diagnostics.report()}\nScreenshots: ${shots.folder}`),
+    );
+  });
+
+  /** Opens a page, screenshots it, and checks that it fits and every control on it is reachable. */
+  async function visit(pathname: string, name: string): Promise<void> {
+    await page.goto(`${server.origin}${pathname}`, { waitUntil: "networkidle" });
+    await shots.take(page, name);
+    await expectToFit(name);
+  }
+
+  async function expectToFit(name: string): Promise<void> {
+    expect(await horizontalOverflow(page), `${name} is wider than the window by (px)`).toBe(0);
+    expect(await unreachableControls(page), `controls on ${name} out of reach`).toEqual([]);
+    expect(await overflowingBoxes(page), `boxes on ${name} too narrow for their content`).toEqual([]);
+  }
+
+  it("signed out: the landing, sign-in, sign-up and not-found pages", async () => {
+    await visit("/", "landing");
+    await visit("/sign-in", "sign-in");
+    await visit("/sign-up", "sign-up");
+    const missing = await page.goto(`${server.origin}/no-such-page`);
+    expect(missing?.status()).toBe(404);
+    await shots.take(page, "not-found");
+    await expectToFit("not-found");
+  });
+
+  it("signed in: /keys, with every key's actions and the limits editor in reach", async () => {
+    await page.goto(`${server.origin}/sign-in`);
+    await page.getByLabel("Email").fill(EMAIL);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${server.origin}/keys`);
+    await visit("/keys", "keys");
+
+    const rows = page
+      .getByRole("region", { name: "Your keys" })
+      .getByRole("row")
+      .filter({ has: page.getByRole("button") });
+    expect(await rows.count()).toBe(3);
+    for (const row of await rows.all()) {
+      const name = (await row.getByRole("cell").first().innerText()).trim();
+      for (const action of ["Limits", /^(Disable|Enable)$/, "Revoke"]) {
+        const button = row.getByRole("button", { name: action, exact: true });
+        expect(await button.count(), `${name}: ${String(action)}`).toBe(1);
+        expect(await whyUnreachable(button), `${name}: ${String(action)}`).toBeNull();
+      }
+    }
+
+    const production = rows.filter({ hasText: "production" });
+    await production.getByRole("button", { name: "Limits", exact: true }).click();
+    const editor = page.getByRole("form", { name: "Limits of production" });
+    await editor.waitFor();
+    expect(await editor.getByLabel("Spend limit (USD)").inputValue()).toBe("250.75");
+    for (const control of await editor.locator("input, select, button").all()) {
+      expect(
+        await whyUnreachable(control),
+        await control.evaluate((element) => element.outerHTML.slice(0, 80)),
+      ).toBeNull();
+    }
+    await shots.take(page, "keys-limits-editor");
+    await expectToFit("keys with the limits editor open");
+    await editor.getByRole("button", { name: "Cancel" }).click();
+
+    await production.getByRole("button", { name: "Revoke", exact: true }).click();
+    const confirm = production.getByRole("button", { name: "Yes, revoke" });
+    expect(await whyUnreachable(confirm)).toBeNull();
+    await shots.take(page, "keys-revoke-confirm");
+    await expectToFit("keys asking to confirm a revoke");
+    await production.getByRole("button", { name: "Cancel" }).click();
+  });
+
+  it("signed in: /billing", async () => {
+    await visit("/billing", "billing");
+    expect(await page.getByTestId("billing-balance").innerText()).toMatch(/^\$1,234\.4\d*$/);
+  });
+
+  it("logged no errors in the browser", () => {
+    // The not-found page answers 404 on purpose, and Chromium logs every 404 it loads.
+    const expected = `${server.origin}/no-such-page: Failed to load resource: the server responded with a status of 404`;
+    expect(diagnostics.consoleErrors.filter((error) => !error.startsWith(expected))).toEqual([]);
+  });
+});
