@@ -1,6 +1,8 @@
+import { readFile } from "node:fs/promises";
 import { createParser } from "eventsource-parser";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { parseUsdToNano } from "~/server/gateway/billing/money";
 import { launchChromium, Screenshots, watchPage, type PageDiagnostics } from "../helpers/browser";
 import { startDashboardServer, type DashboardServer } from "../helpers/dashboard-server";
 
@@ -170,6 +172,46 @@ describe("a new customer, from sign-up to a metered call and back out", () => {
     const ledger = page.getByTestId("ledger");
     expect(await ledger.getByRole("row").filter({ hasText: "Usage" }).count()).toBeGreaterThanOrEqual(1);
     await shots.take(page, "billing-after-calls");
+  });
+
+  it("finds both calls on /activity: in the totals, the chart, the log with their exact cost, and the CSV", async () => {
+    await page.getByRole("link", { name: "Activity" }).click();
+    await page.waitForURL(`${server.origin}/activity`);
+    const spent = costs.reduce((sum, cost) => sum + cost, 0n);
+    // Both calls were written by the time /billing showed them (the rollup is written in the same transaction).
+    expect(await page.getByTestId("total-requests").innerText()).toBe("2");
+    expect(nanoFromDisplayed(await page.getByTestId("total-spend").innerText())).toBe(spent);
+    await page.getByTestId("spend-chart").locator(".recharts-bar-rectangle").first().waitFor();
+
+    const log = page.getByTestId("request-log");
+    const logged = await log.getByTestId("log-cost").allInnerTexts();
+    expect(logged.map(nanoFromDisplayed).sort()).toEqual([...costs].sort());
+    expect(await log.getByRole("row").filter({ hasText: "laptop" }).count()).toBe(2);
+    await shots.take(page, "activity");
+
+    // A row opens its detail: the request id to quote and the attempt that answered.
+    const firstRow = log.locator("tbody tr").first();
+    const id = await firstRow.getAttribute("data-generation-id");
+    await firstRow.click();
+    const panel = page.getByTestId("generation-panel");
+    await panel.getByText("Upstream attempts").waitFor();
+    expect(await panel.getByTestId("generation-id").innerText()).toBe(id);
+    await shots.take(page, "activity-request-detail");
+
+    // The CSV the page links to, downloaded as the browser downloads it.
+    const download = page.waitForEvent("download");
+    await page.getByRole("link", { name: "Download requests (CSV)" }).click();
+    const csv = await readFile((await (await download).path()), "utf8");
+    const lines = csv.trimEnd().split("\r\n");
+    expect(lines[0]?.startsWith("request_id,created_at,model")).toBe(true);
+    expect(lines).toHaveLength(3);
+    const cost = lines[0]!.split(",").indexOf("cost_usd");
+    expect(
+      lines
+        .slice(1)
+        .map((line) => parseUsdToNano(line.split(",")[cost]!))
+        .sort(),
+    ).toEqual([...costs].sort());
   });
 
   it("signs out through the header and is sent to sign in when opening /keys again", async () => {

@@ -52,6 +52,13 @@ beforeAll(async () => {
     body: JSON.stringify({ model: "tollgate/echo", messages: [{ role: "user", content: "Hi" }] }),
   });
   expect(response.status).toBe(200);
+  // And a streamed one, for the activity page's log and chart.
+  const streamed = await fetch(`${server.origin}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${limited}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "tollgate/echo", stream: true, messages: [{ role: "user", content: "Stream" }] }),
+  });
+  expect(await streamed.text()).toContain("[DONE]");
   browser = await launchChromium(inject("chromiumPath"));
 });
 
@@ -158,6 +165,22 @@ describe.each(VIEWPORTS)("every page fits $name ($width×$height)", (viewport) =
   it("signed in: /billing", async () => {
     await visit("/billing", "billing");
     expect(await page.getByTestId("billing-balance").innerText()).toMatch(/^\$1,234\.4\d*$/);
+  });
+
+  it("signed in: /activity, with its chart, breakdowns, log and a request's detail", async () => {
+    await visit("/activity", "activity");
+    await page.getByTestId("spend-chart").locator(".recharts-bar-rectangle").first().waitFor();
+    await page.getByTestId("request-log").locator("tbody tr").first().click();
+    await page.getByTestId("generation-panel").getByText("Upstream attempts").waitFor();
+    await shots.take(page, "activity-request-detail");
+    await expectToFit("activity with a request's detail open");
+    // A range with nothing in it says so.
+    await page.getByRole("button", { name: "Custom" }).click();
+    await page.getByLabel("From", { exact: true }).fill("2020-01-01");
+    await page.getByLabel("To", { exact: true }).fill("2020-01-02");
+    await page.getByText("No request matches this range").waitFor();
+    await shots.take(page, "activity-empty-range");
+    await expectToFit("activity with an empty range");
   });
 
   it("logged no errors in the browser", () => {

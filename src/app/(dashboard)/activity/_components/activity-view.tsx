@@ -290,7 +290,7 @@ function Breakdown({
     <section className="card">
       <h2 className="card__title">{title}</h2>
       <div className="table-wrap">
-        <table className="table">
+        <table className="table table--wrap table--stack">
           <thead>
             <tr>
               <th scope="col">{title.endsWith("key") ? "Key" : "Model"}</th>
@@ -308,10 +308,18 @@ function Breakdown({
           <tbody>
             {rows.map((row) => (
               <tr key={row.id ?? "none"}>
-                <td className="table__wrap">{row.label}</td>
-                <td className="table__number">{integer.format(row.requests)}</td>
-                <td className="table__number">{integer.format(row.tokens)}</td>
-                <td className="table__number">{formatUsd(row.spendUsd)}</td>
+                <td data-label={title.endsWith("key") ? "Key" : "Model"} className="table__wrap">
+                  {row.label}
+                </td>
+                <td data-label="Requests" className="table__number">
+                  {integer.format(row.requests)}
+                </td>
+                <td data-label="Tokens" className="table__number">
+                  {integer.format(row.tokens)}
+                </td>
+                <td data-label="Spend" className="table__number">
+                  {formatUsd(row.spendUsd)}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -112,12 +112,11 @@ export function RequestLog({
         <p className="muted">No requests match.</p>
       ) : (
         <div className="table-wrap">
-          <table className="table log-table" data-testid="request-log">
+          <table className="table table--wrap table--stack log-table" data-testid="request-log">
             <thead>
               <tr>
                 <th scope="col">Time (UTC)</th>
                 <th scope="col">Model</th>
-                <th scope="col">Provider</th>
                 <th scope="col">Key</th>
                 <th scope="col" className="table__number">
                   Tokens in / out
@@ -128,10 +127,6 @@ export function RequestLog({
                 <th scope="col" className="table__number">
                   Latency
                 </th>
-                <th scope="col" className="table__number">
-                  First token
-                </th>
-                <th scope="col">Finish</th>
                 <th scope="col">Status</th>
               </tr>
             </thead>
@@ -142,6 +137,7 @@ export function RequestLog({
                   className={`log-table__row${selected === row.id ? " log-table__row--selected" : ""}`}
                   data-generation-id={row.id}
                   tabIndex={0}
+                  aria-label={`Request ${row.id}`}
                   onClick={() => setSelected(row.id)}
                   onKeyDown={(event) => {
                     if (event.key === "Enter" || event.key === " ") {
@@ -150,14 +146,14 @@ export function RequestLog({
                     }
                   }}
                 >
-                  <td>{formatDateTime(row.createdAt)}</td>
-                  <td>
+                  <td data-label="Time">{formatDateTime(row.createdAt)}</td>
+                  <td data-label="Model">
                     {row.modelId}
                     {row.streamed && <span className="badge">stream</span>}
+                    <div className="muted small">{row.provider}</div>
                   </td>
-                  <td>{row.provider}</td>
-                  <td>{row.keyLabel ?? <span className="muted">—</span>}</td>
-                  <td className="table__number">
+                  <td data-label="Key">{row.keyLabel ?? <span className="muted">—</span>}</td>
+                  <td data-label="Tokens" className="table__number">
                     {integer.format(row.promptTokens)} / {integer.format(row.completionTokens)}
                     {(row.cachedTokens > 0 || row.reasoningTokens > 0) && (
                       <div className="muted small">
@@ -167,18 +163,20 @@ export function RequestLog({
                       </div>
                     )}
                   </td>
-                  <td className="table__number" data-testid="log-cost">
+                  <td data-label="Cost" className="table__number" data-testid="log-cost">
                     {formatUsd(row.costUsd)}
                   </td>
-                  <td className="table__number">{integer.format(row.latencyMs)} ms</td>
-                  <td className="table__number">
-                    {row.timeToFirstTokenMs === null ? "—" : `${integer.format(row.timeToFirstTokenMs)} ms`}
+                  <td data-label="Latency" className="table__number">
+                    {integer.format(row.latencyMs)} ms
+                    {row.timeToFirstTokenMs !== null && (
+                      <div className="muted small">first token {integer.format(row.timeToFirstTokenMs)} ms</div>
+                    )}
                   </td>
-                  <td>{row.finishReason ?? "—"}</td>
-                  <td>
+                  <td data-label="Status">
                     <span className={`status ${row.httpStatus >= 400 ? "status--error" : "status--ok"}`}>
                       {row.httpStatus}
                     </span>
+                    {row.finishReason !== null && <div className="muted small">{row.finishReason}</div>}
                   </td>
                 </tr>
               ))}
@@ -198,7 +196,10 @@ export function RequestLog({
           )}
         </div>
       )}
-      {selected !== null && <GenerationPanel id={selected} onClose={() => setSelected(null)} />}
+      {/* The detail follows the list: a row that the filters no longer show closes it. */}
+      {selected !== null && rows.some((row) => row.id === selected) && (
+        <GenerationPanel id={selected} onClose={() => setSelected(null)} />
+      )}
     </section>
   );
 }
@@ -265,7 +266,7 @@ function GenerationPanel({ id, onClose }: { id: string; onClose: () => void }) {
           </dl>
           <h4>Upstream attempts</h4>
           <div className="table-wrap">
-            <table className="table">
+            <table className="table table--wrap table--stack">
               <thead>
                 <tr>
                   <th scope="col">#</th>
@@ -281,14 +282,16 @@ function GenerationPanel({ id, onClose }: { id: string; onClose: () => void }) {
               <tbody>
                 {data.attempts.map((attempt, index) => (
                   <tr key={index}>
-                    <td>{index + 1}</td>
-                    <td>
+                    <td data-label="Attempt">{index + 1}</td>
+                    <td data-label="Channel">
                       {attempt.channelName} <span className="muted">({attempt.provider})</span>
                     </td>
-                    <td>{attempt.upstreamModel}</td>
-                    <td>{attempt.status}</td>
-                    <td className="table__number">{integer.format(attempt.latencyMs)} ms</td>
-                    <td>{attempt.errorType ?? "—"}</td>
+                    <td data-label="Upstream model">{attempt.upstreamModel}</td>
+                    <td data-label="Status">{attempt.status}</td>
+                    <td data-label="Latency" className="table__number">
+                      {integer.format(attempt.latencyMs)} ms
+                    </td>
+                    <td data-label="Error">{attempt.errorType ?? "—"}</td>
                   </tr>
                 ))}
               </tbody>
