@@ -201,7 +201,7 @@ describe("a new customer, from sign-up to a metered call and back out", () => {
     // The CSV the page links to, downloaded as the browser downloads it.
     const download = page.waitForEvent("download");
     await page.getByRole("link", { name: "Download requests (CSV)" }).click();
-    const csv = await readFile((await (await download).path()), "utf8");
+    const csv = await readFile(await (await download).path(), "utf8");
     const lines = csv.trimEnd().split("\r\n");
     expect(lines[0]?.startsWith("request_id,created_at,model")).toBe(true);
     expect(lines).toHaveLength(3);

@@ -71,6 +71,7 @@ const REQUEST_LOG_LINE = sql.join(
     sql`generations.model_id`,
     sql`generations.provider`,
     csvValue(sql`generations.api_key_id`),
+    // keyLabelOf, written by the database.
     csvText(sql`api_keys.name || ' (' || api_keys.prefix || '…)'`),
     csvValue(sql`generations.streamed`),
     csvValue(sql`generations.cancelled`),

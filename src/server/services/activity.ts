@@ -95,6 +95,11 @@ function rollupWhere(userId: string, filter: z.output<typeof activityFilterSchem
     ${filter.provider == null ? sql`` : sql`and provider = ${filter.provider}`}`;
 }
 
+/** How a key is named on the page and in exports: its name and display prefix, "laptop (sk-gw-1a2b3c4d…)". */
+export function keyLabelOf(name: string, prefix: string): string {
+  return `${name} (${prefix}…)`;
+}
+
 export interface ActivityTotals {
   requests: number;
   errors: number;
@@ -184,7 +189,7 @@ export async function summarizeActivity(
       .where(eq(apiKeys.userId, userId)),
   ]);
 
-  const keyLabel = new Map(keyNames.map((key) => [key.id, `${key.name} (${key.prefix}…)`]));
+  const keyLabel = new Map(keyNames.map((key) => [key.id, keyLabelOf(key.name, key.prefix)]));
   const labelOf = (grouping: ActivityGroup, id: string | null) =>
     grouping === "key" ? (id === null ? "No key" : (keyLabel.get(id) ?? id)) : (id ?? "—");
   const breakdown = (grouping: ActivityGroup, rows: GroupRow[]): ActivityBreakdownRow[] =>
@@ -346,6 +351,34 @@ function requestLogWhere(
   return and(...conditions)!;
 }
 
+/** A generation as the request log shows it; its key as "name (prefix…)". */
+function requestLogRow(
+  generation: typeof generations.$inferSelect,
+  keyName: string | null,
+  keyPrefix: string | null,
+): RequestLogRow {
+  return {
+    id: generation.id,
+    createdAt: generation.createdAt,
+    modelId: generation.modelId,
+    provider: generation.provider,
+    apiKeyId: generation.apiKeyId,
+    keyLabel: keyName === null ? null : keyLabelOf(keyName, keyPrefix ?? ""),
+    streamed: generation.streamed,
+    cancelled: generation.cancelled,
+    promptTokens: generation.promptTokens,
+    completionTokens: generation.completionTokens,
+    cachedTokens: generation.cachedTokens,
+    reasoningTokens: generation.reasoningTokens,
+    costUsd: formatNanoAsUsd(generation.costNano),
+    latencyMs: generation.latencyMs,
+    timeToFirstTokenMs: generation.timeToFirstTokenMs,
+    finishReason: generation.finishReason,
+    httpStatus: generation.httpStatus,
+    errorType: generation.errorType,
+  };
+}
+
 /**
  * The condition on `generations` for the next `needed` rows of the account's log matching the filter, below the
  * cursor; null when nothing matches (the rollup says so without touching the log). A filter the rollup knows
@@ -391,26 +424,9 @@ export async function listRequestLog(
     .where(where)
     .orderBy(desc(generations.createdAt), desc(generations.id))
     .limit(page.limit + 1);
-  const items = rows.slice(0, page.limit).map(({ generation, keyName, keyPrefix }) => ({
-    id: generation.id,
-    createdAt: generation.createdAt,
-    modelId: generation.modelId,
-    provider: generation.provider,
-    apiKeyId: generation.apiKeyId,
-    keyLabel: keyName === null ? null : `${keyName} (${keyPrefix}…)`,
-    streamed: generation.streamed,
-    cancelled: generation.cancelled,
-    promptTokens: generation.promptTokens,
-    completionTokens: generation.completionTokens,
-    cachedTokens: generation.cachedTokens,
-    reasoningTokens: generation.reasoningTokens,
-    costUsd: formatNanoAsUsd(generation.costNano),
-    latencyMs: generation.latencyMs,
-    timeToFirstTokenMs: generation.timeToFirstTokenMs,
-    finishReason: generation.finishReason,
-    httpStatus: generation.httpStatus,
-    errorType: generation.errorType,
-  }));
+  const items = rows
+    .slice(0, page.limit)
+    .map(({ generation, keyName, keyPrefix }) => requestLogRow(generation, keyName, keyPrefix));
   const last = items.at(-1);
   return {
     items,
@@ -437,25 +453,8 @@ export async function findGenerationDetail(db: Database, userId: string, id: str
   if (row === undefined) return null;
   const { generation } = row;
   return {
-    id: generation.id,
-    createdAt: generation.createdAt,
-    modelId: generation.modelId,
-    provider: generation.provider,
-    apiKeyId: generation.apiKeyId,
-    keyLabel: row.keyName === null ? null : `${row.keyName} (${row.keyPrefix}…)`,
-    streamed: generation.streamed,
-    cancelled: generation.cancelled,
-    promptTokens: generation.promptTokens,
-    completionTokens: generation.completionTokens,
-    cachedTokens: generation.cachedTokens,
+    ...requestLogRow(generation, row.keyName, row.keyPrefix),
     cacheWriteTokens: generation.cacheWriteTokens,
-    reasoningTokens: generation.reasoningTokens,
-    costUsd: formatNanoAsUsd(generation.costNano),
-    latencyMs: generation.latencyMs,
-    timeToFirstTokenMs: generation.timeToFirstTokenMs,
-    finishReason: generation.finishReason,
-    httpStatus: generation.httpStatus,
-    errorType: generation.errorType,
     upstreamModel: generation.upstreamModel,
     upstreamId: generation.upstreamId,
     billingStatus: generation.billingStatus,
@@ -493,7 +492,7 @@ export async function activityFilterOptions(
   ]);
   const rows = rowsOf<{ model_id: string; provider: string }>(used);
   return {
-    keys: keys.map((key) => ({ id: key.id, label: `${key.name} (${key.prefix}…)` })),
+    keys: keys.map((key) => ({ id: key.id, label: keyLabelOf(key.name, key.prefix) })),
     models: [...new Set(rows.map((row) => row.model_id))].sort(),
     providers: [...new Set(rows.map((row) => row.provider))].sort(),
   };

@@ -1,29 +1,20 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createChangeBus, type ChangeBus } from "~/server/changes";
-import { createSecretBox } from "~/server/crypto/secret-box";
 import type { Database } from "~/server/db";
 import { rowsOf } from "~/server/db/raw-rows";
 import { nanoToUsdNumber } from "~/server/gateway/billing/money";
-import { silentLogger } from "~/server/gateway/logger";
 import { createApiKey } from "~/server/services/api-keys";
 import { addChannel } from "~/server/services/channels";
 import { addCredits } from "~/server/services/credits";
 import { createUser } from "~/server/services/users";
 import { startFaultUpstream, sseChunk, type FaultUpstream } from "../../helpers/fault-upstream";
-import { startGatewayHarness, TEST_SECRETS, type GatewayHarness } from "../../helpers/gateway-harness";
-import { startGatewayProcess, type GatewayProcess } from "../../helpers/gateway-process";
-import {
-  MIGRATIONS_FOLDER,
-  availableDatabaseKinds,
-  createTestDatabase,
-  type TestDatabase,
-} from "../../helpers/test-database";
+import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
+import { startGatewayPair, type GatewayPair } from "../../helpers/gateway-pair";
+import { MIGRATIONS_FOLDER, availableDatabaseKinds } from "../../helpers/test-database";
 
 /*
  * The hourly usage rollup is written by the usage writer in the transaction that inserts the generations it sums and
@@ -249,38 +240,31 @@ describe.each(availableDatabaseKinds())("the hourly usage rollup and GET /v1/act
 });
 
 describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the hourly rollup under two gateway processes", () => {
-  let database: TestDatabase;
+  let pair: GatewayPair;
   let upstream: FaultUpstream;
-  let changes: ChangeBus;
-  const gateways: GatewayProcess[] = [];
 
   beforeAll(async () => {
-    database = await createTestDatabase();
     upstream = await startUpstream();
-    const variables = { DATABASE_URL: database.url!, DATA_DIR: mkdtempSync(path.join(tmpdir(), "tollgate-rollup-")) };
-    gateways.push(await startGatewayProcess(variables));
-    changes = await createChangeBus(database.handle, silentLogger, { listen: false });
-    await addChannel(database.handle.db, createSecretBox(Buffer.from(TEST_SECRETS.ENCRYPTION_KEY, "hex")), changes, {
-      kind: "openai-compatible",
-      name: "activity",
-      baseUrl: upstream.baseUrl,
-      models: [
-        { modelId: NANO, upstreamModel: "gpt-4.1-nano" },
-        { modelId: MINI, upstreamModel: "gpt-4.1-mini" },
-      ],
+    pair = await startGatewayPair({
+      channel: {
+        name: "activity",
+        baseUrl: upstream.baseUrl,
+        models: [
+          { modelId: NANO, upstreamModel: "gpt-4.1-nano" },
+          { modelId: MINI, upstreamModel: "gpt-4.1-mini" },
+        ],
+      },
     });
-    gateways.push(await startGatewayProcess(variables));
   });
 
   afterAll(async () => {
-    await Promise.all(gateways.map((gateway) => gateway.stop("SIGTERM")));
-    await changes?.close();
+    await pair?.close();
     await upstream?.close();
-    await database?.drop();
   });
 
   it("equals the generation log after concurrent traffic through both", async () => {
-    const { db } = database.handle;
+    const { db } = pair.database.handle;
+    const { gateways, changes } = pair;
     const keys: string[] = [];
     for (const email of ["one@example.com", "two@example.com"]) {
       const user = await createUser(db, { email, password: "password-123" });
@@ -298,7 +282,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("the hourly rollup 
     );
     expect(statuses.every((status) => status === 200)).toBe(true);
     // SIGTERM drains each process's usage writer.
-    await Promise.all(gateways.splice(0).map((gateway) => gateway.stop("SIGTERM")));
+    await pair.stopGateways();
 
     const { log, rollup } = await logAndRollup(db);
     expect(rollup).toEqual(log);

@@ -1,12 +1,7 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createChangeBus, type ChangeBus } from "~/server/changes";
-import { createSecretBox } from "~/server/crypto/secret-box";
+import type { ChangeBus } from "~/server/changes";
 import type { Database } from "~/server/db";
-import { silentLogger } from "~/server/gateway/logger";
 import { rowsOf } from "~/server/db/raw-rows";
 import { createDatabaseBalanceHolds, type BalanceHolds } from "~/server/gateway/billing/balance-holds";
 import { computeCostNano, worstCaseCostNano, type TokenPrices } from "~/server/gateway/billing/compute-cost";
@@ -16,12 +11,12 @@ import { createApiKey, updateApiKeyLimits } from "~/server/services/api-keys";
 import { addChannel } from "~/server/services/channels";
 import { addCredits } from "~/server/services/credits";
 import { createUser } from "~/server/services/users";
-import { startGatewayHarness, TEST_SECRETS, type GatewayHarness } from "../../helpers/gateway-harness";
-import { startGatewayProcess, type GatewayProcess } from "../../helpers/gateway-process";
+import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
+import { startGatewayPair, type GatewayPair } from "../../helpers/gateway-pair";
 import { HELD_USAGE, startHeldUpstream, type HeldUpstream } from "../../helpers/held-upstream";
 import { balanceOf, expectLedgerConsistent, generationsOf } from "../../helpers/ledger-assertions";
 import { TEXT_ONLY, tokenPrices } from "../../helpers/prices";
-import { availableDatabaseKinds, createTestDatabase, type TestDatabase } from "../../helpers/test-database";
+import { availableDatabaseKinds } from "../../helpers/test-database";
 
 /*
  * Admission control that cannot be raced: every call reserves its worst-case cost in PostgreSQL before it is sent
@@ -302,37 +297,24 @@ describe.each(availableDatabaseKinds())("balance holds in one gateway on %s", (k
 });
 
 describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("balance holds across two gateway processes", () => {
-  let database: TestDatabase;
+  let pair: GatewayPair;
   let upstream: HeldUpstream;
-  let changes: ChangeBus;
-  const gateways: GatewayProcess[] = [];
 
   beforeAll(async () => {
-    database = await createTestDatabase();
     upstream = await startHeldUpstream();
-    const variables = { DATABASE_URL: database.url!, DATA_DIR: mkdtempSync(path.join(tmpdir(), "tollgate-holds-")) };
-    // The first process bootstraps the catalog; the channel added then reaches it through NOTIFY, and the second
-    // process loads it at start.
-    gateways.push(await startGatewayProcess(variables));
-    changes = await createChangeBus(database.handle, silentLogger, { listen: false });
-    await addChannel(database.handle.db, createSecretBox(Buffer.from(TEST_SECRETS.ENCRYPTION_KEY, "hex")), changes, {
-      kind: "openai-compatible",
-      name: "held",
-      baseUrl: upstream.baseUrl,
-      models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
+    pair = await startGatewayPair({
+      channel: { name: "held", baseUrl: upstream.baseUrl, models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }] },
     });
-    gateways.push(await startGatewayProcess(variables));
   });
 
   afterAll(async () => {
-    await Promise.all(gateways.map((gateway) => gateway.stop("SIGTERM")));
-    await changes?.close();
+    await pair?.close();
     await upstream?.close();
-    await database?.drop();
   });
 
   it("admits exactly as many of 200 concurrent calls as the shared balance covers", async () => {
-    const { db } = database.handle;
+    const { db } = pair.database.handle;
+    const { gateways, changes } = pair;
     const user = await createUser(db, { email: "two-processes@example.com", password: "password-123" });
     const { plaintext } = await createApiKey(db, { userId: user.id, name: "race" });
     // Both processes route the model to the held upstream before the race starts.
@@ -351,7 +333,7 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("balance holds acro
     await raceTwoHundredCalls({
       db,
       holds: createDatabaseBalanceHolds({
-        statements: database.handle.holdStatements!,
+        statements: pair.database.handle.holdStatements!,
         clock: Date.now,
         ttlMs: 60_000,
       }),

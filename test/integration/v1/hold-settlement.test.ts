@@ -1,25 +1,19 @@
-import { mkdtempSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createChangeBus, type ChangeBus } from "~/server/changes";
-import { createSecretBox } from "~/server/crypto/secret-box";
 import type { Database } from "~/server/db";
 import { worstCaseCostNano } from "~/server/gateway/billing/compute-cost";
 import { measurePrompt, promptTokenBound } from "~/server/gateway/billing/estimate-tokens";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
-import { silentLogger } from "~/server/gateway/logger";
 import { createApiKey } from "~/server/services/api-keys";
 import { addChannel } from "~/server/services/channels";
 import { addCredits } from "~/server/services/credits";
 import { createUser } from "~/server/services/users";
-import { startGatewayHarness, TEST_SECRETS, type GatewayHarness } from "../../helpers/gateway-harness";
-import { startGatewayProcess, type GatewayProcess } from "../../helpers/gateway-process";
+import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
+import { startGatewayPair, type GatewayPair } from "../../helpers/gateway-pair";
 import { balanceOf, expectLedgerConsistent, generationsOf } from "../../helpers/ledger-assertions";
 import { tokenPrices } from "../../helpers/prices";
-import { availableDatabaseKinds, createTestDatabase, type TestDatabase } from "../../helpers/test-database";
+import { availableDatabaseKinds } from "../../helpers/test-database";
 
 /*
  * A client that waits for each answer before it sends the next call must be able to spend its balance down to less
@@ -193,44 +187,32 @@ describe.each(availableDatabaseKinds())("holds settle before the answer ends (%s
 describe.skipIf(process.env.TEST_DATABASE_URL === undefined)(
   "holds settle before the answer ends, across two processes",
   () => {
-    let database: TestDatabase;
+    let pair: GatewayPair;
     let upstream: { baseUrl: string; server: Server };
-    let changes: ChangeBus;
-    const gateways: GatewayProcess[] = [];
 
     beforeAll(async () => {
-      database = await createTestDatabase();
       upstream = await startUpstream();
-      const variables = {
-        DATABASE_URL: database.url!,
-        DATA_DIR: mkdtempSync(path.join(tmpdir(), "tollgate-settle-")),
-        ...NO_FLUSH_WHILE_CALLING,
-      };
-      gateways.push(await startGatewayProcess(variables));
-      changes = await createChangeBus(database.handle, silentLogger, { listen: false });
-      await addChannel(database.handle.db, createSecretBox(Buffer.from(TEST_SECRETS.ENCRYPTION_KEY, "hex")), changes, {
-        kind: "openai-compatible",
-        name: "sequential",
-        baseUrl: upstream.baseUrl,
-        models: [{ modelId: MODEL, upstreamModel: "gpt-4o-mini" }],
+      pair = await startGatewayPair({
+        channel: {
+          name: "sequential",
+          baseUrl: upstream.baseUrl,
+          models: [{ modelId: MODEL, upstreamModel: "gpt-4o-mini" }],
+        },
+        variables: NO_FLUSH_WHILE_CALLING,
       });
-      gateways.push(await startGatewayProcess(variables));
     });
 
     afterAll(async () => {
-      // SIGTERM drains each process's usage writer: the settlements it held reach the database.
-      await Promise.all(gateways.map((gateway) => gateway.stop("SIGTERM")));
-      await changes?.close();
+      await pair?.close();
       await new Promise((resolve) => upstream?.server.close(resolve));
-      await database?.drop();
     });
 
     it("spends the balance down through both processes in turn", async () => {
-      const { db } = database.handle;
+      const { db } = pair.database.handle;
       const user = await createUser(db, { email: "sequential@example.com", password: "password-123" });
       const { plaintext } = await createApiKey(db, { userId: user.id, name: "sequential" });
-      await addCredits(db, changes, { userId: user.id, amountNano: COST_NANO * CALLS_FUNDED });
-      for (const gateway of gateways) {
+      await addCredits(db, pair.changes, { userId: user.id, amountNano: COST_NANO * CALLS_FUNDED });
+      for (const gateway of pair.gateways) {
         await expect
           .poll(
             async () =>
@@ -242,11 +224,12 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)(
       }
 
       const answered = await spendDown(
-        gateways.map((gateway) => gateway.baseUrl),
+        pair.gateways.map((gateway) => gateway.baseUrl),
         plaintext,
       );
 
-      await Promise.all(gateways.splice(0).map((gateway) => gateway.stop("SIGTERM")));
+      // SIGTERM drains each process's usage writer: the settlements it held reach the database.
+      await pair.stopGateways();
       await settledInDatabase(db, user.id, answered);
     });
   },

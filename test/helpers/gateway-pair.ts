@@ -1,0 +1,60 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createChangeBus, type ChangeBus } from "~/server/changes";
+import { createSecretBox } from "~/server/crypto/secret-box";
+import { silentLogger } from "~/server/gateway/logger";
+import { addChannel, type ChannelModelMapping } from "~/server/services/channels";
+import { TEST_SECRETS } from "./gateway-harness";
+import { startGatewayProcess, type GatewayProcess } from "./gateway-process";
+import { createTestDatabase, type TestDatabase } from "./test-database";
+
+export interface GatewayPair {
+  database: TestDatabase;
+  /** The two production entries, both on `database`. */
+  gateways: GatewayProcess[];
+  /** Publishes to both processes, as an operator's CLI would (catalog changes, balance changes). */
+  changes: ChangeBus;
+  /** Stops both gateways with SIGTERM (each drains its usage writer first); safe to call twice. */
+  stopGateways(): Promise<void>;
+  /** Stops the gateways, closes the change bus and drops the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Two gateway processes sharing one fresh PostgreSQL database (TEST_DATABASE_URL), as a scale-out deployment runs,
+ * with one OpenAI-compatible channel to a local upstream. The first process bootstraps the catalog; the channel is
+ * added between the two starts, so it reaches the first through NOTIFY and the second loads it at start.
+ */
+export async function startGatewayPair(options: {
+  channel: { name: string; baseUrl: string; models: ChannelModelMapping[] };
+  variables?: Record<string, string>;
+}): Promise<GatewayPair> {
+  const database = await createTestDatabase({ kind: "postgres" });
+  const variables = {
+    DATABASE_URL: database.url!,
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), "tollgate-pair-")),
+    ...options.variables,
+  };
+  const gateways = [await startGatewayProcess(variables)];
+  const changes = await createChangeBus(database.handle, silentLogger, { listen: false });
+  await addChannel(database.handle.db, createSecretBox(Buffer.from(TEST_SECRETS.ENCRYPTION_KEY, "hex")), changes, {
+    kind: "openai-compatible",
+    ...options.channel,
+  });
+  gateways.push(await startGatewayProcess(variables));
+  const stopGateways = async () => {
+    await Promise.all(gateways.splice(0).map((gateway) => gateway.stop("SIGTERM")));
+  };
+  return {
+    database,
+    gateways,
+    changes,
+    stopGateways,
+    async close() {
+      await stopGateways();
+      await changes.close();
+      await database.drop();
+    },
+  };
+}
