@@ -16,10 +16,22 @@ export function formatDateTime(date: Date): string {
   return dateTime.format(date);
 }
 
-/** "12.5" → "$12.50", "0.0000005" → "$0.0000005": at least cents, never rounds the exact value away. */
-export function formatUsd(decimal: string): string {
+/**
+ * "12.5" → "$12.50", "0.0000005" → "$0.0000005": at least `places` decimals (cents by default), never rounds the exact
+ * value away.
+ */
+export function formatUsd(decimal: string, places = 2): string {
   const negative = decimal.startsWith("-");
   const [whole = "0", fraction = ""] = (negative ? decimal.slice(1) : decimal).split(".");
   const wholeWithCommas = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${negative ? "-" : ""}$${wholeWithCommas}.${fraction.padEnd(2, "0")}`;
+  return `${negative ? "-" : ""}$${wholeWithCommas}.${fraction.padEnd(places, "0")}`;
+}
+
+/**
+ * One money format for a column of amounts: every amount with as many decimals as the most precise of them needs (at
+ * least cents), so that the amounts line up and none is rounded.
+ */
+export function usdColumnFormat(decimals: readonly string[]): (decimal: string) => string {
+  const places = Math.max(2, ...decimals.map((decimal) => decimal.split(".")[1]?.length ?? 0));
+  return (decimal) => formatUsd(decimal, places);
 }

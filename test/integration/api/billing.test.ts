@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { balances } from "~/server/db/schema";
+import { parseUsdToNano } from "~/server/gateway/billing/money";
 import { addCredits } from "~/server/services/credits";
 import { createPromoCode } from "~/server/services/promo-codes";
 import { createUser } from "~/server/services/users";
@@ -114,6 +115,74 @@ describe("billing router", () => {
     expect((await caller.billing.overview()).balanceUsd).toBe("10.75");
     await expectLedgerConsistent(app.container.db, carol.id);
     expect((await app.callerFor(dave).billing.ledger({})).items.map((item) => item.note)).toEqual(["someone else's"]);
+  });
+
+  it("shows usage in the history as one line per UTC day and model, with its requests, between the credits", async () => {
+    const erin = await createUser(app.container.db, { email: "erin@example.com", password: "password-123" });
+    const user = { id: erin.id, email: erin.email, role: "user" as const };
+    await credit(erin.id, 5_000_000_000n, "opening credit");
+    const day = Date.UTC(2026, 10, 20);
+    const call = (model: string, at: number, costNano: bigint, index: number) => ({
+      generation: {
+        id: `gen-history-${index}`,
+        userId: erin.id,
+        modelId: model,
+        provider: "openai",
+        upstreamModel: model,
+        streamed: false,
+        httpStatus: 200,
+        latencyMs: 10,
+        createdAt: new Date(at),
+      },
+      costNano,
+    });
+    // Day one: three calls of one model, one of another; day two: two calls.
+    const calls = [
+      call("openai/gpt-4o", day + 3_600_000, 1_000n, 1),
+      call("openai/gpt-4o", day + 7_200_000, 2_000n, 2),
+      call("openai/gpt-4o", day + 7_300_000, 3_000n, 3),
+      call("openai/gpt-4.1-nano", day + 4 * 3_600_000, 5n, 4),
+      call("openai/gpt-4o", day + 86_400_000 + 60_000, 7_000n, 5),
+      call("openai/gpt-4o", day + 86_400_000 + 120_000, 11_000n, 6),
+    ];
+    for (const settlement of calls) app.container.usageWriter.enqueue(settlement);
+    await app.container.usageWriter.flush();
+
+    const caller = app.callerFor(user);
+    const lines = [];
+    let cursor: { at: Date; id: string } | null = null;
+    let pages = 0;
+    do {
+      const page: Awaited<ReturnType<typeof caller.billing.history>> = await caller.billing.history({
+        limit: 2,
+        cursor,
+      });
+      lines.push(...page.items);
+      cursor = page.nextCursor;
+      pages += 1;
+    } while (cursor !== null && pages < 10);
+
+    // The credit is the newest line (it was added now); the usage lines follow by day, newest first.
+    expect(
+      lines.map((line) =>
+        line.kind === "credit"
+          ? ["credit", line.amountUsd, line.note]
+          : ["usage", line.day, line.modelId, line.requests, line.amountUsd],
+      ),
+    ).toEqual([
+      ["credit", "5", "opening credit"],
+      ["usage", "2026-11-21", "openai/gpt-4o", 2, "-0.000018"],
+      ["usage", "2026-11-20", "openai/gpt-4.1-nano", 1, "-0.000000005"],
+      ["usage", "2026-11-20", "openai/gpt-4o", 3, "-0.000006"],
+    ]);
+    expect(pages).toBe(2);
+    // The usage lines sum to the ledger's debits.
+    const debited = (await caller.billing.ledger({ limit: 100 })).items
+      .filter((item) => item.kind === "usage")
+      .reduce((sum, item) => sum + parseUsdToNano(item.amountUsd), 0n);
+    expect(debited).toBe(-24_005n);
+    // Another account sees none of it.
+    expect((await app.callerFor(dave).billing.history({})).items.every((line) => line.kind === "credit")).toBe(true);
   });
 
   it("redeems a promo code once and explains refusals", async () => {

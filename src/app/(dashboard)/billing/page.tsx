@@ -23,7 +23,7 @@ export default async function BillingPage({
     queryClient.prefetchQuery(trpc.billing.topUpOptions.queryOptions()),
     queryClient.prefetchQuery(trpc.billing.autoTopUp.queryOptions()),
     queryClient.prefetchInfiniteQuery(
-      trpc.billing.ledger.infiniteQueryOptions(
+      trpc.billing.history.infiniteQueryOptions(
         { limit: LEDGER_PAGE_SIZE },
         { getNextPageParam: (page) => page.nextCursor ?? undefined },
       ),

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { balances, ledgerEntries } from "~/server/db/schema";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
 import { PromoCodeError, redeemPromoCode } from "~/server/services/promo-codes";
+import { billingHistory } from "~/server/services/billing-history";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 import { billingTopUpProcedures } from "./billing-top-ups";
 
@@ -74,6 +75,21 @@ export const billingRouter = createTRPCRouter({
         nextCursor: rows.length > input.limit ? (page.at(-1)?.id.toString() ?? null) : null,
       };
     }),
+
+  /**
+   * The Billing page's history, newest first: credits with their running balance, and usage as one line per UTC day
+   * and model (from the hourly rollup). The cursor is the last line's time and id.
+   */
+  history: protectedProcedure
+    .input(
+      z.object({
+        limit: z.number().int().min(1).max(100).default(25),
+        cursor: z.object({ at: z.date(), id: z.string().max(300) }).nullish(),
+      }),
+    )
+    .query(({ ctx, input }) =>
+      billingHistory(ctx.container.db, ctx.session.user.id, { cursor: input.cursor ?? null, limit: input.limit }),
+    ),
 
   redeemPromo: protectedProcedure
     .input(z.object({ code: z.string().trim().min(1, "Enter a code").max(64) }))

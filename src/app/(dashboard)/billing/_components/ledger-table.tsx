@@ -1,39 +1,59 @@
 "use client";
 
 import { useInfiniteQuery } from "@tanstack/react-query";
-import { formatDateTime, formatUsd } from "~/components/ui/format";
+import { formatDateTime, usdColumnFormat } from "~/components/ui/format";
 import { useTRPC } from "~/trpc/react";
 
 const KIND_LABELS: Record<string, string> = {
   topup: "Top-up",
-  usage: "Usage",
   refund: "Refund",
   dispute: "Dispute",
   adjustment: "Adjustment",
   promo: "Promo code",
 };
 
-/** `pageSize` must match the page's server-side prefetch, so that the first page arrives with the HTML. */
+const dayFormat = new Intl.DateTimeFormat("en-GB", {
+  day: "numeric",
+  month: "short",
+  year: "numeric",
+  timeZone: "UTC",
+});
+
+/** "2026-12-05" → "5 Dec 2026". */
+function formatDay(day: string): string {
+  return dayFormat.format(new Date(`${day}T00:00:00Z`));
+}
+
+/**
+ * The account's history, newest first: credits with the balance after each, and usage as one line per UTC day and
+ * model with how many requests it covers. `pageSize` must match the page's server-side prefetch, so that the first
+ * page arrives with the HTML.
+ */
 export function LedgerTable({ pageSize }: { pageSize: number }) {
   const trpc = useTRPC();
-  const ledger = useInfiniteQuery(
-    trpc.billing.ledger.infiniteQueryOptions(
+  const history = useInfiniteQuery(
+    trpc.billing.history.infiniteQueryOptions(
       { limit: pageSize },
       { getNextPageParam: (page) => page.nextCursor ?? undefined },
     ),
   );
-  const entries = ledger.data?.pages.flatMap((page) => page.items) ?? [];
+  const lines = history.data?.pages.flatMap((page) => page.items) ?? [];
+  // Amounts and balances in one format: as many decimals as the most precise amount shown needs.
+  const usd = usdColumnFormat(
+    lines.flatMap((line) => (line.kind === "credit" ? [line.amountUsd, line.balanceAfterUsd] : [line.amountUsd])),
+  );
+  const requests = new Intl.NumberFormat("en-US");
 
   return (
     <section className="card" aria-labelledby="ledger-heading">
       <h2 id="ledger-heading" className="card__title">
         History
       </h2>
-      {ledger.isPending ? (
+      {history.isPending ? (
         <p className="muted">Loading…</p>
-      ) : ledger.isError ? (
+      ) : history.isError ? (
         <p className="alert alert--error">Could not load your billing history.</p>
-      ) : entries.length === 0 ? (
+      ) : lines.length === 0 ? (
         <p className="muted">No credit or usage yet.</p>
       ) : (
         <div className="table-wrap">
@@ -52,35 +72,53 @@ export function LedgerTable({ pageSize }: { pageSize: number }) {
               </tr>
             </thead>
             <tbody>
-              {entries.map((entry) => (
-                <tr key={entry.id}>
-                  <td data-label="Date (UTC)">{formatDateTime(entry.createdAt)}</td>
-                  <td data-label="Type">{KIND_LABELS[entry.kind] ?? entry.kind}</td>
-                  <td data-label="Note" className="table__note">
-                    {entry.note ?? <span className="muted">—</span>}
-                  </td>
-                  <td
-                    data-label="Amount"
-                    className={`table__number ${entry.amountUsd.startsWith("-") ? "" : "amount--credit"}`}
-                  >
-                    {entry.amountUsd.startsWith("-") ? formatUsd(entry.amountUsd) : `+${formatUsd(entry.amountUsd)}`}
-                  </td>
-                  <td data-label="Balance" className="table__number">
-                    {formatUsd(entry.balanceAfterUsd)}
-                  </td>
-                </tr>
-              ))}
+              {lines.map((line) =>
+                line.kind === "credit" ? (
+                  <tr key={line.id}>
+                    <td data-label="Date (UTC)">{formatDateTime(line.at)}</td>
+                    <td data-label="Type">{KIND_LABELS[line.entryKind] ?? line.entryKind}</td>
+                    <td data-label="Note" className="table__note">
+                      {line.note ?? <span className="muted">—</span>}
+                    </td>
+                    <td
+                      data-label="Amount"
+                      className={`table__number ${line.amountUsd.startsWith("-") ? "" : "amount--credit"}`}
+                    >
+                      {line.amountUsd.startsWith("-") ? usd(line.amountUsd) : `+${usd(line.amountUsd)}`}
+                    </td>
+                    <td data-label="Balance" className="table__number">
+                      {usd(line.balanceAfterUsd)}
+                    </td>
+                  </tr>
+                ) : (
+                  <tr key={line.id} data-testid="usage-line">
+                    <td data-label="Date (UTC)">{formatDay(line.day)}</td>
+                    <td data-label="Type">Usage</td>
+                    <td data-label="Note" className="table__note">
+                      {line.modelId} · {requests.format(line.requests)} request{line.requests === 1 ? "" : "s"}
+                    </td>
+                    <td data-label="Amount" className="table__number">
+                      {usd(line.amountUsd)}
+                    </td>
+                    <td data-label="Balance" className="table__number">
+                      <span className="muted" title="Usage lines sum a day's calls of one model">
+                        —
+                      </span>
+                    </td>
+                  </tr>
+                ),
+              )}
             </tbody>
           </table>
-          {ledger.hasNextPage && (
+          {history.hasNextPage && (
             <p className="table-note">
               <button
                 type="button"
                 className="button button--secondary small"
-                disabled={ledger.isFetchingNextPage}
-                onClick={() => void ledger.fetchNextPage()}
+                disabled={history.isFetchingNextPage}
+                onClick={() => void history.fetchNextPage()}
               >
-                {ledger.isFetchingNextPage ? "Loading…" : "Load more"}
+                {history.isFetchingNextPage ? "Loading…" : "Load more"}
               </button>
             </p>
           )}
