@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
-import { formatUsd } from "~/components/ui/format";
+import { formatUsd, usdColumnFormat } from "~/components/ui/format";
 import { useTRPC } from "~/trpc/react";
 import { RequestLog, type LogFilters } from "./request-log";
 import { SpendChart } from "./spend-chart";
@@ -286,6 +286,7 @@ function Breakdown({
   title: string;
   rows: { id: string | null; label: string; requests: number; tokens: number; spendUsd: string }[];
 }) {
+  const usd = usdColumnFormat(rows.map((row) => row.spendUsd));
   return (
     <section className="card">
       <h2 className="card__title">{title}</h2>
@@ -318,7 +319,7 @@ function Breakdown({
                   {integer.format(row.tokens)}
                 </td>
                 <td data-label="Spend" className="table__number">
-                  {formatUsd(row.spendUsd)}
+                  {usd(row.spendUsd)}
                 </td>
               </tr>
             ))}

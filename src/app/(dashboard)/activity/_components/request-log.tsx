@@ -2,7 +2,7 @@
 
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
-import { formatDateTime, formatUsd } from "~/components/ui/format";
+import { formatDateTime, formatUsd, usdColumnFormat } from "~/components/ui/format";
 import { useTRPC } from "~/trpc/react";
 
 export interface LogFilters {
@@ -49,6 +49,7 @@ export function RequestLog({
     enabled: filters !== null,
   });
   const rows = log.data?.pages.flatMap((page) => page.items) ?? [];
+  const usd = usdColumnFormat(rows.map((row) => row.costUsd));
   const set = (change: Partial<LogFilters>) => onLogFiltersChange({ ...logFilters, ...change });
 
   return (
@@ -164,7 +165,7 @@ export function RequestLog({
                     )}
                   </td>
                   <td data-label="Cost" className="table__number" data-testid="log-cost">
-                    {formatUsd(row.costUsd)}
+                    {usd(row.costUsd)}
                   </td>
                   <td data-label="Latency" className="table__number">
                     {integer.format(row.latencyMs)} ms
