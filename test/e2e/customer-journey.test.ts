@@ -8,8 +8,9 @@ import { startDashboardServer, type DashboardServer } from "../helpers/dashboard
 
 /*
  * A new customer's first hour, in a real Chromium against the production build: sign up, get credit from the
- * operator, create a key on /keys and copy it, call /v1 with it (plain and streamed), see exactly those two calls'
- * cost leave the balance on /billing, sign out. Each step needs the ones before it: after a failure the rest skip.
+ * operator, create a key for the echo model on /keys and copy it, call /v1 with it (plain and streamed), see exactly
+ * those two calls' cost leave the balance on /billing and show as the key's spend on /keys, sign out. Each step needs
+ * the ones before it: after a failure the rest skip.
  */
 
 const EMAIL = "ada@example.com";
@@ -100,9 +101,13 @@ describe("a new customer, from sign-up to a metered call and back out", () => {
     balanceBeforeCalls = 5_000_000_000n;
   });
 
-  it("creates a key through the form and copies it from the page", async () => {
+  it("creates a key for the echo model only through the form and copies it from the page", async () => {
     const form = page.getByRole("region", { name: "Create a key" });
     await form.getByLabel("Name").fill("laptop");
+    await form.getByText("Models and rate limits").click();
+    await form.getByLabel("Add a model").selectOption("tollgate/echo");
+    await form.getByRole("button", { name: "Add", exact: true }).click();
+    await form.getByRole("button", { name: "Remove tollgate/echo" }).waitFor();
     await form.getByRole("button", { name: "Create key" }).click();
 
     const created = page.getByRole("status").filter({ hasText: "created" });
@@ -117,6 +122,7 @@ describe("a new customer, from sign-up to a metered call and back out", () => {
     const row = page.getByRole("region", { name: "Your keys" }).getByRole("row").filter({ hasText: "laptop" });
     await row.waitFor();
     expect(await row.innerText()).toContain(apiKey.slice(0, 14));
+    expect(await row.innerText()).toContain("Only tollgate/echo");
     await shots.take(page, "keys-created");
   });
 
@@ -215,6 +221,18 @@ describe("a new customer, from sign-up to a metered call and back out", () => {
         .map((line) => parseUsdToNano(line.split(",")[cost]!))
         .sort(),
     ).toEqual([...costs].sort());
+  });
+
+  it("sees on /keys what the key spent this period, to the nano-dollar, and its last 14 days drawn", async () => {
+    await page.getByRole("link", { name: "API keys" }).click();
+    await page.waitForURL(`${server.origin}/keys`);
+    const row = page.getByRole("region", { name: "Your keys" }).getByRole("row").filter({ hasText: "laptop" });
+    const spent = costs.reduce((sum, cost) => sum + cost, 0n);
+    expect(nanoFromDisplayed(await row.locator('td[data-label="Spent this period"]').innerText())).toBe(spent);
+    expect(await row.locator('td[data-label="Last used (UTC)"]').innerText()).not.toBe("Never");
+    const sparkline = row.getByRole("img", { name: /^Spend over the last 14 days: \$0\.0\d+ total$/ });
+    expect(await sparkline.locator("path.recharts-area-curve").count()).toBe(1);
+    await shots.take(page, "keys-after-calls");
   });
 
   it("signs out through the header and is sent to sign in when opening /keys again", async () => {

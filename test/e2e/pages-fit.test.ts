@@ -14,7 +14,8 @@ import { startDashboardServer, type DashboardServer } from "../helpers/dashboard
 
 /*
  * Every page at a desktop and a phone size: nothing wider than the window, and every link, button and field reachable
- * without scrolling sideways (in particular each key's Limits, Disable and Revoke, and the limits editor they open).
+ * without scrolling sideways (in particular each key's Limits, Disable and Revoke, the limits editor they open with its
+ * model allowlist and rate limits, and the create form's).
  * The account has the keys a real one collects: limited and expiring, a long name, a disabled one, one just used.
  */
 
@@ -123,6 +124,16 @@ describe.each(VIEWPORTS)("every page fits $name ($width×$height)", (viewport) =
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL(`${server.origin}/keys`);
+    // The setup's calls reach the sparklines once the usage writer has written them: look again until they have.
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.getByTestId("spend-sparkline").count();
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBe(1);
     await visit("/keys", "keys");
 
     const rows = page
@@ -140,10 +151,38 @@ describe.each(VIEWPORTS)("every page fits $name ($width×$height)", (viewport) =
     }
 
     const production = rows.filter({ hasText: "production" });
+    // The key with calls draws its spend; the others say they have none.
+    const sparkline = production.getByRole("img", { name: /^Spend over the last 14 days: \$0\.0\d+ total$/ });
+    expect(await sparkline.locator("path.recharts-area-curve").count()).toBe(1);
+    expect(await sparkline.boundingBox()).toMatchObject({ width: 120, height: 32 });
+    expect(await production.locator('td[data-label="Last used (UTC)"]').innerText()).not.toBe("Never");
+    expect(await production.locator('td[data-label="Spent this period"]').innerText()).toMatch(/^\$0\.0\d+/);
+    for (const name of ["laptop", "nightly-batch-jobs"]) {
+      const row = rows.filter({ hasText: name });
+      expect(await row.getByRole("img", { name: "No calls in the last 14 days" }).count(), name).toBe(1);
+    }
+
+    // The create form's models and rate limits, folded away until asked for.
+    const createForm = page.getByRole("region", { name: "Create a key" });
+    await createForm.getByText("Models and rate limits").click();
+    await createForm.getByLabel("Requests per minute").waitFor();
+    await shots.take(page, "keys-create-more");
+    await expectToFit("keys with the create form's models and rate limits open");
+    await createForm.getByText("Models and rate limits").click();
+
     await production.getByRole("button", { name: "Limits", exact: true }).click();
     const editor = page.getByRole("form", { name: "Limits of production" });
     await editor.waitFor();
     expect(await editor.getByLabel("Spend limit (USD)").inputValue()).toBe("250.75");
+    for (const label of ["Requests per minute", "Tokens per minute", "Concurrent requests"]) {
+      expect(await editor.getByLabel(label).inputValue(), label).toBe("");
+    }
+    expect(await editor.getByText("Every model.").count()).toBe(1);
+    // Picking a model lists it with a button to take it off again.
+    await editor.getByLabel("Add a model").selectOption("tollgate/echo");
+    await editor.getByRole("button", { name: "Add", exact: true }).click();
+    await editor.getByRole("button", { name: "Remove tollgate/echo" }).waitFor();
+    await editor.getByLabel("Requests per minute").fill("60");
     for (const control of await editor.locator("input, select, button").all()) {
       expect(
         await whyUnreachable(control),

@@ -61,6 +61,10 @@ export function describeApiKey(key: ApiKeySummary, now: Date = new Date()) {
     revokedAt: key.revokedAt,
     disabledAt: key.disabledAt,
     allowedModels: key.allowedModels,
+    // The key's own rate limits; null takes the configured default.
+    requestsPerMinute: key.requestsPerMinute,
+    tokensPerMinute: key.tokensPerMinute,
+    concurrentRequests: key.concurrentRequests,
     // Exact decimal strings: what a browser or `--json` reader can take without losing a nano-dollar.
     spendLimitUsd: key.spendLimitNano === null ? null : formatNanoAsUsd(key.spendLimitNano),
     limitReset: key.limitReset,
@@ -70,6 +74,31 @@ export function describeApiKey(key: ApiKeySummary, now: Date = new Date()) {
   };
 }
 export type ApiKeyDescription = ReturnType<typeof describeApiKey>;
+
+/**
+ * An allowlist as stored: each id once, in the order given. With `isKnownModel`, an id it does not know is refused,
+ * unless the key already allows it (a model since removed from the catalog stays on a list that is only reordered).
+ */
+function allowlistOf(
+  models: readonly string[],
+  isKnownModel: ((id: string) => boolean) | undefined,
+  current: readonly string[] | null = null,
+): string[] {
+  const unique = [...new Set(models)];
+  if (unique.length === 0) throw new ApiKeyInputError("A model allowlist names at least one model");
+  const unknown = unique.find((id) => isKnownModel?.(id) === false && current?.includes(id) !== true);
+  if (unknown !== undefined) throw new ApiKeyInputError(`Unknown model: ${unknown}`);
+  return unique;
+}
+
+/** The rate-limit columns to write: undefined leaves one as it is. */
+function rateLimitChanges(input: ApiKeyRateLimitsInput): ApiKeyRateLimitsInput {
+  return {
+    ...(input.requestsPerMinute === undefined ? {} : { requestsPerMinute: input.requestsPerMinute }),
+    ...(input.tokensPerMinute === undefined ? {} : { tokensPerMinute: input.tokensPerMinute }),
+    ...(input.concurrentRequests === undefined ? {} : { concurrentRequests: input.concurrentRequests }),
+  };
+}
 
 function checkLimit(spendLimitNano: bigint | null | undefined, limitReset: KeyLimitReset | null | undefined): void {
   if (spendLimitNano != null && spendLimitNano < 0n) throw new ApiKeyInputError("A spend limit cannot be negative");
@@ -84,10 +113,12 @@ export async function createApiKey(
     name: string;
     expiresAt?: Date | null;
     allowedModels?: string[] | null;
+    /** When given, `allowedModels` may only name models it knows. */
+    isKnownModel?: (id: string) => boolean;
     /** Most the key may spend per period (or in total without `limitReset`); null or omitted for no limit. */
     spendLimitNano?: bigint | null;
     limitReset?: KeyLimitReset | null;
-  },
+  } & ApiKeyRateLimitsInput,
 ): Promise<{ key: ApiKeySummary; plaintext: string }> {
   const spendLimitNano = input.spendLimitNano ?? null;
   const limitReset = input.limitReset ?? null;
@@ -101,10 +132,10 @@ export async function createApiKey(
       hash: generated.hash,
       prefix: generated.prefix,
       expiresAt: input.expiresAt ?? null,
-      allowedModels:
-        input.allowedModels === undefined || input.allowedModels === null ? null : [...new Set(input.allowedModels)],
+      allowedModels: input.allowedModels == null ? null : allowlistOf(input.allowedModels, input.isKnownModel),
       spendLimitNano,
       limitReset,
+      ...rateLimitChanges(input),
     })
     .returning();
   if (key === undefined) throw new Error("key insert returned nothing");
@@ -165,9 +196,10 @@ export async function revokeApiKey(
 }
 
 /**
- * Changes a live key's spend limit, reset period or expiry; an omitted field is left as it is, null clears it.
- * Removing the limit also removes its reset period unless one is given (which is then refused). Spend already
- * counted in the current period stays: raising or lowering a limit does not forgive what was spent.
+ * Changes a live key's spend limit, reset period, expiry, model allowlist or rate limits; an omitted field is left as
+ * it is, null clears it (every model, or the configured default rate). Removing the limit also removes its reset
+ * period unless one is given (which is then refused). Spend already counted in the current period stays: raising or
+ * lowering a limit does not forgive what was spent.
  */
 export async function updateApiKeyLimits(
   db: Database,
@@ -178,24 +210,33 @@ export async function updateApiKeyLimits(
     spendLimitNano?: bigint | null;
     limitReset?: KeyLimitReset | null;
     expiresAt?: Date | null;
-  },
+    allowedModels?: string[] | null;
+    /** When given, a model newly on the allowlist must be one it knows. */
+    isKnownModel?: (id: string) => boolean;
+  } & ApiKeyRateLimitsInput,
 ): Promise<ApiKeySummary> {
   const key = await findLiveApiKey(db, { idOrPrefix: input.id, userId: input.userId });
   const spendLimitNano = input.spendLimitNano === undefined ? key.spendLimitNano : input.spendLimitNano;
   const limitReset =
     input.limitReset !== undefined ? input.limitReset : spendLimitNano === null ? null : key.limitReset;
   checkLimit(spendLimitNano, limitReset);
+  const allowedModels =
+    input.allowedModels == null
+      ? input.allowedModels
+      : allowlistOf(input.allowedModels, input.isKnownModel, key.allowedModels);
   const [updated] = await db
     .update(apiKeys)
     .set({
       spendLimitNano,
       limitReset,
       ...(input.expiresAt === undefined ? {} : { expiresAt: input.expiresAt }),
+      ...(allowedModels === undefined ? {} : { allowedModels }),
+      ...rateLimitChanges(input),
     })
     .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
     .returning();
   if (updated === undefined) throw new NotFoundError(`No active key matches ${input.id}`);
-  // Caches hold the expiry and the limit: a change applies from the next request, in every process.
+  // Caches hold the expiry, the limits and the allowlist: a change applies from the next request, in every process.
   await evictFromCaches(changes, updated);
   return summarise(updated);
 }
@@ -236,19 +277,11 @@ export async function setAccountRateLimits(
   changes: ChangeBus,
   input: { userId: string } & ApiKeyRateLimitsInput,
 ): Promise<Required<ApiKeyRateLimitsInput>> {
-  const [updated] = await db
-    .update(users)
-    .set({
-      ...(input.requestsPerMinute === undefined ? {} : { requestsPerMinute: input.requestsPerMinute }),
-      ...(input.tokensPerMinute === undefined ? {} : { tokensPerMinute: input.tokensPerMinute }),
-      ...(input.concurrentRequests === undefined ? {} : { concurrentRequests: input.concurrentRequests }),
-    })
-    .where(eq(users.id, input.userId))
-    .returning({
-      requestsPerMinute: users.requestsPerMinute,
-      tokensPerMinute: users.tokensPerMinute,
-      concurrentRequests: users.concurrentRequests,
-    });
+  const [updated] = await db.update(users).set(rateLimitChanges(input)).where(eq(users.id, input.userId)).returning({
+    requestsPerMinute: users.requestsPerMinute,
+    tokensPerMinute: users.tokensPerMinute,
+    concurrentRequests: users.concurrentRequests,
+  });
   if (updated === undefined) throw new NotFoundError(`No user with id ${input.userId}`);
   const keys = await db
     .select()
@@ -270,11 +303,7 @@ export async function setApiKeyRateLimits(
   const key = await findLiveApiKey(db, input);
   const [updated] = await db
     .update(apiKeys)
-    .set({
-      ...(input.requestsPerMinute === undefined ? {} : { requestsPerMinute: input.requestsPerMinute }),
-      ...(input.tokensPerMinute === undefined ? {} : { tokensPerMinute: input.tokensPerMinute }),
-      ...(input.concurrentRequests === undefined ? {} : { concurrentRequests: input.concurrentRequests }),
-    })
+    .set(rateLimitChanges(input))
     .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
     .returning();
   if (updated === undefined) throw new NotFoundError(`No active key matches ${input.idOrPrefix.trim()}`);

@@ -11,6 +11,8 @@ export default async function KeysPage() {
   await Promise.all([
     queryClient.prefetchQuery(trpc.account.balance.queryOptions()),
     queryClient.prefetchQuery(trpc.keys.list.queryOptions()),
+    queryClient.prefetchQuery(trpc.keys.models.queryOptions()),
+    queryClient.prefetchQuery(trpc.activity.keySpendByDay.queryOptions()),
   ]);
   return (
     <HydrateClient>

@@ -17,6 +17,22 @@ import { createTRPCRouter, protectedProcedure } from "../trpc";
 /** A spend limit in USD ("25", "0.5" or a number): exact nano-USD, never negative. */
 const limitUsdSchema = usdAmountSchema.refine((nano) => nano >= 0n, "A spend limit cannot be negative");
 const limitResetSchema = z.enum(KEY_LIMIT_RESETS);
+/** Public model ids the key may call; null for every model. */
+const allowedModelsSchema = z
+  .array(z.string().trim().min(1).max(200))
+  .min(1, "Choose at least one model, or none for every model")
+  .max(500);
+/** A key's own rate limit (an `integer` column); null takes the configured default. */
+const rateLimitSchema = z
+  .number()
+  .int("must be a whole number")
+  .min(1, "must be at least 1")
+  .max(2_147_483_647, "must be at most 2147483647");
+const rateLimitsSchema = {
+  requestsPerMinute: rateLimitSchema.nullish(),
+  tokensPerMinute: rateLimitSchema.nullish(),
+  concurrentRequests: rateLimitSchema.nullish(),
+};
 
 /** Service errors as tRPC errors; someone else's key id is indistinguishable from one that does not exist. */
 function toTRPCError(error: unknown): unknown {
@@ -33,17 +49,23 @@ export const keysRouter = createTRPCRouter({
     return keys.map((key) => describeApiKey(key, now));
   }),
 
+  /** The models a key's allowlist can name: those the gateway can route now, by id. */
+  models: protectedProcedure.query(({ ctx }) =>
+    ctx.container.catalog.listModels().map((model) => ({ id: model.id, name: model.name })),
+  ),
+
   /** The plaintext is in this response only; it is never stored and cannot be shown again. */
   create: protectedProcedure
     .input(
       z.object({
         name: z.string().trim().min(1, "Give the key a name").max(64),
         /** Public model ids the key may call; omitted or null for every model. */
-        allowedModels: z.array(z.string().trim().min(1)).min(1).max(500).nullish(),
+        allowedModels: allowedModelsSchema.nullish(),
         /** Most the key may spend per period, or in total without `limitReset`; omitted or null for no limit. */
         limitUsd: limitUsdSchema.nullish(),
         limitReset: limitResetSchema.nullish(),
         expiresAt: z.date().nullish(),
+        ...rateLimitsSchema,
       }),
     )
     .mutation(async ({ ctx, input }) => {
@@ -54,9 +76,13 @@ export const keysRouter = createTRPCRouter({
           userId: ctx.session.user.id,
           name: input.name,
           allowedModels: input.allowedModels ?? null,
+          isKnownModel: (id) => ctx.container.catalog.getModel(id) !== undefined,
           spendLimitNano: input.limitUsd ?? null,
           limitReset: input.limitReset ?? null,
           expiresAt: input.expiresAt ?? null,
+          requestsPerMinute: input.requestsPerMinute ?? null,
+          tokensPerMinute: input.tokensPerMinute ?? null,
+          concurrentRequests: input.concurrentRequests ?? null,
         });
         return { ...describeApiKey(key), plaintext };
       } catch (error) {
@@ -64,7 +90,10 @@ export const keysRouter = createTRPCRouter({
       }
     }),
 
-  /** Changes a key's limit, reset period or expiry: an omitted field stays as it is, null removes it. */
+  /**
+   * Changes a key's limit, reset period, expiry, model allowlist or rate limits: an omitted field stays as it is, null
+   * removes it (every model; the configured default rate).
+   */
   update: protectedProcedure
     .input(
       z.object({
@@ -72,6 +101,8 @@ export const keysRouter = createTRPCRouter({
         limitUsd: limitUsdSchema.nullish(),
         limitReset: limitResetSchema.nullish(),
         expiresAt: z.date().nullish(),
+        allowedModels: allowedModelsSchema.nullish(),
+        ...rateLimitsSchema,
       }),
     )
     .mutation(async ({ ctx, input }) => {
@@ -82,6 +113,11 @@ export const keysRouter = createTRPCRouter({
           spendLimitNano: input.limitUsd,
           limitReset: input.limitReset,
           expiresAt: input.expiresAt,
+          allowedModels: input.allowedModels,
+          isKnownModel: (id) => ctx.container.catalog.getModel(id) !== undefined,
+          requestsPerMinute: input.requestsPerMinute,
+          tokensPerMinute: input.tokensPerMinute,
+          concurrentRequests: input.concurrentRequests,
         });
         return describeApiKey(key);
       } catch (error) {

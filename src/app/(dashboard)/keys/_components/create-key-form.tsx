@@ -5,7 +5,9 @@ import { useState, type FormEvent } from "react";
 import { CopyButton } from "~/components/ui/copy-button";
 import { useTRPC } from "~/trpc/react";
 import { KeyLimitFields } from "./key-limit-fields";
-import { expiryFromDateInput, resetFromSelect } from "./key-limits";
+import { expiryFromDateInput, firstFieldError, rateFromInput, resetFromSelect } from "./key-limits";
+import { ModelAllowlistField } from "./model-allowlist-field";
+import { NO_RATE_LIMIT_INPUTS, RateLimitFields, type RateLimitInputs } from "./rate-limit-fields";
 
 export function CreateKeyForm() {
   const trpc = useTRPC();
@@ -14,6 +16,9 @@ export function CreateKeyForm() {
   const [limitUsd, setLimitUsd] = useState("");
   const [reset, setReset] = useState("");
   const [expires, setExpires] = useState("");
+  const [models, setModels] = useState<string[]>([]);
+  const [rates, setRates] = useState<RateLimitInputs>(NO_RATE_LIMIT_INPUTS);
+  const [moreOpen, setMoreOpen] = useState(false);
   const create = useMutation(
     trpc.keys.create.mutationOptions({
       onSuccess: async () => {
@@ -21,6 +26,8 @@ export function CreateKeyForm() {
         setLimitUsd("");
         setReset("");
         setExpires("");
+        setModels([]);
+        setRates(NO_RATE_LIMIT_INPUTS);
         await queryClient.invalidateQueries({ queryKey: trpc.keys.list.queryKey() });
       },
     }),
@@ -37,6 +44,10 @@ export function CreateKeyForm() {
       limitUsd: limit === "" ? null : limit,
       limitReset: limit === "" ? null : resetFromSelect(reset),
       expiresAt: expiryFromDateInput(expires),
+      allowedModels: models.length === 0 ? null : models,
+      requestsPerMinute: rateFromInput(rates.requestsPerMinute),
+      tokensPerMinute: rateFromInput(rates.tokensPerMinute),
+      concurrentRequests: rateFromInput(rates.concurrentRequests),
     });
   }
 
@@ -73,11 +84,18 @@ export function CreateKeyForm() {
           names={{ limitUsd: "limitUsd", limitReset: "limitReset", expiresAt: "expiresAt" }}
         />
         <p className="field__hint">Periods are in UTC; weeks start on Monday. Leave blank for no limit or expiry.</p>
+        <details className="key-more" open={moreOpen} onToggle={(event) => setMoreOpen(event.currentTarget.open)}>
+          <summary>Models and rate limits</summary>
+          <div className="key-more__body">
+            <ModelAllowlistField selected={models} onChange={setModels} />
+            <RateLimitFields values={rates} onChange={setRates} named />
+            <p className="field__hint">Blank rate limits take the gateway&apos;s default.</p>
+          </div>
+        </details>
       </form>
       {create.error !== null && (
         <p className="alert alert--error form-message" role="alert">
-          {fieldErrors?.name?.[0] ??
-            fieldErrors?.limitUsd?.[0] ??
+          {firstFieldError(fieldErrors) ??
             (fieldErrors === undefined ? create.error.message : "Could not create the key. Please try again.")}
         </p>
       )}

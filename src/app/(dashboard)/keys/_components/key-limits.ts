@@ -27,3 +27,59 @@ export function dateInputFromExpiry(expiresAt: Date | null): string {
 export function resetFromSelect(value: string): LimitReset | null {
   return value === "daily" || value === "weekly" || value === "monthly" ? value : null;
 }
+
+/** A rate-limit field's value as the API takes it: blank is null (the configured default applies). */
+export function rateFromInput(value: string): number | null {
+  const trimmed = value.trim();
+  return trimmed === "" ? null : Number(trimmed);
+}
+
+export function inputFromRate(rate: number | null): string {
+  return rate === null ? "" : String(rate);
+}
+
+const count = new Intl.NumberFormat("en-GB");
+
+/** "60 requests/min · 2 at once", only the limits the key sets itself; null when it sets none. */
+export function describeRateLimits(key: {
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
+  concurrentRequests: number | null;
+}): string | null {
+  const parts = [
+    key.requestsPerMinute === null ? null : `${count.format(key.requestsPerMinute)} requests/min`,
+    key.tokensPerMinute === null ? null : `${count.format(key.tokensPerMinute)} tokens/min`,
+    key.concurrentRequests === null ? null : `${count.format(key.concurrentRequests)} at once`,
+  ].filter((part) => part !== null);
+  return parts.length === 0 ? null : parts.join(" · ");
+}
+
+/** "tollgate/echo", "3 models", or null for a key that may call every model. */
+export function describeAllowlist(allowedModels: readonly string[] | null): string | null {
+  if (allowedModels === null) return null;
+  return allowedModels.length === 1 ? (allowedModels[0] ?? null) : `${allowedModels.length} models`;
+}
+
+export function sameModels(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, index) => id === b[index]);
+}
+
+const RATE_FIELDS = {
+  requestsPerMinute: "Requests per minute",
+  tokensPerMinute: "Tokens per minute",
+  concurrentRequests: "Concurrent requests",
+} as const;
+
+/** The first input error the server reported for the key forms' fields, worded for the form; undefined if none. */
+export function firstFieldError(fieldErrors: Partial<Record<string, string[]>> | undefined): string | undefined {
+  if (fieldErrors === undefined) return undefined;
+  for (const field of ["name", "limitUsd", "allowedModels"]) {
+    const message = fieldErrors[field]?.[0];
+    if (message !== undefined) return message;
+  }
+  for (const [field, label] of Object.entries(RATE_FIELDS)) {
+    const message = fieldErrors[field]?.[0];
+    if (message !== undefined) return `${label} ${message}`;
+  }
+  return undefined;
+}

@@ -3,13 +3,30 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { Fragment, useState, type FormEvent } from "react";
+import { SpendSparkline } from "~/components/dashboard/spend-sparkline";
 import { formatDateTime, formatUsd } from "~/components/ui/format";
 import type { AppRouter } from "~/server/api/root";
 import { useTRPC } from "~/trpc/react";
 import { KeyLimitFields } from "./key-limit-fields";
-import { dateInputFromExpiry, describeLimit, expiryFromDateInput, resetFromSelect } from "./key-limits";
+import {
+  dateInputFromExpiry,
+  describeAllowlist,
+  describeLimit,
+  describeRateLimits,
+  expiryFromDateInput,
+  firstFieldError,
+  inputFromRate,
+  rateFromInput,
+  resetFromSelect,
+  sameModels,
+} from "./key-limits";
+import { ModelAllowlistField } from "./model-allowlist-field";
+import { RateLimitFields, type RateLimitInputs } from "./rate-limit-fields";
 
 type Key = inferRouterOutputs<AppRouter>["keys"]["list"][number];
+
+/** The days `activity.keySpendByDay` covers, today included. */
+const SPARKLINE_DAYS = 14;
 
 const STATUS_LABELS: Record<Key["status"], string> = {
   active: "Active",
@@ -22,6 +39,7 @@ export function KeyList() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const keys = useQuery(trpc.keys.list.queryOptions());
+  const spendByDay = useQuery(trpc.activity.keySpendByDay.queryOptions());
   const [confirming, setConfirming] = useState<string | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.keys.list.queryKey() });
@@ -58,9 +76,9 @@ export function KeyList() {
             <thead>
               <tr>
                 <th scope="col">Name</th>
-                <th scope="col">Key</th>
-                <th scope="col">Limit</th>
+                <th scope="col">Limits</th>
                 <th scope="col">Spent this period</th>
+                <th scope="col">Last {SPARKLINE_DAYS} days</th>
                 <th scope="col">Expires (UTC)</th>
                 <th scope="col">Last used (UTC)</th>
                 <th scope="col">Status</th>
@@ -73,15 +91,22 @@ export function KeyList() {
               {keys.data.map((key) => (
                 <Fragment key={key.id}>
                   <tr className={key.status !== "active" ? "table__row--muted" : undefined}>
-                    <td data-label="Name">{key.name}</td>
-                    <td data-label="Key">
-                      <code>{key.prefix}…</code>
+                    <td data-label="Name">
+                      <span className="key-name">{key.name}</span>
+                      <code className="key-prefix">{key.prefix}…</code>
                     </td>
-                    <td data-label="Limit">{describeLimit(key.spendLimitUsd, key.limitReset)}</td>
+                    <td data-label="Limits">
+                      <KeyLimitsSummary apiKey={key} />
+                    </td>
                     <td data-label="Spent this period">
                       {formatUsd(key.periodSpendUsd)}
                       {key.remainingUsd !== null && (
                         <span className="muted small"> ({formatUsd(key.remainingUsd)} left)</span>
+                      )}
+                    </td>
+                    <td data-label={`Last ${SPARKLINE_DAYS} days`}>
+                      {spendByDay.isSuccess && (
+                        <SpendSparkline days={spendByDay.data[key.id]} dayCount={SPARKLINE_DAYS} />
                       )}
                     </td>
                     <td data-label="Expires (UTC)">
@@ -167,12 +192,50 @@ export function KeyList() {
   );
 }
 
+/** The spend limit, and the allowlist and rate limits where the key has its own. */
+function KeyLimitsSummary({ apiKey }: { apiKey: Key }) {
+  const models = describeAllowlist(apiKey.allowedModels);
+  const rates = describeRateLimits(apiKey);
+  return (
+    <span className="key-limits">
+      <span>{describeLimit(apiKey.spendLimitUsd, apiKey.limitReset)}</span>
+      {models !== null && (
+        <span className="muted small" title={apiKey.allowedModels?.join(", ")}>
+          Only <BreakAfterSlashes text={models} />
+        </span>
+      )}
+      {rates !== null && <span className="muted small">{rates}</span>}
+    </span>
+  );
+}
+
+/** A model id that may wrap after each `/` (provider/model) rather than inside a word. */
+function BreakAfterSlashes({ text }: { text: string }) {
+  const parts = text.split("/");
+  return parts.map((part, index) => (
+    <Fragment key={index}>
+      {part}
+      {index < parts.length - 1 && (
+        <>
+          /<wbr />
+        </>
+      )}
+    </Fragment>
+  ));
+}
+
 function EditLimitsForm({ apiKey, onDone }: { apiKey: Key; onDone: () => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [limitUsd, setLimitUsd] = useState(apiKey.spendLimitUsd ?? "");
   const [reset, setReset] = useState<string>(apiKey.limitReset ?? "");
   const [expires, setExpires] = useState(dateInputFromExpiry(apiKey.expiresAt));
+  const [models, setModels] = useState<string[]>(apiKey.allowedModels ?? []);
+  const [rates, setRates] = useState<RateLimitInputs>({
+    requestsPerMinute: inputFromRate(apiKey.requestsPerMinute),
+    tokensPerMinute: inputFromRate(apiKey.tokensPerMinute),
+    concurrentRequests: inputFromRate(apiKey.concurrentRequests),
+  });
   const update = useMutation(
     trpc.keys.update.mutationOptions({
       onSuccess: async () => {
@@ -191,6 +254,10 @@ function EditLimitsForm({ apiKey, onDone }: { apiKey: Key; onDone: () => void })
       limitReset: limit === "" ? null : resetFromSelect(reset),
       // The date field cannot show a time of day: an untouched field keeps an expiry set to the second (CLI).
       expiresAt: expires === dateInputFromExpiry(apiKey.expiresAt) ? undefined : expiryFromDateInput(expires),
+      allowedModels: sameModels(models, apiKey.allowedModels ?? []) ? undefined : models.length === 0 ? null : models,
+      requestsPerMinute: rateFromInput(rates.requestsPerMinute),
+      tokensPerMinute: rateFromInput(rates.tokensPerMinute),
+      concurrentRequests: rateFromInput(rates.concurrentRequests),
     });
   }
 
@@ -204,9 +271,12 @@ function EditLimitsForm({ apiKey, onDone }: { apiKey: Key; onDone: () => void })
         expires={expires}
         setExpires={setExpires}
       />
+      <ModelAllowlistField selected={models} onChange={setModels} />
+      <RateLimitFields values={rates} onChange={setRates} />
+      <p className="field__hint">Blank rate limits take the gateway&apos;s default.</p>
       {update.error !== null && (
         <p className="alert alert--error form-message" role="alert">
-          {update.error.data?.zodError?.fieldErrors.limitUsd?.[0] ?? update.error.message}
+          {firstFieldError(update.error.data?.zodError?.fieldErrors) ?? update.error.message}
         </p>
       )}
       <div className="confirm__buttons form-message">
