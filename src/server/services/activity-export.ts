@@ -71,8 +71,8 @@ const REQUEST_LOG_LINE = sql.join(
     sql`generations.model_id`,
     sql`generations.provider`,
     csvValue(sql`generations.api_key_id`),
-    // keyLabelOf, written by the database.
-    csvText(sql`api_keys.name || ' (' || api_keys.prefix || '…)'`),
+    // keyLabelOf as a CSV field, made once per key (the join below), not once per call.
+    sql`coalesce(keys.label, '')`,
     csvValue(sql`generations.streamed`),
     csvValue(sql`generations.cancelled`),
     csvValue(sql`generations.http_status`),
@@ -111,7 +111,9 @@ export async function* requestLogCsv(
     const rows = rowsOf<{ line: string }>(
       await db.execute(sql`
         select ${REQUEST_LOG_LINE} as line
-        from generations left join api_keys on api_keys.id = generations.api_key_id
+        from generations left join (
+          select id, ${csvText(sql`name || ' (' || prefix || '…)'`)} as label from api_keys where user_id = ${userId}
+        ) as keys on keys.id = generations.api_key_id
         where ${where}
         order by generations.created_at desc, generations.id desc
         limit ${EXPORT_PAGE_SIZE}`),
