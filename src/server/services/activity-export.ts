@@ -59,37 +59,39 @@ function csvText(column: SQL): SQL {
   return sql`coalesce(case when ${defused} ~ '[",\r\n]' then '"' || replace(${defused}, '"', '""') || '"' else ${defused} end, '')`;
 }
 
-/** A number or boolean column as a CSV field: its text, empty for null. */
-const csvValue = (column: SQL) => sql`coalesce((${column})::text, '')`;
-
-/** One request log line (REQUEST_LOG_COLUMNS), without its line break, written by the database. */
-const REQUEST_LOG_LINE = sql.join(
+/**
+ * One request log line (REQUEST_LOG_COLUMNS), without its line break, written by the database in one `concat`, which
+ * writes each value in its text form and a null as nothing: the cheapest way for it to build a line (a third of the
+ * cost of casting and joining each field).
+ */
+const REQUEST_LOG_LINE = sql`concat(${sql.join(
   [
     // Ids, model ids and provider slugs are the gateway's own words: no comma, quote or formula.
     sql`generations.id`,
     sql`to_char(generations.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
     sql`generations.model_id`,
     sql`generations.provider`,
-    csvValue(sql`generations.api_key_id`),
+    sql`generations.api_key_id`,
     // keyLabelOf as a CSV field, made once per key (the join below), not once per call.
-    sql`coalesce(keys.label, '')`,
-    csvValue(sql`generations.streamed`),
-    csvValue(sql`generations.cancelled`),
-    csvValue(sql`generations.http_status`),
+    sql`keys.label`,
+    // Booleans as `true`/`false` (concat alone would write `t`/`f`).
+    sql`generations.streamed::text`,
+    sql`generations.cancelled::text`,
+    sql`generations.http_status`,
     csvText(sql`generations.error_type`),
     // Normalised finish reasons: stop, length, tool_calls, content_filter, error.
-    csvValue(sql`generations.finish_reason`),
-    csvValue(sql`generations.prompt_tokens`),
-    csvValue(sql`generations.completion_tokens`),
-    csvValue(sql`generations.cached_tokens`),
-    csvValue(sql`generations.reasoning_tokens`),
+    sql`generations.finish_reason`,
+    sql`generations.prompt_tokens`,
+    sql`generations.completion_tokens`,
+    sql`generations.cached_tokens`,
+    sql`generations.reasoning_tokens`,
     // Exact: nano-USD as a decimal with no trailing zeros, as formatNanoAsUsd writes it.
-    sql`trim_scale(generations.cost_nano::numeric / 1000000000)::text`,
-    csvValue(sql`generations.latency_ms`),
-    csvValue(sql`generations.time_to_first_token_ms`),
+    sql`trim_scale(generations.cost_nano::numeric / 1000000000)`,
+    sql`generations.latency_ms`,
+    sql`generations.time_to_first_token_ms`,
   ],
-  sql` || ',' || `,
-);
+  sql`, ',', `,
+)})`;
 
 /**
  * The request log matching the filters as CSV, newest first: a header row, then one line per generation, read a page
