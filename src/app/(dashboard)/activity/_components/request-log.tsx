@@ -3,6 +3,7 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { formatDateTime, formatUsd, usdColumnFormat } from "~/components/ui/format";
+import { LoadMoreButton } from "~/components/ui/load-more-button";
 import { useTRPC } from "~/trpc/react";
 
 export interface LogFilters {
@@ -183,18 +184,7 @@ export function RequestLog({
               ))}
             </tbody>
           </table>
-          {log.hasNextPage && (
-            <p className="table-note">
-              <button
-                type="button"
-                className="button button--secondary small"
-                disabled={log.isFetchingNextPage}
-                onClick={() => void log.fetchNextPage()}
-              >
-                {log.isFetchingNextPage ? "Loading…" : "Load more"}
-              </button>
-            </p>
-          )}
+          <LoadMoreButton query={log} />
         </div>
       )}
       {/* The detail follows the list: a row that the filters no longer show closes it. */}

@@ -2,6 +2,7 @@
 
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { formatDateTime, usdColumnFormat } from "~/components/ui/format";
+import { LoadMoreButton } from "~/components/ui/load-more-button";
 import { useTRPC } from "~/trpc/react";
 
 const KIND_LABELS: Record<string, string> = {
@@ -110,18 +111,7 @@ export function LedgerTable({ pageSize }: { pageSize: number }) {
               )}
             </tbody>
           </table>
-          {history.hasNextPage && (
-            <p className="table-note">
-              <button
-                type="button"
-                className="button button--secondary small"
-                disabled={history.isFetchingNextPage}
-                onClick={() => void history.fetchNextPage()}
-              >
-                {history.isFetchingNextPage ? "Loading…" : "Load more"}
-              </button>
-            </p>
-          )}
+          <LoadMoreButton query={history} />
         </div>
       )}
     </section>
