@@ -19,7 +19,7 @@ export const EXPORT_PAGE_SIZE = 2_500;
  * a formula (it starts with =, +, -, @, a tab or a carriage return) gets a leading apostrophe: key names are the
  * customer's own text.
  */
-export function csvField(value: string | number | boolean | null): string {
+function csvField(value: string | number | boolean | null): string {
   if (value === null) return "";
   if (typeof value !== "string") return String(value);
   const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;

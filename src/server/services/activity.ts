@@ -17,7 +17,7 @@ const DAY_MS = 24 * HOUR_MS;
 const MAX_RANGE_DAYS = 366;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-export const ACTIVITY_RANGES = ["24h", "7d", "30d", "custom"] as const;
+const ACTIVITY_RANGES = ["24h", "7d", "30d", "custom"] as const;
 export const ACTIVITY_GROUPS = ["model", "key", "provider"] as const;
 export type ActivityGroup = (typeof ACTIVITY_GROUPS)[number];
 

@@ -111,7 +111,7 @@ export const PROVIDER_FOR_KIND: Record<ChannelKind, string | null> = {
 const AGGREGATOR_PROVIDERS = new Set(["openrouter"]);
 
 /** Whether a new channel of this provider is an aggregator when its operator does not say. */
-export function isAggregatorProvider(provider: string): boolean {
+function isAggregatorProvider(provider: string): boolean {
   return AGGREGATOR_PROVIDERS.has(provider.toLowerCase());
 }
 

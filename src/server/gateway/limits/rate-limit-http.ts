@@ -25,7 +25,7 @@ function windowHeaders(name: "requests" | "tokens", window: WindowState | null):
  * largest count any client's integer parser takes) remaining out of as many, nothing to wait for. A constant, so an
  * unlimited key's call never asks the limiter.
  */
-export const UNLIMITED_REQUESTS_PER_MINUTE = 2_147_483_647;
+const UNLIMITED_REQUESTS_PER_MINUTE = 2_147_483_647;
 export const UNLIMITED_REQUEST_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "x-ratelimit-limit-requests": String(UNLIMITED_REQUESTS_PER_MINUTE),
   "x-ratelimit-remaining-requests": String(UNLIMITED_REQUESTS_PER_MINUTE),
