@@ -54,6 +54,8 @@ export interface BuildRequestInput {
   stream: boolean;
   /** The model's largest output, for providers that require a token limit on every request (Anthropic). */
   maxOutputTokens?: number;
+  /** Anthropic beta features the client asked for (`anthropic-beta`, allowlisted): only Anthropic channels use them. */
+  anthropicBetas?: readonly string[];
 }
 
 /** One event of an upstream SSE stream, already split by eventsource-parser. */

@@ -18,15 +18,19 @@ export function settleWithin<T>(pending: Promise<T>, ms: number): Promise<T | ty
 }
 
 /**
- * Waits for `pending`, yielding a keep-alive comment each time `intervalMs` passes without it settling, and returns
- * its value (or throws its error). Used with `yield*` inside a stream's generator. No timer outlives the wait: if
- * the consumer stops at a comment, the last timer has already fired.
+ * Waits for `pending`, yielding `beat` (a keep-alive comment unless the format has its own) each time `intervalMs`
+ * passes without it settling, and returns its value (or throws its error). Used with `yield*` inside a stream's
+ * generator. No timer outlives the wait: if the consumer stops at a beat, the last timer has already fired.
  */
-export async function* keepAliveWhile<T>(pending: Promise<T>, intervalMs: number): AsyncGenerator<string, T> {
+export async function* keepAliveWhile<T>(
+  pending: Promise<T>,
+  intervalMs: number,
+  beat: string = KEEP_ALIVE_COMMENT,
+): AsyncGenerator<string, T> {
   for (;;) {
     const result = await settleWithin(pending, intervalMs);
     if (result !== STILL_PENDING) return result;
-    yield KEEP_ALIVE_COMMENT;
+    yield beat;
   }
 }
 

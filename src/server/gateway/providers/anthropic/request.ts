@@ -127,6 +127,7 @@ export function buildAnthropicRequest({
   channel,
   stream,
   maxOutputTokens,
+  anthropicBetas,
 }: BuildRequestInput): UpstreamHttpRequest {
   const dropped: string[] = [];
   const thinkingModel = upstreamModel.endsWith(THINKING_SUFFIX) || request.model.endsWith(THINKING_SUFFIX);
@@ -182,6 +183,7 @@ export function buildAnthropicRequest({
     "anthropic-version": ANTHROPIC_VERSION,
   };
   if (channel.apiKey !== null) headers["x-api-key"] = channel.apiKey;
+  if (anthropicBetas !== undefined && anthropicBetas.length > 0) headers["anthropic-beta"] = anthropicBetas.join(",");
   return {
     url: `${versionedBaseUrl(channel.baseUrl, ANTHROPIC_API_PATH_VERSION)}/messages`,
     method: "POST",

@@ -3,7 +3,7 @@ import type { Clock } from "../deps";
 import { UpstreamTimeoutError, type SseEvent, type StreamItem } from "../providers/types";
 import { parseSse } from "../sse/parse-sse";
 import type { OpenedUpstream } from "./failover";
-import { CallFailure } from "./upstream-call";
+import { CallFailure } from "./call-failure";
 
 /** An upstream stream read up to the start of its answer: what was read is replayed before the rest. */
 export interface StartedStream extends OpenedUpstream {

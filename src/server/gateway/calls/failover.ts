@@ -5,7 +5,9 @@ import { failureOutcome } from "../routing/channel-stats";
 import { circuitKey, type CircuitBreaker } from "../routing/circuit-breaker";
 import type { CatalogModel } from "../routing/catalog";
 import type { Candidate } from "../routing/select-candidates";
-import { CallFailure, openUpstream, type CallContext } from "./upstream-call";
+import type { CallContext } from "./call-context";
+import { CallFailure } from "./call-failure";
+import { openUpstream } from "./open-upstream";
 
 /** Upstream statuses that say "not now" rather than "not this request": the next candidate may answer. */
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504, 529]);

@@ -6,7 +6,7 @@ import { keyStateAt, type InactiveKeyState } from "../keys/api-key-authenticator
 import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
 import type { CatalogModel } from "../routing/catalog";
 import type { Candidate } from "../routing/select-candidates";
-import type { CallContext } from "./upstream-call";
+import type { CallContext } from "./call-context";
 
 /** "$0.0042": money in a message, exact to the nano-dollar. */
 function usd(nano: bigint): string {

@@ -1,0 +1,61 @@
+import type { GatewayDeps } from "../deps";
+import { errors } from "../errors";
+import type { Principal } from "../keys/api-key-authenticator";
+import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
+import type { CatalogModel } from "./catalog";
+import { selectCandidates, type Candidate } from "./select-candidates";
+
+/** Request fields that are not parameters a provider must carry (for `provider.require_parameters`). */
+const NOT_PROVIDER_PARAMETERS = new Set([
+  "model",
+  "messages",
+  "stream",
+  "stream_options",
+  "user",
+  "models",
+  "route",
+  "provider",
+]);
+
+/**
+ * The requested model then its `models` fallbacks (each known and allowed for this key), narrowed and ordered by the
+ * request's `provider` preferences. Refuses with 400 naming the constraint when the preferences exclude every
+ * provider.
+ */
+export function routeCandidates(
+  body: ChatCompletionRequest,
+  model: CatalogModel,
+  principal: Principal,
+  deps: GatewayDeps,
+): Candidate[] {
+  const models = [model];
+  (body.models ?? []).forEach((id, index) => {
+    const fallback = deps.catalog.getModel(id);
+    if (fallback === undefined || fallback.endpoints.length === 0) {
+      throw errors.invalidRequest(`Unknown fallback model \`${id}\`.`, `models[${index}]`, "model_not_found");
+    }
+    if (principal.allowedModels !== null && !principal.allowedModels.has(fallback.id)) {
+      throw errors.modelNotAllowed(fallback.id);
+    }
+    if (!models.includes(fallback)) models.push(fallback);
+  });
+  const selection = selectCandidates({
+    models,
+    preferences: body.provider,
+    requestParameters: Object.keys(body).filter((name) => !NOT_PROVIDER_PARAMETERS.has(name)),
+    carries: (endpoint, parameter) => {
+      const supported = deps.providers.forChannel(endpoint.channel).adapter.supportedParameters;
+      return supported === undefined || supported.has(parameter);
+    },
+    statsOf: (endpoint) => deps.channelStats.get(endpoint.channel.id, endpoint.upstreamModel),
+    random: deps.random,
+  });
+  if ("excludedBy" in selection) {
+    throw errors.invalidRequest(
+      `No provider of \`${model.id}\` satisfies \`${selection.excludedBy}\`: relax it to let the call through.`,
+      selection.excludedBy,
+      "no_provider_matches",
+    );
+  }
+  return selection.candidates;
+}
