@@ -1,6 +1,7 @@
 import type { GatewayDeps } from "./deps";
 import { errors, GatewayError } from "./errors";
 import { handleChatCompletions } from "./handlers/chat-completions";
+import { handleCountTokens, handleMessages } from "./handlers/messages";
 import { handleActivity, handleCredits, handleGeneration, handleKeyInfo } from "./handlers/account";
 import { handleGetModel, handleListModels, handleModelEndpoints, handlePrices } from "./handlers/list-models";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "./http";
@@ -12,6 +13,7 @@ import {
   UNLIMITED_REQUEST_HEADERS,
 } from "./limits/rate-limit-http";
 import { isLimited, type Admission } from "./limits/rate-limiter";
+import { anthropicErrorResponse } from "./protocol/anthropic-errors";
 import { buildOpenApiDocument } from "./protocol/openapi";
 import type { Principal } from "./keys/api-key-authenticator";
 
@@ -29,8 +31,14 @@ function bearerToken(headers: GatewayRequest["headers"]): string | null {
   return match?.[1] ?? "";
 }
 
+/** Anthropic's doors also take the key as Anthropic's SDKs send theirs: `x-api-key`. */
+function isAnthropicDoor(path: string): boolean {
+  return path === "/v1/messages" || path.startsWith("/v1/messages/");
+}
+
 async function authenticate(request: GatewayRequest, deps: GatewayDeps): Promise<Principal> {
-  const token = bearerToken(request.headers);
+  let token = bearerToken(request.headers);
+  if (token === null && isAnthropicDoor(request.path)) token = request.headers["x-api-key"]?.trim() ?? null;
   if (token === null) throw errors.missingKey();
   if (token === "") throw errors.invalidKey();
   const authentication = await deps.authenticator.authenticate(token);
@@ -93,6 +101,14 @@ async function authenticatedRead(
   }
 }
 
+type CallHandler = (request: GatewayRequest, principal: Principal, deps: GatewayDeps) => Promise<GatewayResponse>;
+
+/** The doors that make a completion call: counted against the rate limits, held, billed. */
+const CALL_ENDPOINTS: Partial<Record<string, CallHandler>> = {
+  "/v1/chat/completions": handleChatCompletions,
+  "/v1/messages": handleMessages,
+};
+
 const MODEL_PATH = /^\/v1\/models\/(.+)$/;
 /** Model ids contain a slash (`openai/gpt-4.1`), so `author/slug` is matched as one id. */
 const MODEL_ENDPOINTS_PATH = /^\/v1\/models\/(.+)\/endpoints$/;
@@ -139,20 +155,21 @@ async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHea
     error.headers.connection = "close";
     throw error;
   }
-  if (path === "/v1/chat/completions") {
+  const completion = CALL_ENDPOINTS[path];
+  if (completion !== undefined) {
     if (method !== "POST") throw errors.methodNotAllowed(["POST"]);
     const principal = await authenticate(request, deps);
     // Unlimited keys (the common case) skip the limiter: no counting, no wrapped stream, constant headers.
     if (!isLimited(principal.rateLimits)) {
       Object.assign(extra, UNLIMITED_REQUEST_HEADERS);
       requireJson(request);
-      return handleChatCompletions(request, principal, deps);
+      return completion(request, principal, deps);
     }
     const release = await admitCall(principal, deps, extra);
     let response: GatewayResponse;
     try {
       requireJson(request);
-      response = await handleChatCompletions(request, principal, deps);
+      response = await completion(request, principal, deps);
     } catch (error) {
       void release();
       throw error;
@@ -163,6 +180,13 @@ async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHea
     // No slot is held without a concurrency limit: nothing to keep until the stream ends.
     void release();
     return response;
+  }
+  if (path === "/v1/messages/count_tokens") {
+    if (method !== "POST") throw errors.methodNotAllowed(["POST"]);
+    return authenticatedRead(request, deps, extra, (principal) => {
+      requireJson(request);
+      return handleCountTokens(request, principal, deps);
+    });
   }
   if (path === "/v1/openapi.json") {
     // Public: the document describes the API, it reveals nothing about an account.
@@ -200,12 +224,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
       try {
         response = await route(request, deps, extra);
       } catch (error) {
-        if (error instanceof GatewayError) {
-          response = error.toResponse();
-        } else {
+        const failure = error instanceof GatewayError ? error : errors.internal();
+        if (!(error instanceof GatewayError)) {
           deps.logger.error("unhandled gateway error", { error, path: request.path, requestId });
-          response = errors.internal().toResponse();
         }
+        // Each door answers errors in its own API's shape, which its clients' SDKs parse.
+        response = isAnthropicDoor(request.path) ? anthropicErrorResponse(failure) : failure.toResponse();
       }
       for (const [name, value] of Object.entries(extra)) response.headers[name] ??= value;
       response.headers["x-request-id"] = requestId;

@@ -57,6 +57,8 @@ describe("GET /v1/openapi.json", () => {
         "/v1/credits",
         "/v1/generation",
         "/v1/key",
+        "/v1/messages",
+        "/v1/messages/count_tokens",
         "/v1/models",
         "/v1/models/{id}",
         "/v1/models/{author}/{slug}/endpoints",

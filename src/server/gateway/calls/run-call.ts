@@ -6,6 +6,7 @@ import type { GatewayRequest, GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
 import { inlineImageUrls } from "../net/inline-image-urls";
 import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
+import type { AnthropicOptions } from "../providers/types";
 import type { CatalogModel, ResolvedChannel } from "../routing/catalog";
 import { routeCandidates } from "../routing/route-candidates";
 import { settleWithin, STILL_PENDING } from "../sse/keep-alive";
@@ -46,8 +47,8 @@ export interface CallRequest {
   /** The request in the gateway's common form (OpenAI's chat completion request with OpenRouter's extensions). */
   body: ChatCompletionRequest;
   formats: AnswerFormats;
-  /** Anthropic beta features the client asked for (allowlisted), sent to Anthropic channels. */
-  anthropicBetas?: readonly string[];
+  /** What a client of the Anthropic door asked for that only Anthropic channels take. */
+  anthropic?: AnthropicOptions;
 }
 
 /**
@@ -116,7 +117,7 @@ export async function runCall(
         channel: candidate.endpoint.channel,
         stream: streamed,
         maxOutputTokens: candidate.model.maxOutputTokens,
-        anthropicBetas: call.anthropicBetas,
+        anthropic: call.anthropic,
       }),
   };
   try {

@@ -166,7 +166,7 @@ const reasoning = z.looseObject({
   enabled: nullish(z.boolean()),
 });
 
-const providerPreferences = z.looseObject({
+export const providerPreferences = z.looseObject({
   order: nullish(z.array(z.string())),
   only: nullish(z.array(z.string())),
   ignore: nullish(z.array(z.string())),

@@ -13,6 +13,8 @@ import {
   priceListSchema,
   usageSchema,
 } from "./api-schemas";
+import { anthropicErrorSchema, anthropicMessageSchema, inputTokenCountSchema } from "./anthropic-message-schemas";
+import { anthropicMessagesRequestSchema } from "./anthropic-messages-request";
 import { chatCompletionRequestSchema } from "./chat-completion-request";
 
 type JsonSchema = Record<string, unknown>;
@@ -55,6 +57,11 @@ export function buildOpenApiDocument(): JsonSchema {
     Credits: creditsSchema,
     Generation: generationSchema,
     Activity: activitySchema,
+    MessagesRequest: anthropicMessagesRequestSchema,
+    CountTokensRequest: anthropicMessagesRequestSchema.partial({ max_tokens: true }),
+    AnthropicMessage: anthropicMessageSchema,
+    AnthropicError: anthropicErrorSchema,
+    InputTokenCount: inputTokenCountSchema,
   };
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
   const generated = z.toJSONSchema(registry, {
@@ -76,6 +83,18 @@ export function buildOpenApiDocument(): JsonSchema {
       statuses.map((status) => [status, { description: ERROR_STATUSES[status], content: json("Error") }]),
     );
   const authErrors = ["401", "405"];
+  const anthropicErrors = (statuses: string[]) =>
+    Object.fromEntries(
+      statuses.map((status) => [
+        status === "503" ? "529" : status,
+        {
+          description: status === "503" ? "No upstream available (Anthropic's overloaded)" : ERROR_STATUSES[status],
+          content: json("AnthropicError"),
+        },
+      ]),
+    );
+  // Anthropic's SDKs send their key as x-api-key; the Anthropic door takes that or a bearer token.
+  const anthropicSecurity = [{ bearer: [] }, { apiKey: [] }];
 
   return {
     openapi: "3.1.0",
@@ -89,7 +108,10 @@ export function buildOpenApiDocument(): JsonSchema {
     servers: [{ url: "/" }],
     security: [{ bearer: [] }],
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "sk-gw- followed by 32 hex digits" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "sk-gw- followed by 32 hex digits" },
+        apiKey: { type: "apiKey", in: "header", name: "x-api-key", description: "The same key (Anthropic's header)" },
+      },
       schemas,
     },
     paths: {
@@ -111,6 +133,48 @@ export function buildOpenApiDocument(): JsonSchema {
               },
             },
             ...errorResponses(["400", ...authErrors, "402", "403", "404", "408", "413", "429", "502", "503", "504"]),
+          },
+        },
+      },
+      "/v1/messages": {
+        post: {
+          operationId: "createMessage",
+          summary:
+            "Create a message (Anthropic's Messages API, streaming or not) with any model: for Claude Code and " +
+            "Anthropic's SDKs. Errors come in Anthropic's shape.",
+          security: anthropicSecurity,
+          parameters: [
+            { name: "anthropic-version", in: "header", required: false, schema: { type: "string" } },
+            {
+              name: "anthropic-beta",
+              in: "header",
+              required: false,
+              description: "Beta features; those on the gateway's allowlist are passed to Anthropic channels",
+              schema: { type: "string" },
+            },
+          ],
+          requestBody: { required: true, content: json("MessagesRequest") },
+          responses: {
+            "200": {
+              description:
+                "The message; with `stream: true`, Anthropic's server-sent events (message_start, content_block_*, " +
+                "message_delta with the billed usage and cost, message_stop; ping while waiting; error)",
+              headers: { "x-generation-id": { schema: { type: "string" } } },
+              content: { ...json("AnthropicMessage"), "text/event-stream": { schema: {} } },
+            },
+            ...anthropicErrors(["400", ...authErrors, "402", "403", "404", "408", "413", "429", "502", "503", "504"]),
+          },
+        },
+      },
+      "/v1/messages/count_tokens": {
+        post: {
+          operationId: "countMessageTokens",
+          summary: "Count a Messages request's input tokens as the gateway measures them; free",
+          security: anthropicSecurity,
+          requestBody: { required: true, content: json("CountTokensRequest") },
+          responses: {
+            "200": { description: "The count", content: json("InputTokenCount") },
+            ...anthropicErrors(["400", ...authErrors, "403", "404"]),
           },
         },
       },

@@ -54,8 +54,19 @@ export interface BuildRequestInput {
   stream: boolean;
   /** The model's largest output, for providers that require a token limit on every request (Anthropic). */
   maxOutputTokens?: number;
-  /** Anthropic beta features the client asked for (`anthropic-beta`, allowlisted): only Anthropic channels use them. */
-  anthropicBetas?: readonly string[];
+  /** What a client of the Anthropic door asked for that only Anthropic channels take. */
+  anthropic?: AnthropicOptions;
+}
+
+/** Anthropic's own request options, as a client of `POST /v1/messages` sent them. */
+export interface AnthropicOptions {
+  /** `anthropic-beta` features, allowlisted. */
+  betas: readonly string[];
+  /** Anthropic's `thinking` object (enabled with a budget, adaptive, disabled), sent as it is. */
+  thinking?: unknown;
+  /** The request-wide `cache_control`. */
+  cacheControl?: unknown;
+  serviceTier?: string;
 }
 
 /** One event of an upstream SSE stream, already split by eventsource-parser. */

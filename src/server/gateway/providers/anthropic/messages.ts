@@ -125,19 +125,30 @@ function assistantBlocks(message: Extract<ChatMessage, { role: "assistant" }>, p
     blocks.push({ type: "text", text: message.refusal });
   }
   message.tool_calls?.forEach((call, position) => {
-    blocks.push({
-      type: "tool_use",
-      id: call.id,
-      name: call.function.name,
-      input: toolInput(call.function.arguments, `${param}.tool_calls[${position}].function.arguments`),
-    });
+    blocks.push(
+      withCacheControl(
+        {
+          type: "tool_use",
+          id: call.id,
+          name: call.function.name,
+          input: toolInput(call.function.arguments, `${param}.tool_calls[${position}].function.arguments`),
+        },
+        call,
+      ),
+    );
   });
   return blocks;
 }
 
+/**
+ * A tool message as a `tool_result` block. OpenAI has no error flag for tool results: `is_error: true` on the message
+ * (as the Messages door keeps Anthropic's) is passed on, like the message's `cache_control`.
+ */
 function toolResultBlock(message: Extract<ChatMessage, { role: "tool" }>): AnthropicBlock {
   const content = typeof message.content === "string" ? message.content : textBlocks(message.content, true);
-  return { type: "tool_result", tool_use_id: message.tool_call_id, content };
+  const block: AnthropicBlock = { type: "tool_result", tool_use_id: message.tool_call_id, content };
+  if (message.is_error === true) block.is_error = true;
+  return withCacheControl(block, message);
 }
 
 /**

@@ -127,7 +127,7 @@ export function buildAnthropicRequest({
   channel,
   stream,
   maxOutputTokens,
-  anthropicBetas,
+  anthropic,
 }: BuildRequestInput): UpstreamHttpRequest {
   const dropped: string[] = [];
   const thinkingModel = upstreamModel.endsWith(THINKING_SUFFIX) || request.model.endsWith(THINKING_SUFFIX);
@@ -141,7 +141,7 @@ export function buildAnthropicRequest({
   if (system !== null) body.system = system;
 
   // A native `thinking` object (e.g. adaptive thinking) is Anthropic's own switch and wins over the derived one.
-  const nativeThinking = (request as JsonObject).thinking;
+  const nativeThinking = anthropic?.thinking ?? (request as JsonObject).thinking;
   const thinking =
     typeof nativeThinking === "object" && nativeThinking !== null
       ? nativeThinking
@@ -155,7 +155,8 @@ export function buildAnthropicRequest({
     if (sequences.length > 0) body.stop_sequences = sequences;
   }
   if (request.user != null) body.metadata = { user_id: request.user };
-  const cacheControl = (request as JsonObject).cache_control;
+  if (anthropic?.serviceTier !== undefined) body.service_tier = anthropic.serviceTier;
+  const cacheControl = anthropic?.cacheControl ?? (request as JsonObject).cache_control;
   if (cacheControl !== undefined && cacheControl !== null) body.cache_control = cacheControl;
 
   const tools = convertTools(request);
@@ -183,7 +184,7 @@ export function buildAnthropicRequest({
     "anthropic-version": ANTHROPIC_VERSION,
   };
   if (channel.apiKey !== null) headers["x-api-key"] = channel.apiKey;
-  if (anthropicBetas !== undefined && anthropicBetas.length > 0) headers["anthropic-beta"] = anthropicBetas.join(",");
+  if (anthropic !== undefined && anthropic.betas.length > 0) headers["anthropic-beta"] = anthropic.betas.join(",");
   return {
     url: `${versionedBaseUrl(channel.baseUrl, ANTHROPIC_API_PATH_VERSION)}/messages`,
     method: "POST",

@@ -1,0 +1,405 @@
+import Anthropic from "@anthropic-ai/sdk";
+import Ajv2020 from "ajv/dist/2020";
+import { createParser } from "eventsource-parser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseUsdToNano } from "~/server/gateway/billing/money";
+import { addChannel } from "~/server/services/channels";
+import { fixture } from "../../helpers/fixtures";
+import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
+import { balanceOf, expectLedgerConsistent, generationsOf, ledgerOf } from "../../helpers/ledger-assertions";
+import { startReplayUpstream, type ReplayUpstream } from "../../helpers/replay-upstream";
+
+/*
+ * POST /v1/messages with Anthropic's own SDK, unmodified, against the production entry. On an Anthropic channel the
+ * recorded Anthropic answers go through the gateway's internal form and back: what the SDK assembles must be what
+ * Anthropic sent (thinking, signatures, tool calls, stop reasons, token counts). On an OpenAI-compatible channel
+ * the recorded OpenAI answers come out in Anthropic's shapes. Every call's reported cost is its ledger debit.
+ */
+
+type Body = Record<string, unknown>;
+
+const HAIKU = "anthropic/claude-haiku-4.5";
+const GPT_4O = "openai/gpt-4o";
+/** Catalog list prices in nano-USD per token ($1/M = 1,000). */
+const HAIKU_PRICES = { input: 1_000n, output: 5_000n, cacheRead: 100n, cacheWrite: 1_250n };
+const GPT_4O_PRICES = { input: 2_500n, output: 10_000n, cacheRead: 1_250n, cacheWrite: 0n };
+type Prices = typeof HAIKU_PRICES;
+
+interface AnthropicCounts {
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_input_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+}
+
+function costOf(usage: AnthropicCounts, prices: Prices): bigint {
+  return (
+    BigInt(usage.input_tokens) * prices.input +
+    BigInt(usage.output_tokens) * prices.output +
+    BigInt(usage.cache_read_input_tokens ?? 0) * prices.cacheRead +
+    BigInt(usage.cache_creation_input_tokens ?? 0) * prices.cacheWrite
+  );
+}
+
+let harness: GatewayHarness;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+let anthropicUpstream: ReplayUpstream;
+let openaiUpstream: ReplayUpstream;
+
+beforeAll(async () => {
+  harness = await startGatewayHarness({ env: { CIRCUIT_BREAKER_FAILURES: "1000" } });
+  const openApi = (await (await fetch(`${harness.baseUrl}/openapi.json`)).json()) as { components: unknown };
+  ajv.addSchema({ $id: "urn:tollgate:openapi", components: openApi.components });
+  anthropicUpstream = await startReplayUpstream();
+  openaiUpstream = await startReplayUpstream();
+  const { db, secretBox, changes } = harness.container;
+  await addChannel(db, secretBox, changes, {
+    kind: "anthropic",
+    name: "anthropic-replay",
+    baseUrl: anthropicUpstream.baseUrl,
+    apiKey: "sk-ant-test",
+    models: [{ modelId: HAIKU, upstreamModel: "claude-haiku-4-5" }],
+  });
+  await addChannel(db, secretBox, changes, {
+    kind: "openai-compatible",
+    name: "openai-replay",
+    baseUrl: openaiUpstream.baseUrl,
+    apiKey: "sk-openai-test",
+    models: [{ modelId: GPT_4O, upstreamModel: "gpt-4o" }],
+  });
+});
+
+afterAll(async () => {
+  await openaiUpstream?.close();
+  await anthropicUpstream?.close();
+  await harness?.stop();
+});
+
+function sdk(apiKey: string, options: { bearer?: boolean } = {}): Anthropic {
+  const baseURL = harness.baseUrl.replace(/\/v1$/, "");
+  return options.bearer === true
+    ? new Anthropic({ baseURL, authToken: apiKey, apiKey: null, maxRetries: 0 })
+    : new Anthropic({ baseURL, apiKey, maxRetries: 0 });
+}
+
+function payloadsOf(sse: string): Body[] {
+  const payloads: Body[] = [];
+  const parser = createParser({ onEvent: (event) => payloads.push(JSON.parse(event.data) as Body) });
+  parser.feed(sse);
+  parser.feed("\n\n");
+  return payloads;
+}
+
+/** A recorded Anthropic stream assembled into its message, the way Anthropic's SDK assembles one. */
+function assembled(name: string): { content: Body[]; stopReason: string; usage: AnthropicCounts } {
+  const content: Body[] = [];
+  const partialJson = new Map<number, string>();
+  let stopReason = "";
+  let usage: AnthropicCounts = { input_tokens: 0, output_tokens: 0 };
+  for (const payload of payloadsOf(fixture(`anthropic/${name}`).body)) {
+    const index = payload.index as number;
+    if (payload.type === "message_start") usage = { ...((payload.message as Body).usage as AnthropicCounts) };
+    if (payload.type === "content_block_start") {
+      // `caller` (Anthropic's programmatic tool calling) has no place in the gateway's form and is not given back.
+      const { caller: _caller, ...block } = payload.content_block as Body;
+      content[index] = block;
+    }
+    if (payload.type === "content_block_delta") {
+      const delta = payload.delta as Body;
+      const block = content[index]!;
+      if (delta.type === "text_delta") block.text = `${block.text as string}${delta.text as string}`;
+      if (delta.type === "thinking_delta") block.thinking = `${block.thinking as string}${delta.thinking as string}`;
+      if (delta.type === "signature_delta") block.signature = delta.signature;
+      if (delta.type === "input_json_delta") {
+        partialJson.set(index, `${partialJson.get(index) ?? ""}${delta.partial_json as string}`);
+      }
+    }
+    // An empty `partial_json` leaves the input the block started with, as Anthropic's SDK does.
+    if (payload.type === "content_block_stop" && (partialJson.get(index) ?? "") !== "") {
+      content[index]!.input = JSON.parse(partialJson.get(index)!) as unknown;
+    }
+    if (payload.type === "message_delta") {
+      stopReason = (payload.delta as Body).stop_reason as string;
+      usage = { ...usage, ...(payload.usage as Partial<AnthropicCounts>) };
+    }
+  }
+  return { content, stopReason, usage };
+}
+
+/** An answer checked against the component of the OpenAPI document the gateway publishes. */
+function expectMatchesComponent(component: string, value: unknown): void {
+  const validate = ajv.getSchema(`urn:tollgate:openapi#/components/schemas/${component}`);
+  if (validate === undefined) throw new Error(`no component ${component}`);
+  const valid = validate(value);
+  expect(validate.errors ?? [], JSON.stringify(value).slice(0, 500)).toEqual([]);
+  expect(valid).toBe(true);
+}
+
+/** The recorded request with the catalog's model id: what a client sends the gateway. */
+function recordedRequest(name: string, overrides: Body = {}): Body {
+  return { ...(fixture(`anthropic/${name}`).requestBody as Body), model: HAIKU, ...overrides };
+}
+
+/** The call's generation and debit: `costNano` taken from the balance through the ledger, once. */
+async function expectDebited(userId: string, fundedUsd: string, costNano: bigint): Promise<void> {
+  await harness.container.usageWriter.flush();
+  expect(await balanceOf(harness.container.db, userId)).toBe(parseUsdToNano(fundedUsd) - costNano);
+  const debits = (await ledgerOf(harness.container.db, userId)).filter((entry) => entry.kind === "usage");
+  expect(debits.map((entry) => entry.amountNano)).toEqual(costNano === 0n ? [] : [-costNano]);
+  await expectLedgerConsistent(harness.container.db, userId);
+}
+
+/** The cost the answer reports, in nano-USD (the SDK keeps fields it does not know). */
+function reportedCostNano(usage: unknown): bigint {
+  const cost = (usage as { cost?: number }).cost;
+  expect(cost).toEqual(expect.any(Number));
+  return parseUsdToNano(String(cost));
+}
+
+describe("POST /v1/messages on an Anthropic channel", () => {
+  it("answers a plain message as Anthropic did, with its usage and the cost debited", async () => {
+    const user = await harness.createFundedUser("5");
+    anthropicUpstream.respondWith(() => "anthropic/text");
+    const recorded = JSON.parse(fixture("anthropic/text").body) as Body & { usage: AnthropicCounts };
+    const message = await sdk(user.apiKey).messages.create(recordedRequest("text") as never);
+    expectMatchesComponent("AnthropicMessage", message);
+    expect(message).toMatchObject({
+      type: "message",
+      role: "assistant",
+      model: HAIKU,
+      content: recorded.content,
+      stop_reason: recorded.stop_reason,
+    });
+    expect(message.id).toMatch(/^gen-/);
+    expect(message.usage).toMatchObject({
+      input_tokens: recorded.usage.input_tokens,
+      output_tokens: recorded.usage.output_tokens,
+    });
+    const cost = costOf(recorded.usage, HAIKU_PRICES);
+    expect(reportedCostNano(message.usage)).toBe(cost);
+    await expectDebited(user.userId, "5", cost);
+    // What Anthropic received is the client's request, model aside.
+    const sent = anthropicUpstream.received.at(-1)!;
+    expect(sent.url).toBe("/v1/messages");
+    expect(sent.headers["x-api-key"]).toBe("sk-ant-test");
+    expect(sent.body).toMatchObject({
+      model: "claude-haiku-4-5",
+      messages: (fixture("anthropic/text").requestBody as Body).messages,
+      max_tokens: 4096,
+    });
+  });
+
+  it.each(["text-stream", "thinking-stream", "tool-use-stream", "redacted-thinking-stream"])(
+    "streams %s so that the SDK assembles the message Anthropic sent",
+    async (name) => {
+      const user = await harness.createFundedUser("5");
+      anthropicUpstream.respondWith(() => `anthropic/${name}`);
+      const expected = assembled(name);
+      const events: Body[] = [];
+      const stream = sdk(user.apiKey).messages.stream(recordedRequest(name) as never);
+      stream.on("streamEvent", (event) => events.push(event as unknown as Body));
+      const message = await stream.finalMessage();
+      expect(message.content).toEqual(expected.content);
+      expect(message.stop_reason).toBe(expected.stopReason);
+      // Claude Code reads the prompt's size from message_start.
+      const start = events[0]!;
+      expect(start.type).toBe("message_start");
+      expect(((start.message as Body).usage as AnthropicCounts).input_tokens).toBe(expected.usage.input_tokens);
+      expect(events.at(-1)?.type).toBe("message_stop");
+      expect(message.usage).toMatchObject({
+        input_tokens: expected.usage.input_tokens,
+        output_tokens: expected.usage.output_tokens,
+      });
+      // The SDK's assembled usage keeps only the counts it knows: the cost is on message_delta's usage.
+      const cost = costOf(expected.usage, HAIKU_PRICES);
+      const delta = events.find((event) => event.type === "message_delta")!;
+      expect(reportedCostNano(delta.usage)).toBe(cost);
+      await expectDebited(user.userId, "5", cost);
+    },
+  );
+
+  it("carries thinking with its signature and a tool result back to Anthropic on the next turn", async () => {
+    const user = await harness.createFundedUser("5");
+    anthropicUpstream.respondWith(() => "anthropic/thinking-tool-use");
+    const first = await sdk(user.apiKey).messages.create(recordedRequest("thinking-tool-use") as never);
+    expectMatchesComponent("AnthropicMessage", first);
+    const recorded = JSON.parse(fixture("anthropic/thinking-tool-use").body) as { content: Body[] };
+    expect(first.content).toEqual(recorded.content);
+    const toolUse = first.content.find((block) => block.type === "tool_use")!;
+
+    anthropicUpstream.respondWith(() => "anthropic/thinking-tool-result-followup");
+    const followup = recordedRequest("thinking-tool-result-followup");
+    const second = await sdk(user.apiKey).messages.create(followup as never);
+    expect(second.stop_reason).toBe("end_turn");
+    // The assistant turn went back exactly as Anthropic gave it, signed thinking first; the tool result with it.
+    const sent = anthropicUpstream.received.at(-1)!.body as { messages: Body[] };
+    // `is_error: false` is Anthropic's default and is not repeated.
+    const asked = JSON.stringify((fixture("anthropic/thinking-tool-result-followup").requestBody as Body).messages);
+    expect(sent.messages).toEqual(JSON.parse(asked.replaceAll(',"is_error":false', "")));
+    expect(JSON.stringify(sent.messages)).toContain(toolUse.type === "tool_use" ? toolUse.id : "");
+  });
+
+  it("reports cache reads and writes as Anthropic counts them, and bills each at its price", async () => {
+    const user = await harness.createFundedUser("5");
+    anthropicUpstream.respondWith(() => "anthropic/prompt-cache-read-and-write");
+    const recorded = JSON.parse(fixture("anthropic/prompt-cache-read-and-write").body) as { usage: AnthropicCounts };
+    const message = await sdk(user.apiKey).messages.create(recordedRequest("prompt-cache-read-and-write") as never);
+    expect(message.usage).toMatchObject({
+      input_tokens: recorded.usage.input_tokens,
+      output_tokens: recorded.usage.output_tokens,
+      cache_read_input_tokens: recorded.usage.cache_read_input_tokens ?? 0,
+      cache_creation_input_tokens: recorded.usage.cache_creation_input_tokens ?? 0,
+    });
+    const cost = costOf(recorded.usage, HAIKU_PRICES);
+    expect(reportedCostNano(message.usage)).toBe(cost);
+    await expectDebited(user.userId, "5", cost);
+    // cache_control breakpoints reached Anthropic where the client put them.
+    const sent = anthropicUpstream.received.at(-1)!.body as Body;
+    const asked = fixture("anthropic/prompt-cache-read-and-write").requestBody as Body;
+    expect(sent.system).toEqual(asked.system);
+    expect(sent.messages).toEqual(asked.messages);
+  });
+
+  it("passes allowlisted anthropic-beta features to Anthropic and drops the others", async () => {
+    const user = await harness.createFundedUser("5");
+    anthropicUpstream.respondWith(() => "anthropic/text");
+    await sdk(user.apiKey).messages.create(recordedRequest("text") as never, {
+      headers: { "anthropic-beta": "interleaved-thinking-2025-05-14, files-api-2025-04-14" },
+    });
+    expect(anthropicUpstream.received.at(-1)!.headers["anthropic-beta"]).toBe("interleaved-thinking-2025-05-14");
+  });
+});
+
+describe("POST /v1/messages on an OpenAI channel", () => {
+  it("answers in Anthropic's shape, stop reason and usage translated", async () => {
+    const user = await harness.createFundedUser("5");
+    openaiUpstream.respondWith(() => "openai/text");
+    const recorded = JSON.parse(fixture("openai/text").body) as {
+      choices: { message: { content: string } }[];
+      usage: { prompt_tokens: number; completion_tokens: number };
+    };
+    const message = await sdk(user.apiKey).messages.create({
+      model: GPT_4O,
+      max_tokens: 256,
+      system: "Answer briefly.",
+      messages: [{ role: "user", content: "What is the capital of Mexico?" }],
+    });
+    expect(message.content).toEqual([{ type: "text", text: recorded.choices[0]!.message.content }]);
+    expect(message.stop_reason).toBe("end_turn");
+    const usage = { input_tokens: recorded.usage.prompt_tokens, output_tokens: recorded.usage.completion_tokens };
+    expect(message.usage).toMatchObject(usage);
+    const cost = costOf(usage, GPT_4O_PRICES);
+    expect(reportedCostNano(message.usage)).toBe(cost);
+    await expectDebited(user.userId, "5", cost);
+    const sent = openaiUpstream.received.at(-1)!.body as Body;
+    expect(sent.messages).toEqual([
+      { role: "system", content: "Answer briefly." },
+      { role: "user", content: "What is the capital of Mexico?" },
+    ]);
+    expect(sent.max_tokens ?? sent.max_completion_tokens).toBe(256);
+  });
+
+  it("streams a tool call as a tool_use block with its input, and the text stream with its usage", async () => {
+    const user = await harness.createFundedUser("5");
+    openaiUpstream.respondWith(() => "openai/tool-call-stream-argument-deltas");
+    const stream = sdk(user.apiKey).messages.stream({
+      model: GPT_4O,
+      max_tokens: 256,
+      messages: [{ role: "user", content: "Look it up." }],
+      tools: [{ name: "lookup", input_schema: { type: "object", properties: {} } }],
+    });
+    const message = await stream.finalMessage();
+    expect(message.stop_reason).toBe("tool_use");
+    const toolUse = message.content.find((block) => block.type === "tool_use");
+    expect(toolUse).toMatchObject({
+      type: "tool_use",
+      id: expect.any(String) as unknown,
+      name: expect.any(String) as unknown,
+    });
+    expect(typeof (toolUse as { input: unknown }).input).toBe("object");
+
+    openaiUpstream.respondWith(() => "openai/text-stream-include-usage");
+    const text = await sdk(user.apiKey)
+      .messages.stream({ model: GPT_4O, max_tokens: 256, messages: [{ role: "user", content: "Capital?" }] })
+      .finalMessage();
+    expect(text.content).toEqual([{ type: "text", text: "The capital of Mexico is Mexico City." }]);
+    expect(text.usage.input_tokens).toBeGreaterThan(0);
+    expect(text.usage.output_tokens).toBeGreaterThan(0);
+    await harness.container.usageWriter.flush();
+    const rows = await generationsOf(harness.container.db, user.userId);
+    const total = rows.reduce((sum, row) => sum + row.costNano, 0n);
+    expect(await balanceOf(harness.container.db, user.userId)).toBe(parseUsdToNano("5") - total);
+  });
+});
+
+describe("POST /v1/messages errors and accounts", () => {
+  it("knows a model by the name Anthropic gives it, dated or not, as Claude Code sends it", async () => {
+    const user = await harness.createFundedUser("5");
+    anthropicUpstream.respondWith(() => "anthropic/text");
+    for (const name of ["claude-haiku-4-5-20251001", "claude-haiku-4-5"]) {
+      const message = await sdk(user.apiKey).messages.create(recordedRequest("text", { model: name }) as never);
+      expect(message.model).toBe(HAIKU);
+      expect(anthropicUpstream.received.at(-1)?.body).toMatchObject({ model: "claude-haiku-4-5" });
+    }
+  });
+
+  it("takes the key as x-api-key or as a bearer token", async () => {
+    const user = await harness.createFundedUser("5");
+    anthropicUpstream.respondWith(() => "anthropic/text");
+    await expect(sdk(user.apiKey).messages.create(recordedRequest("text") as never)).resolves.toMatchObject({
+      type: "message",
+    });
+    await expect(
+      sdk(user.apiKey, { bearer: true }).messages.create(recordedRequest("text") as never),
+    ).resolves.toMatchObject({ type: "message" });
+  });
+
+  it("answers errors in Anthropic's shape, which the SDK raises as its own classes", async () => {
+    const user = await harness.createFundedUser("5");
+    const broke = await harness.createFundedUser("0");
+    const plain = { max_tokens: 64, messages: [{ role: "user" as const, content: "Hi" }] };
+    await expect(sdk(`sk-gw-${"0".repeat(32)}`).messages.create({ model: HAIKU, ...plain })).rejects.toBeInstanceOf(
+      Anthropic.AuthenticationError,
+    );
+    await expect(sdk(user.apiKey).messages.create({ model: "nobody/nothing", ...plain })).rejects.toBeInstanceOf(
+      Anthropic.NotFoundError,
+    );
+    const empty = await sdk(broke.apiKey)
+      .messages.create({ model: HAIKU, ...plain })
+      .catch((error: unknown) => error);
+    expect(empty).toBeInstanceOf(Anthropic.APIError);
+    expect((empty as InstanceType<typeof Anthropic.APIError>).status).toBe(402);
+    expect((empty as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: "error",
+      error: { type: "billing_error", message: expect.stringMatching(/balance|credit/i) as unknown },
+    });
+
+    const raw = await fetch(`${harness.baseUrl}/messages`, {
+      method: "POST",
+      headers: { "x-api-key": user.apiKey, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: HAIKU, messages: [{ role: "user", content: "Hi" }] }),
+    });
+    expect(raw.status).toBe(400);
+    const refusal: unknown = await raw.json();
+    expectMatchesComponent("AnthropicError", refusal);
+    expect(refusal).toEqual({
+      type: "error",
+      error: { type: "invalid_request_error", message: expect.stringContaining("max_tokens") as unknown },
+    });
+    await expectDebited(user.userId, "5", 0n);
+  });
+
+  it("counts a prompt's tokens without calling a provider or billing", async () => {
+    const user = await harness.createFundedUser("5");
+    const before = anthropicUpstream.received.length;
+    const counted = await sdk(user.apiKey).messages.countTokens({
+      model: HAIKU,
+      system: "You are terse.",
+      messages: [{ role: "user", content: "What is the capital of France?" }],
+    });
+    expect(counted.input_tokens).toBeGreaterThan(10);
+    expect(counted.input_tokens).toBeLessThan(40);
+    expect(anthropicUpstream.received.length).toBe(before);
+    await expectDebited(user.userId, "5", 0n);
+  });
+});
