@@ -1,9 +1,15 @@
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createAnthropic } from "@ai-sdk/anthropic";
 import Anthropic from "@anthropic-ai/sdk";
+import { generateText, streamText } from "ai";
 import Ajv2020 from "ajv/dist/2020";
 import { createParser } from "eventsource-parser";
+import { countTokens } from "gpt-tokenizer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseUsdToNano } from "~/server/gateway/billing/money";
 import { addChannel } from "~/server/services/channels";
+import { anthropicSdkValidators } from "../../helpers/anthropic-sdk-schema";
 import { fixture } from "../../helpers/fixtures";
 import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
 import { balanceOf, expectLedgerConsistent, generationsOf, ledgerOf } from "../../helpers/ledger-assertions";
@@ -20,6 +26,8 @@ type Body = Record<string, unknown>;
 
 const HAIKU = "anthropic/claude-haiku-4.5";
 const GPT_4O = "openai/gpt-4o";
+/** Served by an Anthropic upstream that streams the start of an answer and then waits (see `stalling`). */
+const SONNET = "anthropic/claude-sonnet-4.5";
 /** Catalog list prices in nano-USD per token ($1/M = 1,000). */
 const HAIKU_PRICES = { input: 1_000n, output: 5_000n, cacheRead: 100n, cacheWrite: 1_250n };
 const GPT_4O_PRICES = { input: 2_500n, output: 10_000n, cacheRead: 1_250n, cacheWrite: 0n };
@@ -45,6 +53,9 @@ let harness: GatewayHarness;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 let anthropicUpstream: ReplayUpstream;
 let openaiUpstream: ReplayUpstream;
+/** Anthropic events written before the stalling upstream goes quiet, and how it ended. */
+const stalling = { events: [] as Body[], closed: Promise.resolve() };
+let stallingServer: ReturnType<typeof createServer>;
 
 beforeAll(async () => {
   harness = await startGatewayHarness({ env: { CIRCUIT_BREAKER_FAILURES: "1000" } });
@@ -60,6 +71,23 @@ beforeAll(async () => {
     apiKey: "sk-ant-test",
     models: [{ modelId: HAIKU, upstreamModel: "claude-haiku-4-5" }],
   });
+  stallingServer = createServer((request, response: ServerResponse) => {
+    request.resume();
+    stalling.closed = new Promise((resolve) => response.once("close", () => resolve()));
+    response.writeHead(200, { "content-type": "text/event-stream" });
+    for (const event of stalling.events) {
+      response.write(`event: ${event.type as string}\ndata: ${JSON.stringify(event)}\n\n`);
+    }
+    // …and then nothing more: only the client leaving ends this stream.
+  });
+  await new Promise<void>((resolve) => stallingServer.listen(0, "127.0.0.1", resolve));
+  await addChannel(db, secretBox, changes, {
+    kind: "anthropic",
+    name: "anthropic-stalling",
+    baseUrl: `http://127.0.0.1:${(stallingServer.address() as AddressInfo).port}/v1`,
+    apiKey: "sk-ant-stalling",
+    models: [{ modelId: SONNET, upstreamModel: "claude-sonnet-4-5" }],
+  });
   await addChannel(db, secretBox, changes, {
     kind: "openai-compatible",
     name: "openai-replay",
@@ -70,6 +98,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  stallingServer?.closeAllConnections();
+  await new Promise<void>((resolve) => (stallingServer ? stallingServer.close(() => resolve()) : resolve()));
   await openaiUpstream?.close();
   await anthropicUpstream?.close();
   await harness?.stop();
@@ -99,11 +129,7 @@ function assembled(name: string): { content: Body[]; stopReason: string; usage: 
   for (const payload of payloadsOf(fixture(`anthropic/${name}`).body)) {
     const index = payload.index as number;
     if (payload.type === "message_start") usage = { ...((payload.message as Body).usage as AnthropicCounts) };
-    if (payload.type === "content_block_start") {
-      // `caller` (Anthropic's programmatic tool calling) has no place in the gateway's form and is not given back.
-      const { caller: _caller, ...block } = payload.content_block as Body;
-      content[index] = block;
-    }
+    if (payload.type === "content_block_start") content[index] = { ...(payload.content_block as Body) };
     if (payload.type === "content_block_delta") {
       const delta = payload.delta as Body;
       const block = content[index]!;
@@ -218,13 +244,59 @@ describe("POST /v1/messages on an Anthropic channel", () => {
     },
   );
 
+  it("sends only events that Anthropic's SDK types describe, message_start with the prompt's tokens", async () => {
+    const { event: validEvent, message: validMessage } = anthropicSdkValidators();
+    // The check is sound: Anthropic's own recorded events pass it.
+    for (const name of ["thinking-stream", "tool-use-stream"]) {
+      for (const payload of payloadsOf(fixture(`anthropic/${name}`).body)) {
+        if (payload.type !== "ping") expect(validEvent(payload), JSON.stringify(validEvent.errors)).toBe(true);
+      }
+    }
+    const user = await harness.createFundedUser("5");
+    for (const [name, upstream] of [
+      ["thinking-stream", anthropicUpstream],
+      ["tool-use-stream", anthropicUpstream],
+      ["redacted-thinking-stream", anthropicUpstream],
+      ["parallel-tool-calls-stream", openaiUpstream],
+      ["text-stream-include-usage", openaiUpstream],
+    ] as const) {
+      upstream.respondWith(() => `${upstream === anthropicUpstream ? "anthropic" : "openai"}/${name}`);
+      const body =
+        upstream === anthropicUpstream
+          ? recordedRequest(name)
+          : { model: GPT_4O, max_tokens: 256, stream: true, messages: [{ role: "user", content: "Go." }] };
+      const response = await fetch(`${harness.baseUrl}/messages`, {
+        method: "POST",
+        headers: { "x-api-key": user.apiKey, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBe(200);
+      const payloads = payloadsOf(await response.text());
+      expect(payloads.length).toBeGreaterThan(3);
+      for (const payload of payloads) {
+        if (payload.type === "ping") continue;
+        expect(validEvent(payload), `${name}: ${JSON.stringify(payload)} ${JSON.stringify(validEvent.errors)}`).toBe(
+          true,
+        );
+      }
+      const start = payloads.find((payload) => payload.type === "message_start")!;
+      expect(((start.message as Body).usage as AnthropicCounts).input_tokens).toBeGreaterThan(0);
+    }
+    anthropicUpstream.respondWith(() => "anthropic/parallel-tool-use");
+    const whole = await sdk(user.apiKey).messages.create(recordedRequest("parallel-tool-use") as never);
+    expect(validMessage(whole), JSON.stringify(validMessage.errors)).toBe(true);
+  });
+
   it("carries thinking with its signature and a tool result back to Anthropic on the next turn", async () => {
     const user = await harness.createFundedUser("5");
     anthropicUpstream.respondWith(() => "anthropic/thinking-tool-use");
     const first = await sdk(user.apiKey).messages.create(recordedRequest("thinking-tool-use") as never);
     expectMatchesComponent("AnthropicMessage", first);
     const recorded = JSON.parse(fixture("anthropic/thinking-tool-use").body) as { content: Body[] };
-    expect(first.content).toEqual(recorded.content);
+    // The recording predates `caller`, which the gateway adds to each tool_use block as Anthropic now sends it.
+    expect(first.content).toEqual(
+      recorded.content.map((block) => (block.type === "tool_use" ? { ...block, caller: { type: "direct" } } : block)),
+    );
     const toolUse = first.content.find((block) => block.type === "tool_use")!;
 
     anthropicUpstream.respondWith(() => "anthropic/thinking-tool-result-followup");
@@ -267,6 +339,58 @@ describe("POST /v1/messages on an Anthropic channel", () => {
       headers: { "anthropic-beta": "interleaved-thinking-2025-05-14, files-api-2025-04-14" },
     });
     expect(anthropicUpstream.received.at(-1)!.headers["anthropic-beta"]).toBe("interleaved-thinking-2025-05-14");
+  });
+});
+
+describe("POST /v1/messages cut short", () => {
+  it("bills a stream the client aborts for the prompt Anthropic counted and the text it received", async () => {
+    const pieces = ["Alpha beta", " gamma delta", " epsilon zeta eta"];
+    stalling.events = [
+      {
+        type: "message_start",
+        message: {
+          id: "msg_stall",
+          type: "message",
+          role: "assistant",
+          model: "claude-sonnet-4-5",
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: 1234, output_tokens: 1 },
+        },
+      },
+      { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+      ...pieces.map((text) => ({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } })),
+    ];
+    const user = await harness.createFundedUser("5");
+    const abort = new AbortController();
+    const response = await fetch(`${harness.baseUrl}/messages`, {
+      method: "POST",
+      headers: { "x-api-key": user.apiKey, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: SONNET,
+        max_tokens: 1024,
+        stream: true,
+        messages: [{ role: "user", content: "Recite the Greek alphabet slowly." }],
+      }),
+      signal: abort.signal,
+    });
+    const reader = response.body!.getReader();
+    let text = "";
+    while (!text.includes("epsilon zeta eta")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(text).toContain('"input_tokens":1234');
+    abort.abort();
+    // The gateway hangs up on the upstream when the client leaves.
+    await stalling.closed;
+    // Anthropic's count of the prompt, the tokenizer's count of what the client received (Sonnet: $3 and $15 /M).
+    const cost = 1234n * 3_000n + BigInt(countTokens(pieces.join(""))) * 15_000n;
+    await expectDebited(user.userId, "5", cost);
+    const [generation] = await generationsOf(harness.container.db, user.userId);
+    expect(generation).toMatchObject({ cancelled: true, billingStatus: "estimated", costNano: cost });
   });
 });
 
@@ -329,6 +453,43 @@ describe("POST /v1/messages on an OpenAI channel", () => {
     const rows = await generationsOf(harness.container.db, user.userId);
     const total = rows.reduce((sum, row) => sum + row.costNano, 0n);
     expect(await balanceOf(harness.container.db, user.userId)).toBe(parseUsdToNano("5") - total);
+  });
+});
+
+describe("POST /v1/messages with the AI SDK's Anthropic provider", () => {
+  it("generates and streams text through the gateway, usage included", async () => {
+    const user = await harness.createFundedUser("5");
+    const anthropic = createAnthropic({ baseURL: harness.baseUrl, apiKey: user.apiKey });
+    anthropicUpstream.respondWith(() => "anthropic/text");
+    const whole = await generateText({ model: anthropic(HAIKU), prompt: "What is the capital of France?" });
+    expect(whole.text).toBe("The capital of France is Paris.");
+    expect(whole.finishReason).toBe("stop");
+    expect(whole.usage).toMatchObject({ inputTokens: 20, outputTokens: 10 });
+
+    anthropicUpstream.respondWith(() => "anthropic/thinking-stream");
+    const streamed = streamText({
+      model: anthropic(HAIKU),
+      prompt: "Two names for a pet pelican, briefly.",
+      providerOptions: { anthropic: { thinking: { type: "enabled", budgetTokens: 1024 } } },
+    });
+    const expected = assembled("thinking-stream");
+    const thinking = expected.content.find((block) => block.type === "thinking")!;
+    expect(await streamed.reasoningText).toBe(thinking.thinking);
+    expect(await streamed.text).toBe(expected.content.find((block) => block.type === "text")!.text);
+    expect(await streamed.usage).toMatchObject({
+      inputTokens: expected.usage.input_tokens,
+      outputTokens: expected.usage.output_tokens,
+    });
+    // The thinking budget reached Anthropic as Anthropic's own switch.
+    expect(anthropicUpstream.received.at(-1)?.body).toMatchObject({
+      thinking: { type: "enabled", budget_tokens: 1024 },
+    });
+    await harness.container.usageWriter.flush();
+    const rows = await generationsOf(harness.container.db, user.userId);
+    expect(rows).toHaveLength(2);
+    expect(await balanceOf(harness.container.db, user.userId)).toBe(
+      parseUsdToNano("5") - rows.reduce((sum, row) => sum + row.costNano, 0n),
+    );
   });
 });
 

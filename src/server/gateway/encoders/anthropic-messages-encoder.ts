@@ -44,6 +44,11 @@ export function anthropicUsage(usage: TokenUsage, costNano: bigint | null): Reco
   };
 }
 
+/** A tool call the model made itself (`caller`: Anthropic's SDK types require it since programmatic tool calling). */
+function toolUseBlock(id: string, name: string): Record<string, unknown> {
+  return { type: "tool_use", id, name, input: {}, caller: { type: "direct" } };
+}
+
 function sse(event: string, data: Record<string, unknown>): string {
   return `event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`;
 }
@@ -133,10 +138,7 @@ export function anthropicMessagesStream(promptTokens: number): StreamFormat {
               sse("content_block_stop", { index: blocks - 1 })
             );
           case "tool-call-start":
-            return openBlock(
-              { kind: "tool", index: part.index },
-              { type: "tool_use", id: part.id, name: part.name, input: {} },
-            );
+            return openBlock({ kind: "tool", index: part.index }, toolUseBlock(part.id, part.name));
           case "tool-call-arguments":
             // Arguments belong to the tool call they name; one that is not the open block is out of order and dropped.
             return open?.kind === "tool" && open.index === part.index
@@ -215,7 +217,7 @@ export const anthropicMessageBody: WholeAnswerEncoder = (identity, completion, {
           content.push({ type: "text", text: part.text });
           break;
         case "tool-call-start":
-          content.push({ type: "tool_use", id: part.id, name: part.name, input: {} });
+          content.push(toolUseBlock(part.id, part.name));
           break;
         case "tool-call-arguments": {
           const block = content.at(-1);

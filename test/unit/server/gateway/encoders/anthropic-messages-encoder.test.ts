@@ -96,9 +96,10 @@ describe("Anthropic Messages stream encoder", () => {
       const sent = await encode(anthropic, recorded, usageOf(46, 12, 106_000n));
       // The recording itself, assembled the same way, is the expectation.
       const expected = assemble((await sseEvents(recorded)).map((event) => ({ data: JSON.parse(event.data) as Body })));
-      // `caller` (how a tool was invoked, for Anthropic's programmatic tool calling) has no place in the gateway's
-      // form and is not given back; everything else is.
-      expect(assemble(sent)).toEqual(expected.map(({ caller: _caller, ...block }) => block));
+      // Each tool_use block says the model called it (`caller`, as Anthropic now sends it, older recordings lack it).
+      expect(assemble(sent)).toEqual(
+        expected.map((block) => (block.type === "tool_use" ? { ...block, caller: { type: "direct" } } : block)),
+      );
       // Every event is named after its payload's type, as Anthropic frames them; blocks open and close in order.
       for (const event of sent) expect(event.event).toBe(event.data.type);
       const names = sent.map((event) => event.event);
