@@ -14,10 +14,19 @@ export const catalogModelSchema = z.object({
   upstreamModel: z.string().min(1),
   /** Release date, ISO 8601 (YYYY-MM-DD). */
   releasedAt: z.iso.date(),
+  /** The longest input in tokens (for an embedding model, of each input). */
   contextLength: z.number().int().positive(),
+  /**
+   * The longest answer in tokens. An embedding model answers one vector per input, no tokens: for it this is the
+   * length of its vectors (their dimensions, which `dimensions` may shorten).
+   */
   maxOutputTokens: z.number().int().positive(),
   inputModalities: z.array(z.enum(["text", "image", "file", "audio"])).min(1),
-  outputModalities: z.array(z.enum(["text", "image", "audio"])).min(1),
+  /**
+   * `embeddings` (OpenRouter's word) marks an embedding model: it answers POST /v1/embeddings only, and is priced per
+   * input token (its output price is 0).
+   */
+  outputModalities: z.array(z.enum(["text", "image", "audio", "embeddings"])).min(1),
   supportedParameters: z.array(z.string()),
   /** The author's public list prices: tokens in USD per one million, fees in USD each. */
   pricing: z.object({

@@ -1,7 +1,9 @@
 import type { GatewayDeps } from "./deps";
 import { errors, GatewayError } from "./errors";
 import { handleChatCompletions } from "./handlers/chat-completions";
+import { handleEmbeddings } from "./handlers/embeddings";
 import { handleCountTokens, handleMessages } from "./handlers/messages";
+import { handleResponses } from "./handlers/responses";
 import { handleActivity, handleCredits, handleGeneration, handleKeyInfo } from "./handlers/account";
 import { handleGetModel, handleListModels, handleModelEndpoints, handlePrices } from "./handlers/list-models";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "./http";
@@ -107,6 +109,8 @@ type CallHandler = (request: GatewayRequest, principal: Principal, deps: Gateway
 const CALL_ENDPOINTS: Partial<Record<string, CallHandler>> = {
   "/v1/chat/completions": handleChatCompletions,
   "/v1/messages": handleMessages,
+  "/v1/responses": handleResponses,
+  "/v1/embeddings": handleEmbeddings,
 };
 
 const MODEL_PATH = /^\/v1\/models\/(.+)$/;

@@ -55,6 +55,7 @@ describe("GET /v1/openapi.json", () => {
         "/v1/activity",
         "/v1/chat/completions",
         "/v1/credits",
+        "/v1/embeddings",
         "/v1/generation",
         "/v1/key",
         "/v1/messages",
@@ -64,6 +65,7 @@ describe("GET /v1/openapi.json", () => {
         "/v1/models/{author}/{slug}/endpoints",
         "/v1/openapi.json",
         "/v1/prices",
+        "/v1/responses",
       ].sort(),
     );
     const request = document.components.schemas.ChatCompletionRequest as {

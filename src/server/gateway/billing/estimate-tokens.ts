@@ -94,6 +94,16 @@ export function measurePrompt(request: ChatCompletionRequest): PromptMeasure {
   return { tokens, imageCount };
 }
 
+/**
+ * Tokens of the inputs of an embeddings request: each text counted with the tokenizer (not remembered: documents to
+ * embed rarely repeat, and would push out the prompts that do), token ids counted exactly.
+ */
+export function measureEmbeddingInput(inputs: readonly (string | readonly number[])[]): PromptMeasure {
+  let tokens = 0;
+  for (const input of inputs) tokens += typeof input === "string" ? countText(input) : input.length;
+  return { tokens, imageCount: 0 };
+}
+
 /** Tokens of text the upstream produced (content, reasoning, tool-call arguments), joined. */
 export function countCompletionTokens(pieces: readonly string[]): number {
   return pieces.length === 0 ? 0 : countText(pieces.join(""));

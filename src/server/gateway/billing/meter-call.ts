@@ -36,6 +36,11 @@ export interface MeterInput {
   reported: TokenUsage | null;
   /** The upstream finished the answer (a stream reached its finish); false for a cut or abandoned stream. */
   completed: boolean;
+  /**
+   * `reported` is the gateway's own count, not the upstream's: a finished call whose upstream reports no usage (an
+   * embeddings provider that gives no token count). Billed like a reported one, marked `estimated`.
+   */
+  estimated?: boolean;
   emitted: EmittedText;
   /** The gateway's own count of the prompt, times the upstream calls made for it. */
   promptTokens: number;
@@ -58,7 +63,8 @@ export interface Metered {
 export function meterCall(input: MeterInput): Metered {
   const { reported, emitted } = input;
   if (reported !== null && input.completed) {
-    return { usage: reported, billingStatus: "exact", costNano: price(reported, input) };
+    const billingStatus = input.estimated === true ? "estimated" : "exact";
+    return { usage: reported, billingStatus, costNano: price(reported, input) };
   }
   const producedNothing =
     emitted.text.length === 0 && emitted.reasoning.length === 0 && (reported?.completionTokens ?? 0) === 0;

@@ -19,6 +19,23 @@ function outputTokenCap(model: CatalogModel, body: ChatCompletionRequest): numbe
   return requested === null ? model.maxOutputTokens : Math.min(requested, model.maxOutputTokens);
 }
 
+/**
+ * What a call may consume beyond its prompt (which the context measures), for its hold: the output tokens it may
+ * produce on a candidate's model, every choice counted.
+ */
+export interface CallBounds {
+  outputTokens(model: CatalogModel): number;
+}
+
+/** A chat completion's bounds: its output cap (the client's, never more than the model's) times its choices. */
+export function chatCallBounds(body: ChatCompletionRequest): CallBounds {
+  const choices = body.n ?? 1;
+  return { outputTokens: (model) => outputTokenCap(model, body) * choices };
+}
+
+/** A call that produces no tokens (embeddings): its input is all it is billed for. */
+export const INPUT_ONLY: CallBounds = { outputTokens: () => 0 };
+
 /** Which of revoked, disabled or expired the key became: one read of the key, only on this rare refusal. */
 async function inactiveKeyState(context: CallContext): Promise<InactiveKeyState | null> {
   const { deps, principal } = context;
@@ -52,19 +69,18 @@ async function noCreditMessage(context: CallContext): Promise<string> {
  */
 export async function admitCall(
   context: CallContext,
-  body: ChatCompletionRequest,
+  bounds: CallBounds,
   candidates: readonly Candidate[],
 ): Promise<void> {
   const { deps, principal } = context;
-  const choices = body.n ?? 1;
-  const outputTokens = Math.max(...candidates.map((candidate) => outputTokenCap(candidate.model, body)));
+  const outputTokens = Math.max(...candidates.map((candidate) => bounds.outputTokens(candidate.model)));
   // Failover may end on any candidate: the hold covers the dearest.
   const holdNano = candidates
     .map((candidate) =>
       worstCaseCostNano(
         {
           promptTokens: promptTokenBound(context.prompt) * context.upstreamCalls,
-          outputTokens: outputTokenCap(candidate.model, body) * choices,
+          outputTokens: bounds.outputTokens(candidate.model),
           imageCount: context.prompt.imageCount * context.upstreamCalls,
         },
         candidate.endpoint.prices,
@@ -89,9 +105,12 @@ export async function admitCall(
       throw errors.insufficientCredits(
         outcome.availableNano <= 0n
           ? await noCreditMessage(context)
-          : `This request needs ${usd(holdNano)} of available credit (its prompt plus up to ${outputTokens * choices} ` +
+          : outputTokens > 0
+            ? `This request needs ${usd(holdNano)} of available credit (its prompt plus up to ${outputTokens} ` +
               `output tokens at ${context.model.id}'s prices) but ${usd(outcome.availableNano)} is available. ` +
-              "Add credits, or lower max_tokens.",
+              "Add credits, or lower max_tokens."
+            : `This request needs ${usd(holdNano)} of available credit (its input at ${context.model.id}'s ` +
+              `prices) but ${usd(outcome.availableNano)} is available. Add credits, or send less input.`,
       );
     case "key_limit_exceeded": {
       const resets = outcome.resetsAt === null ? "" : ` It resets at ${outcome.resetsAt.toISOString()}.`;

@@ -45,6 +45,8 @@ export interface CallOutcome {
   usage: TokenUsage | null;
   /** The upstream finished its answer; false for anything cut short. */
   completed: boolean;
+  /** `usage` is the gateway's own count of a finished call whose upstream reported none (billed as estimated). */
+  estimated?: boolean;
   /** What the client received, counted when the upstream's usage is missing. */
   emitted?: EmittedText;
   finishReason?: string | null;

@@ -13,16 +13,17 @@ export interface ReadCompletion {
   usage: TokenUsage | null;
 }
 
-/** Reads and checks a non-streamed answer, finish reasons normalised and every tool call with an id. */
-export async function readCompletion(
+/**
+ * The whole body of an answered (non-streamed) call. Every way of not getting it whole becomes a CallFailure: the
+ * client leaving, a body that stalls past its limits, a connection cut before the end (which fails over).
+ */
+export async function readAnswerText(
   context: CallContext,
-  adapter: ProviderAdapter,
   upstream: UpstreamResponse,
   signal: AbortSignal,
-): Promise<ReadCompletion> {
-  let text: string;
+): Promise<string> {
   try {
-    text = await upstream.text();
+    return await upstream.text();
   } catch (error) {
     if (signal.aborted) throw new CallFailure(errors.clientDisconnected(), "client_disconnected", true);
     if (error instanceof UpstreamTimeoutError) {
@@ -37,9 +38,12 @@ export async function readCompletion(
       "upstream_body_incomplete",
     );
   }
-  let completion: ChatCompletion;
+}
+
+/** A whole answer read by `parse`; one it cannot read (not JSON, not the expected shape) is a CallFailure. */
+export function parseAnswer<T>(context: CallContext, text: string, parse: (json: unknown) => T): T {
   try {
-    completion = adapter.parseResponse(JSON.parse(text));
+    return parse(JSON.parse(text));
   } catch (error) {
     context.deps.logger.warn("upstream answered garbage", { channel: context.endpoint.channel.name, error });
     throw new CallFailure(
@@ -47,6 +51,17 @@ export async function readCompletion(
       "upstream_invalid_response",
     );
   }
+}
+
+/** Reads and checks a non-streamed answer, finish reasons normalised and every tool call with an id. */
+export async function readCompletion(
+  context: CallContext,
+  adapter: ProviderAdapter,
+  upstream: UpstreamResponse,
+  signal: AbortSignal,
+): Promise<ReadCompletion> {
+  const text = await readAnswerText(context, upstream, signal);
+  const completion: ChatCompletion = parseAnswer(context, text, (json) => adapter.parseResponse(json));
   completion.choices = completion.choices.map((choice) => ({
     ...choice,
     finish_reason: normaliseFinishReason(choice.finish_reason),

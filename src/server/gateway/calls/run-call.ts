@@ -8,9 +8,10 @@ import { inlineImageUrls } from "../net/inline-image-urls";
 import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
 import type { AnthropicOptions } from "../providers/types";
 import type { CatalogModel, ResolvedChannel } from "../routing/catalog";
+import { embeddingModelOnChat, isEmbeddingModel } from "../routing/model-kind";
 import { routeCandidates } from "../routing/route-candidates";
 import { settleWithin, STILL_PENDING } from "../sse/keep-alive";
-import { admitCall } from "./admit-call";
+import { admitCall, chatCallBounds } from "./admit-call";
 import type { CallContext } from "./call-context";
 import type { CallPlan } from "./call-plan";
 import { openStreams } from "./open-streams";
@@ -68,6 +69,11 @@ export async function runCall(
   if (principal.allowedModels !== null && !principal.allowedModels.has(model.id)) {
     throw errors.modelNotAllowed(model.id);
   }
+  if (isEmbeddingModel(model)) throw embeddingModelOnChat(model.id, "model");
+  (body.models ?? []).forEach((id, index) => {
+    const fallback = deps.catalog.getModel(id);
+    if (fallback !== undefined && isEmbeddingModel(fallback)) throw embeddingModelOnChat(id, `models[${index}]`);
+  });
 
   // Candidates in the order to try them; failover walks this list when an upstream fails before answering.
   const candidates = routeCandidates(body, model, principal, deps);
@@ -104,7 +110,7 @@ export async function runCall(
     body = await inlineImageUrls(body, deps.fetchImage, request.signal);
   }
   // From here on the call holds part of the balance: every way out settles it, which releases the hold.
-  await admitCall(context, body, tried);
+  await admitCall(context, chatCallBounds(body), tried);
   // A fan-out sends every copy the request for one choice.
   const sent = fannedOut ? oneChoice(body) : body;
   const plan: CallPlan = {

@@ -6,10 +6,14 @@ import { CallFailure } from "./call-failure";
 import type { CallContext, CallOutcome } from "./call-context";
 
 /** What the call costs so far, the same way its settlement will meter it (for the usage shown to the client). */
-export function meter(context: CallContext, outcome: Pick<CallOutcome, "usage" | "completed" | "emitted">): Metered {
+export function meter(
+  context: CallContext,
+  outcome: Pick<CallOutcome, "usage" | "completed" | "estimated" | "emitted">,
+): Metered {
   return meterCall({
     reported: outcome.usage,
     completed: outcome.completed,
+    estimated: outcome.estimated,
     emitted: outcome.emitted ?? noEmittedText(),
     promptTokens: context.prompt.tokens * context.upstreamCalls,
     imageCount: context.prompt.imageCount,

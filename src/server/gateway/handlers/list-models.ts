@@ -4,9 +4,11 @@ import { errors } from "../errors";
 import { jsonResponse, type GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
 import type { ModelEndpointList, ModelInfo, PriceList } from "../protocol/api-schemas";
+import type { ProviderAdapter } from "../providers/types";
 import type { CatalogModel } from "../routing/catalog";
 import type { Percentiles } from "../routing/channel-stats";
 import { circuitKey } from "../routing/circuit-breaker";
+import { isEmbeddingModel, embeddingDimensions } from "../routing/model-kind";
 
 /** `value / 10^scale` as an exact decimal string, trailing zeros trimmed ("0.0000025", "3"). */
 function exactDecimal(value: bigint, scale: number): string {
@@ -45,14 +47,30 @@ function representativePrices(model: CatalogModel) {
 }
 
 /**
+ * What an adapter carries of a model's parameters: its embeddings parameters for an embedding model (none when it
+ * makes no embeddings), its chat parameters otherwise; undefined means everything.
+ */
+function parametersCarried(adapter: ProviderAdapter, model: CatalogModel): ReadonlySet<string> | undefined {
+  if (!isEmbeddingModel(model)) return adapter.supportedParameters;
+  return adapter.embeddings?.supportedParameters ?? new Set();
+}
+
+/**
  * The model's catalog parameters that at least one of its endpoints can carry: a parameter every adapter serving the
  * model would drop is not listed.
  */
 function carriedParameters(model: CatalogModel, deps: GatewayDeps): string[] {
-  const adapters = model.endpoints.map((endpoint) => deps.providers.forChannel(endpoint.channel).adapter);
-  return model.supportedParameters.filter((parameter) =>
-    adapters.some((adapter) => adapter.supportedParameters === undefined || adapter.supportedParameters.has(parameter)),
+  const carried = model.endpoints.map((endpoint) =>
+    parametersCarried(deps.providers.forChannel(endpoint.channel).adapter, model),
   );
+  return model.supportedParameters.filter((parameter) =>
+    carried.some((supported) => supported === undefined || supported.has(parameter)),
+  );
+}
+
+/** An embedding model produces no tokens: its catalog maximum output is its vectors' length. */
+function maxCompletionTokens(model: CatalogModel): number | null {
+  return isEmbeddingModel(model) ? null : model.maxOutputTokens;
 }
 
 /** A model's or an endpoint's prices per token and per request/image, OpenRouter's way, markup included. */
@@ -89,7 +107,8 @@ export function renderModel(model: CatalogModel, deps: GatewayDeps): ModelInfo {
       completion: perMillionUsd(prices?.outputPriceNano ?? 0n, prices) ?? "0",
     },
     supported_parameters: carriedParameters(model, deps),
-    top_provider: { context_length: model.contextLength, max_completion_tokens: model.maxOutputTokens },
+    top_provider: { context_length: model.contextLength, max_completion_tokens: maxCompletionTokens(model) },
+    ...(isEmbeddingModel(model) ? { dimensions: embeddingDimensions(model) } : {}),
   };
 }
 
@@ -167,13 +186,14 @@ export function handleModelEndpoints(principal: Principal, deps: GatewayDeps, id
             provider_name: channel.provider,
             tag: channel.name,
             context_length: model.contextLength,
-            max_completion_tokens: model.maxOutputTokens,
+            max_completion_tokens: maxCompletionTokens(model),
             max_prompt_tokens: model.contextLength,
             pricing: renderPricing(endpoint.prices),
             quantization: null,
-            supported_parameters: model.supportedParameters.filter(
-              (parameter) => adapter.supportedParameters === undefined || adapter.supportedParameters.has(parameter),
-            ),
+            supported_parameters: model.supportedParameters.filter((parameter) => {
+              const carried = parametersCarried(adapter, model);
+              return carried === undefined || carried.has(parameter);
+            }),
             status: cooling ? -1 : 0,
             uptime_last_5m: percent(stats.last5m.uptime),
             uptime_last_30m: percent(stats.last30m.uptime),

@@ -118,7 +118,15 @@ export const modelSchema = z
     pricing: pricingSchema,
     pricing_per_million_usd: z.object({ prompt: z.string(), completion: z.string() }),
     supported_parameters: z.array(z.string()),
-    top_provider: z.object({ context_length: z.number().int(), max_completion_tokens: z.number().int() }),
+    top_provider: z.object({
+      context_length: z.number().int(),
+      max_completion_tokens: z.number().int().nullable().describe("Null for an embedding model"),
+    }),
+    dimensions: z
+      .number()
+      .int()
+      .optional()
+      .describe('Embedding models (`architecture.output_modalities` has "embeddings"): the length of their vectors'),
   })
   .meta({ id: "Model" });
 
@@ -154,7 +162,7 @@ export const modelEndpointsSchema = z
           provider_name: z.string().describe("The provider slug used by `provider.order`, `only` and `ignore`"),
           tag: z.string().describe("The channel serving this endpoint"),
           context_length: z.number().int(),
-          max_completion_tokens: z.number().int(),
+          max_completion_tokens: z.number().int().nullable().describe("Null for an embedding model"),
           max_prompt_tokens: z.number().int(),
           pricing: pricingSchema,
           quantization: z.null(),

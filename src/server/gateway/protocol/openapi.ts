@@ -16,6 +16,10 @@ import {
 import { anthropicErrorSchema, anthropicMessageSchema, inputTokenCountSchema } from "./anthropic-message-schemas";
 import { anthropicMessagesRequestSchema } from "./anthropic-messages-request";
 import { chatCompletionRequestSchema } from "./chat-completion-request";
+import { responsesRequestSchema } from "./responses-request";
+import { responseSchema } from "./responses-schemas";
+import { embeddingsRequestSchema } from "./embeddings-request";
+import { embeddingListSchema } from "./embeddings-response";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -62,6 +66,10 @@ export function buildOpenApiDocument(): JsonSchema {
     AnthropicMessage: anthropicMessageSchema,
     AnthropicError: anthropicErrorSchema,
     InputTokenCount: inputTokenCountSchema,
+    ResponsesRequest: responsesRequestSchema,
+    Response: responseSchema,
+    EmbeddingsRequest: embeddingsRequestSchema,
+    EmbeddingList: embeddingListSchema,
   };
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
   const generated = z.toJSONSchema(registry, {
@@ -136,6 +144,26 @@ export function buildOpenApiDocument(): JsonSchema {
           },
         },
       },
+      "/v1/embeddings": {
+        post: {
+          operationId: "createEmbedding",
+          summary:
+            "Create embeddings (OpenAI's embeddings API) with an embedding model; billed per input token at the " +
+            "model's input price",
+          requestBody: { required: true, content: json("EmbeddingsRequest") },
+          responses: {
+            "200": {
+              description: "One vector per input, in the requested encoding, with the usage and its cost",
+              headers: {
+                "x-request-id": { schema: { type: "string" } },
+                "x-generation-id": { schema: { type: "string" } },
+              },
+              content: json("EmbeddingList"),
+            },
+            ...errorResponses(["400", ...authErrors, "402", "403", "404", "408", "413", "429", "502", "503", "504"]),
+          },
+        },
+      },
       "/v1/messages": {
         post: {
           operationId: "createMessage",
@@ -163,6 +191,29 @@ export function buildOpenApiDocument(): JsonSchema {
               content: { ...json("AnthropicMessage"), "text/event-stream": { schema: {} } },
             },
             ...anthropicErrors(["400", ...authErrors, "402", "403", "404", "408", "413", "429", "502", "503", "504"]),
+          },
+        },
+      },
+      "/v1/responses": {
+        post: {
+          operationId: "createResponse",
+          summary:
+            "Create a response (OpenAI's Responses API, streaming or not) with any model. Stateless: send the whole " +
+            "conversation in `input` each time; `store: true` and `previous_response_id` are refused.",
+          requestBody: { required: true, content: json("ResponsesRequest") },
+          responses: {
+            "200": {
+              description:
+                "The response; with `stream: true`, OpenAI's server-sent events (response.created, output items added, " +
+                "filled and done, then response.completed or response.incomplete with the billed usage and cost, or " +
+                "response.failed), without a `[DONE]` line",
+              headers: {
+                "x-request-id": { schema: { type: "string" } },
+                "x-generation-id": { schema: { type: "string" } },
+              },
+              content: { ...json("Response"), "text/event-stream": { schema: {} } },
+            },
+            ...errorResponses(["400", ...authErrors, "402", "403", "404", "408", "413", "429", "502", "503", "504"]),
           },
         },
       },

@@ -1,6 +1,8 @@
 import type { TokenUsage } from "../billing/compute-cost";
 import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
 import type { ChatCompletion, ChatCompletionChunk } from "../protocol/chat-completion-response";
+import type { UpstreamVector } from "../protocol/embedding-encoding";
+import type { EmbeddingsRequest } from "../protocol/embeddings-request";
 import type { ChannelTimeouts, ResolvedChannel } from "../routing/catalog";
 
 export interface UpstreamHttpRequest {
@@ -110,4 +112,32 @@ export interface ProviderAdapter {
   createStreamTransformer(): (event: SseEvent) => StreamItem[];
   parseUsage(usage: unknown): TokenUsage | null;
   parseError(status: number, bodyText: string): UpstreamErrorInfo;
+  /** Embeddings (POST /v1/embeddings), for providers that make them; their errors are read by `parseError`. */
+  embeddings?: EmbeddingsCapability;
+}
+
+export interface BuildEmbeddingsInput {
+  /** The client's request as POST /v1/embeddings received it. */
+  request: EmbeddingsRequest;
+  upstreamModel: string;
+  channel: ResolvedChannel;
+}
+
+/** What an upstream answered to an embeddings request. */
+export interface UpstreamEmbeddings {
+  /** One per input, in input order: numbers, or base64 of little-endian float32 (OpenAI's `encoding_format`). */
+  vectors: UpstreamVector[];
+  /** The input tokens the upstream counted; null when it reports none (the gateway counts them itself). */
+  promptTokens: number | null;
+}
+
+/** A provider's embeddings API, pure like the rest of its adapter. */
+export interface EmbeddingsCapability {
+  /** Inputs given as token ids (number[] / number[][]) can be sent; a provider that takes only text cannot. */
+  acceptsTokenArrays: boolean;
+  /** The embeddings parameters it carries (`dimensions`, `encoding_format`, `user`), for `/v1/models` and routing. */
+  supportedParameters: ReadonlySet<string>;
+  buildRequest(input: BuildEmbeddingsInput): UpstreamHttpRequest;
+  /** Throws when the body is not an embeddings answer. */
+  parseResponse(body: unknown): UpstreamEmbeddings;
 }

@@ -2,6 +2,7 @@ import type { GatewayDeps } from "../deps";
 import { errors } from "../errors";
 import type { Principal } from "../keys/api-key-authenticator";
 import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
+import type { ProviderAdapter } from "../providers/types";
 import type { CatalogModel } from "./catalog";
 import { selectCandidates, type Candidate } from "./select-candidates";
 
@@ -17,16 +18,21 @@ const NOT_PROVIDER_PARAMETERS = new Set([
   "provider",
 ]);
 
+/** What routing reads of a request: its fallbacks, its preferences, and the names of its other fields (parameters). */
+export type RoutedRequest = Pick<ChatCompletionRequest, "models" | "provider">;
+
 /**
  * The requested model then its `models` fallbacks (each known and allowed for this key), narrowed and ordered by the
  * request's `provider` preferences. Refuses with 400 naming the constraint when the preferences exclude every
- * provider.
+ * provider. `carried` gives the parameters an adapter carries for this kind of call (`provider.require_parameters`);
+ * by default its chat parameters.
  */
 export function routeCandidates(
-  body: ChatCompletionRequest,
+  body: RoutedRequest,
   model: CatalogModel,
   principal: Principal,
   deps: GatewayDeps,
+  carried: (adapter: ProviderAdapter) => ReadonlySet<string> | undefined = (adapter) => adapter.supportedParameters,
 ): Candidate[] {
   const models = [model];
   (body.models ?? []).forEach((id, index) => {
@@ -44,7 +50,7 @@ export function routeCandidates(
     preferences: body.provider,
     requestParameters: Object.keys(body).filter((name) => !NOT_PROVIDER_PARAMETERS.has(name)),
     carries: (endpoint, parameter) => {
-      const supported = deps.providers.forChannel(endpoint.channel).adapter.supportedParameters;
+      const supported = carried(deps.providers.forChannel(endpoint.channel).adapter);
       return supported === undefined || supported.has(parameter);
     },
     statsOf: (endpoint) => deps.channelStats.get(endpoint.channel.id, endpoint.upstreamModel),

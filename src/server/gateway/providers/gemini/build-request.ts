@@ -58,7 +58,7 @@ function droppedParameters(request: BuildRequestInput["request"]): string[] {
   return dropped;
 }
 
-function modelPath(upstreamModel: string): string {
+export function modelPath(upstreamModel: string): string {
   // Tuned models are addressed as `tunedModels/…`; everything else lives under `models/`.
   return /^(models|tunedModels)\//.test(upstreamModel) ? upstreamModel : `models/${upstreamModel}`;
 }

@@ -3,8 +3,10 @@ import type { TokenUsage } from "../../billing/compute-cost";
 import { parseUsdToNano } from "../../billing/money";
 import type { ChatCompletion, ChatCompletionChunk } from "../../protocol/chat-completion-response";
 import { GATEWAY_ONLY_FIELDS } from "../../protocol/chat-completion-request";
-import type { BuildRequestInput, ProviderAdapter, StreamItem, UpstreamErrorInfo } from "../types";
+import type { BuildRequestInput, EmbeddingsCapability, ProviderAdapter, StreamItem, UpstreamErrorInfo } from "../types";
 import { upstreamErrorForStatus } from "../upstream-error";
+import { createOpenAICompatibleEmbeddings } from "./embeddings";
+import { joinUrl, upstreamHeaders } from "./upstream-http";
 
 export interface OpenAICompatibleOptions {
   /** Appended to the channel's base URL. */
@@ -106,10 +108,6 @@ const errorBodySchema = z.looseObject({
   ]),
 });
 
-function joinUrl(baseUrl: string, path: string): string {
-  return `${baseUrl.replace(/\/+$/, "")}${path}`;
-}
-
 /** Upstream messages are passed on for request errors (4xx); everything else is masked. */
 function parseOpenAIError(status: number, bodyText: string): UpstreamErrorInfo {
   let parsed: z.infer<typeof errorBodySchema> | undefined;
@@ -193,7 +191,9 @@ function normaliseMessage(message: Record<string, unknown>): Record<string, unkn
 }
 
 /** One adapter for every upstream that already speaks OpenAI's Chat Completions (OpenAI itself included). */
-export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions): ProviderAdapter {
+export function createOpenAICompatibleAdapter(
+  options: OpenAICompatibleOptions,
+): ProviderAdapter & { embeddings: EmbeddingsCapability } {
   const unsupported = new Set(options.unsupportedParameters ?? []);
   return {
     buildRequest(input) {
@@ -221,18 +221,10 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       if (options.adjustBody !== undefined) {
         dropped.push(...options.adjustBody(body, input));
       }
-      const headers: Record<string, string> = {
-        "content-type": "application/json",
-        accept: stream ? "text/event-stream" : "application/json",
-      };
-      if (channel.apiKey !== null) {
-        if (options.apiKeyHeader === undefined) headers.authorization = `Bearer ${channel.apiKey}`;
-        else headers[options.apiKeyHeader] = channel.apiKey;
-      }
       return {
         url: joinUrl(channel.baseUrl, options.chatCompletionsPath),
         method: "POST",
-        headers,
+        headers: upstreamHeaders(channel, stream ? "text/event-stream" : "application/json", options.apiKeyHeader),
         body: JSON.stringify(body),
         ...(dropped.length > 0 ? { droppedParameters: dropped } : {}),
       };
@@ -314,5 +306,6 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
 
     parseUsage: parseOpenAIUsage,
     parseError: parseOpenAIError,
+    embeddings: createOpenAICompatibleEmbeddings(options),
   };
 }

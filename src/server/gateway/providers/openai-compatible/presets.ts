@@ -90,10 +90,15 @@ export function createOpenAICompatibleFamilyAdapter(): ProviderAdapter {
   const byProvider = new Map(
     Object.entries(PRESETS).map(([provider, options]) => [provider, createOpenAICompatibleAdapter(options)]),
   );
+  const presetOf = (provider: string) => byProvider.get(provider) ?? generic;
   return {
     ...generic,
     buildRequest(input) {
-      return (byProvider.get(input.channel.provider) ?? generic).buildRequest(input);
+      return presetOf(input.channel.provider).buildRequest(input);
+    },
+    embeddings: {
+      ...generic.embeddings,
+      buildRequest: (input) => presetOf(input.channel.provider).embeddings.buildRequest(input),
     },
   };
 }

@@ -1,6 +1,6 @@
 import { countTokens } from "gpt-tokenizer";
 import { describe, expect, it } from "vitest";
-import { createTokenCountMemo, measurePrompt } from "~/server/gateway/billing/estimate-tokens";
+import { createTokenCountMemo, measureEmbeddingInput, measurePrompt } from "~/server/gateway/billing/estimate-tokens";
 import type { ChatCompletionRequest } from "~/server/gateway/protocol/chat-completion-request";
 
 /** A counter that records what it was asked to count. */
@@ -53,5 +53,15 @@ describe("measurePrompt", () => {
     expect(measurePrompt(request("What is 2 + 2?")).tokens).toBe(expected);
     // Counted from the memo the second time: the same answer.
     expect(measurePrompt(request("What is 2 + 2?")).tokens).toBe(expected);
+  });
+});
+
+describe("measureEmbeddingInput", () => {
+  it("counts each text with the tokenizer and token ids exactly, with no chat overhead", () => {
+    expect(measureEmbeddingInput(["The food was delicious", "and the waiter..."])).toEqual({
+      tokens: countTokens("The food was delicious") + countTokens("and the waiter..."),
+      imageCount: 0,
+    });
+    expect(measureEmbeddingInput([[1, 2, 3], "hi"])).toEqual({ tokens: 3 + countTokens("hi"), imageCount: 0 });
   });
 });

@@ -26,6 +26,16 @@ describe("meterCall", () => {
     expect(metered).toEqual({ usage: reported, billingStatus: "exact", costNano: 100n * 1_000n + 50n * 4_000n });
   });
 
+  it("bills the gateway's own count of a finished call at the same prices, marked estimated", () => {
+    // An embeddings upstream that reports no token count: the tokenizer's count of the input stands in for it.
+    const counted = { ...ZERO_USAGE, promptTokens: 100 };
+    expect(meterCall(input({ reported: counted, completed: true, estimated: true }))).toEqual({
+      usage: counted,
+      billingStatus: "estimated",
+      costNano: 100n * 1_000n,
+    });
+  });
+
   it("bills nothing for a call that produced nothing", () => {
     expect(meterCall(input({}))).toMatchObject({ billingStatus: "void", costNano: 0n });
     expect(meterCall(input({ reported: { ...ZERO_USAGE, promptTokens: 100 } }))).toMatchObject({

@@ -1,0 +1,17 @@
+import { runEmbeddings } from "../calls/run-embeddings";
+import type { GatewayDeps } from "../deps";
+import type { GatewayRequest, GatewayResponse } from "../http";
+import type { Principal } from "../keys/api-key-authenticator";
+import { embeddingsRequestSchema } from "../protocol/embeddings-request";
+import { parseJsonBody } from "../protocol/parse-json-body";
+
+/** POST /v1/embeddings: OpenAI's embeddings API on the catalog's embedding models, answered in OpenAI's format. */
+export function handleEmbeddings(
+  request: GatewayRequest,
+  principal: Principal,
+  deps: GatewayDeps,
+): Promise<GatewayResponse> {
+  const startedAt = deps.clock();
+  const body = parseJsonBody(request.body, embeddingsRequestSchema);
+  return runEmbeddings(request, principal, deps, { startedAt, body });
+}
