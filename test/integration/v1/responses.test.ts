@@ -1,12 +1,16 @@
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import Ajv2020 from "ajv/dist/2020";
+import { countTokens } from "gpt-tokenizer";
 import OpenAI from "openai";
 import type { Response, ResponseInputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { measurePrompt } from "~/server/gateway/billing/estimate-tokens";
 import { parseUsdToNano } from "~/server/gateway/billing/money";
 import { addChannel } from "~/server/services/channels";
 import { fixture } from "../../helpers/fixtures";
 import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
-import { balanceOf, expectLedgerConsistent, ledgerOf } from "../../helpers/ledger-assertions";
+import { balanceOf, expectLedgerConsistent, generationsOf, ledgerOf } from "../../helpers/ledger-assertions";
 import { startReplayUpstream, type ReplayUpstream } from "../../helpers/replay-upstream";
 
 /*
@@ -29,6 +33,10 @@ let harness: GatewayHarness;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 let anthropicUpstream: ReplayUpstream;
 let openaiUpstream: ReplayUpstream;
+/** Served by an OpenAI-compatible upstream that streams the start of an answer and then waits ($2 and $8 /M). */
+const GPT_4_1 = "openai/gpt-4.1";
+const stalling = { pieces: [] as string[], closed: Promise.resolve() };
+let stallingServer: ReturnType<typeof createServer>;
 
 beforeAll(async () => {
   harness = await startGatewayHarness({ env: { CIRCUIT_BREAKER_FAILURES: "1000" } });
@@ -44,6 +52,24 @@ beforeAll(async () => {
     apiKey: "sk-ant-test",
     models: [{ modelId: HAIKU, upstreamModel: "claude-haiku-4-5" }],
   });
+  stallingServer = createServer((request, response: ServerResponse) => {
+    request.resume();
+    stalling.closed = new Promise((resolve) => response.once("close", () => resolve()));
+    response.writeHead(200, { "content-type": "text/event-stream" });
+    const chunk = (delta: Body) =>
+      `data: ${JSON.stringify({ id: "chatcmpl-stall", object: "chat.completion.chunk", created: 1, model: "gpt-4.1", choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+    response.write(chunk({ role: "assistant", content: "" }));
+    for (const piece of stalling.pieces) response.write(chunk({ content: piece }));
+    // …and then nothing more: only the client leaving ends this stream.
+  });
+  await new Promise<void>((resolve) => stallingServer.listen(0, "127.0.0.1", resolve));
+  await addChannel(db, secretBox, changes, {
+    kind: "openai-compatible",
+    name: "openai-stalling",
+    baseUrl: `http://127.0.0.1:${(stallingServer.address() as AddressInfo).port}/v1`,
+    apiKey: "sk-openai-stalling",
+    models: [{ modelId: GPT_4_1, upstreamModel: "gpt-4.1" }],
+  });
   await addChannel(db, secretBox, changes, {
     kind: "openai-compatible",
     name: "openai-replay",
@@ -54,6 +80,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  stallingServer?.closeAllConnections();
+  await new Promise<void>((resolve) => (stallingServer ? stallingServer.close(() => resolve()) : resolve()));
   await openaiUpstream?.close();
   await anthropicUpstream?.close();
   await harness?.stop();
@@ -342,5 +370,38 @@ describe("POST /v1/responses refusals", () => {
     ).toMatchObject({ param: "input[0].content[0].file_id" });
     expect(openaiUpstream.received.length).toBe(before);
     await expectDebited(user.userId, "5", []);
+  });
+});
+
+describe("POST /v1/responses cut short", () => {
+  it("bills a stream the client aborts for the prompt and the text it received, and hangs up upstream", async () => {
+    stalling.pieces = ["Alpha beta", " gamma delta", " epsilon zeta eta"];
+    const user = await harness.createFundedUser("5");
+    const abort = new AbortController();
+    const input = "Recite the Greek alphabet slowly.";
+    const response = await fetch(`${harness.baseUrl}/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: GPT_4_1, input, stream: true }),
+      signal: abort.signal,
+    });
+    const reader = response.body!.getReader();
+    let text = "";
+    while (!text.includes("epsilon zeta eta")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(text).toContain("response.output_text.delta");
+    abort.abort();
+    await stalling.closed;
+    // The upstream reported nothing: the gateway's count of the prompt and of the text the client received.
+    const promptTokens = measurePrompt({ model: GPT_4_1, messages: [{ role: "user", content: input }] }).tokens;
+    const cost = BigInt(promptTokens) * 2_000n + BigInt(countTokens(stalling.pieces.join(""))) * 8_000n;
+    await harness.container.usageWriter.flush();
+    const [generation] = await generationsOf(harness.container.db, user.userId);
+    expect(generation).toMatchObject({ cancelled: true, billingStatus: "estimated", costNano: cost });
+    expect(await balanceOf(harness.container.db, user.userId)).toBe(parseUsdToNano("5") - cost);
+    await expectLedgerConsistent(harness.container.db, user.userId);
   });
 });
