@@ -68,6 +68,48 @@ const REFUSED_BY_REASONING_MODELS = [
   "logit_bias",
 ] as const;
 
+type JsonObject = Record<string, unknown>;
+
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * Fields other providers' clients put inside messages that OpenAI's API refuses as unknown (it validates messages as
+ * strictly as the top level): Anthropic's `cache_control` breakpoints (Claude Code sets them on every turn, through
+ * `/v1/messages` or OpenRouter-style on content parts and tool calls), a tool result's `is_error`, and OpenRouter's
+ * reasoning fields that the gateway's own answers carry back. They mean nothing to OpenAI.
+ */
+const FOREIGN_MESSAGE_FIELDS = ["cache_control", "is_error", "reasoning", "reasoning_details"] as const;
+
+function hasForeignField(object: unknown): boolean {
+  return isObject(object) && FOREIGN_MESSAGE_FIELDS.some((field) => field in object);
+}
+
+function withoutForeign<T>(object: T): T {
+  if (!hasForeignField(object)) return object;
+  const copy = { ...(object as JsonObject) };
+  for (const field of FOREIGN_MESSAGE_FIELDS) delete copy[field];
+  return copy as T;
+}
+
+/** The messages with those fields left out; the same array (nothing copied) when none carries one. */
+function withoutForeignFields(messages: unknown[]): unknown[] {
+  const foreign = (message: unknown): boolean =>
+    hasForeignField(message) ||
+    (isObject(message) &&
+      ((Array.isArray(message.content) && message.content.some(hasForeignField)) ||
+        (Array.isArray(message.tool_calls) && message.tool_calls.some(hasForeignField))));
+  if (!messages.some(foreign)) return messages;
+  return messages.map((message) => {
+    if (!foreign(message) || !isObject(message)) return message;
+    // A copy even when only its parts change: the request's own messages are never modified.
+    const cleaned = { ...withoutForeign(message) };
+    if (Array.isArray(cleaned.content)) cleaned.content = cleaned.content.map(withoutForeign);
+    if (Array.isArray(cleaned.tool_calls)) cleaned.tool_calls = cleaned.tool_calls.map(withoutForeign);
+    return cleaned;
+  });
+}
+
 /**
  * OpenAI itself. Its API refuses parameters it does not know, so OpenRouter's extensions are dropped (the `reasoning`
  * object becoming `reasoning_effort`); its reasoning models take `max_completion_tokens` instead of `max_tokens` and
@@ -77,6 +119,8 @@ export const OPENAI_OPTIONS: OpenAICompatibleOptions = {
   chatCompletionsPath: CHAT_COMPLETIONS,
   unsupportedParameters: OPENROUTER_EXTENSIONS,
   adjustBody(body, { upstreamModel }: BuildRequestInput) {
+    if (Array.isArray(body.messages)) body.messages = withoutForeignFields(body.messages as unknown[]);
+    if (Array.isArray(body.tools) && body.tools.some(hasForeignField)) body.tools = body.tools.map(withoutForeign);
     if (!REASONING_MODEL.test(upstreamModel)) return [];
     if (body.max_tokens !== undefined && body.max_tokens !== null) body.max_completion_tokens ??= body.max_tokens;
     delete body.max_tokens;
