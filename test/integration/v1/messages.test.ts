@@ -26,6 +26,8 @@ type Body = Record<string, unknown>;
 
 const HAIKU = "anthropic/claude-haiku-4.5";
 const GPT_4O = "openai/gpt-4o";
+/** Served by the OpenAI replay upstream through a DeepSeek channel (reasoning, cache hits). */
+const DEEPSEEK_REASONER = "deepseek/deepseek-reasoner";
 /** Served by an Anthropic upstream that streams the start of an answer and then waits (see `stalling`). */
 const SONNET = "anthropic/claude-sonnet-4.5";
 /** Catalog list prices in nano-USD per token ($1/M = 1,000). */
@@ -87,6 +89,14 @@ beforeAll(async () => {
     baseUrl: `http://127.0.0.1:${(stallingServer.address() as AddressInfo).port}/v1`,
     apiKey: "sk-ant-stalling",
     models: [{ modelId: SONNET, upstreamModel: "claude-sonnet-4-5" }],
+  });
+  await addChannel(db, secretBox, changes, {
+    kind: "openai-compatible",
+    name: "deepseek-replay",
+    provider: "deepseek",
+    baseUrl: openaiUpstream.baseUrl,
+    apiKey: "sk-deepseek-test",
+    models: [{ modelId: DEEPSEEK_REASONER, upstreamModel: "deepseek-reasoner" }],
   });
   await addChannel(db, secretBox, changes, {
     kind: "openai-compatible",
@@ -490,6 +500,69 @@ describe("POST /v1/messages with the AI SDK's Anthropic provider", () => {
     expect(await balanceOf(harness.container.db, user.userId)).toBe(
       parseUsdToNano("5") - rows.reduce((sum, row) => sum + row.costNano, 0n),
     );
+  });
+});
+
+describe("POST /v1/messages on an OpenAI-compatible channel with reasoning and cache hits", () => {
+  it("streams thinking, a tool call and the cache reads, then takes the tool result back on the next turn", async () => {
+    const user = await harness.createFundedUser("5");
+    openaiUpstream.respondWith(() => "openai-compatible/deepseek-reasoner-tool-call-stream");
+    const tools = [
+      { name: "get_weather", input_schema: { type: "object" as const, properties: { city: { type: "string" } } } },
+    ];
+    const ask = { role: "user" as const, content: "What is the weather in Paris?" };
+    const events: Body[] = [];
+    const stream = sdk(user.apiKey).messages.stream({
+      model: DEEPSEEK_REASONER,
+      max_tokens: 1024,
+      tools,
+      messages: [ask],
+    });
+    stream.on("streamEvent", (event) => events.push(event as unknown as Body));
+    const first = await stream.finalMessage();
+    expect(first.stop_reason).toBe("tool_use");
+    expect(first.content.map((block) => block.type)).toEqual(["thinking", "tool_use"]);
+    const toolUse = first.content[1] as Anthropic.ToolUseBlock;
+    expect(toolUse.input).toEqual(expect.any(Object));
+    // DeepSeek's 339 prompt tokens, 320 of them read from its cache: Anthropic counts the uncached part apart.
+    const delta = events.find((event) => event.type === "message_delta")!;
+    expect(delta.usage).toMatchObject({ input_tokens: 19, cache_read_input_tokens: 320, output_tokens: 83 });
+    const firstCost = reportedCostNano(delta.usage);
+
+    openaiUpstream.respondWith(() => "openai/text");
+    const second = await sdk(user.apiKey).messages.create({
+      model: DEEPSEEK_REASONER,
+      max_tokens: 1024,
+      tools,
+      messages: [
+        ask,
+        { role: "assistant", content: first.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: toolUse.id, content: "Sunny, 21 °C" }] },
+      ],
+    });
+    expect(second.stop_reason).toBe("end_turn");
+    const sent = openaiUpstream.received.at(-1)!.body as { messages: Body[] };
+    expect(sent.messages.slice(1)).toEqual([
+      expect.objectContaining({
+        role: "assistant",
+        tool_calls: [
+          {
+            id: toolUse.id,
+            type: "function",
+            function: { name: toolUse.name, arguments: JSON.stringify(toolUse.input) },
+          },
+        ],
+      }),
+      { role: "tool", tool_call_id: toolUse.id, content: "Sunny, 21 °C" },
+    ]);
+    // Each answer's reported cost is its own debit, to the nano-dollar.
+    await harness.container.usageWriter.flush();
+    const debits = (await ledgerOf(harness.container.db, user.userId)).filter((entry) => entry.kind === "usage");
+    expect(debits.map((entry) => -entry.amountNano).sort()).toEqual([firstCost, reportedCostNano(second.usage)].sort());
+    expect(await balanceOf(harness.container.db, user.userId)).toBe(
+      parseUsdToNano("5") - firstCost - reportedCostNano(second.usage),
+    );
+    await expectLedgerConsistent(harness.container.db, user.userId);
   });
 });
 
