@@ -179,19 +179,7 @@ export function relayStream(
           resume?.();
         });
     };
-    const nextRead = async (): Promise<SourceRead> => {
-      if (states.length === 1) {
-        // One source: read it directly, with nothing to interleave.
-        const state = states[0]!;
-        state.reading = true;
-        try {
-          return { copy: 0, result: await state.reads.next() };
-        } catch (error) {
-          return { copy: 0, error };
-        } finally {
-          state.reading = false;
-        }
-      }
+    const queuedRead = async (): Promise<SourceRead> => {
       while (ready.length === 0) {
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -226,19 +214,29 @@ export function relayStream(
       // think for long before its first token); later reads get no timer, which would cost on the hot path. A
       // fan-out's copies are waited for with beats until the first event of any of them.
       firstByteAt = opened.answerStartedAt;
-      if (states.length > 1) states.forEach((_, copy) => read(copy));
+      // One stream that has begun its answer is read directly (a failed read throws to the catch below): the hot
+      // path of every single call, with nothing to interleave and no timer.
+      const direct = states.length === 1 && firstByteAt !== null;
+      if (!direct) states.forEach((_, copy) => read(copy));
       while (states.some(live)) {
-        const next = nextRead();
-        const done = firstByteAt === null ? yield* keepAliveWhile(next, keepAliveMs, format.keepAlive) : await next;
-        if ("error" in done) throw done.error;
-        const state = states[done.copy]!;
-        if (done.result.done === true) {
+        let copy = 0;
+        let result: IteratorResult<SseEvent[]>;
+        if (direct) {
+          result = await states[0]!.reads.next();
+        } else {
+          const next = queuedRead();
+          const done = firstByteAt === null ? yield* keepAliveWhile(next, keepAliveMs, format.keepAlive) : await next;
+          if ("error" in done) throw done.error;
+          ({ copy, result } = done);
+        }
+        const state = states[copy]!;
+        if (result.done === true) {
           state.ended = true;
           continue;
         }
         firstByteAt ??= deps.clock();
-        for (const event of done.result.value) {
-          translate(done.copy, state, event, stream);
+        for (const event of result.value) {
+          translate(copy, state, event, stream);
           if (state.completed || failure !== null) break;
         }
         if (failure !== null) break;
@@ -246,8 +244,8 @@ export function relayStream(
           // The rest of the body (normally only its end) is read behind the answer, which keeps the connection for
           // the next call where abandoning the body would cut it.
           void readToEnd(state.reads);
-        } else if (states.length > 1) {
-          read(done.copy);
+        } else if (!direct) {
+          read(copy);
         }
         // The end goes out in the same write as the last chunks.
         if (!states.some(live)) break;
