@@ -3,7 +3,6 @@ import type { AddressInfo } from "node:net";
 import { createAnthropic } from "@ai-sdk/anthropic";
 import Anthropic from "@anthropic-ai/sdk";
 import { generateText, streamText } from "ai";
-import Ajv2020 from "ajv/dist/2020";
 import { createParser } from "eventsource-parser";
 import { countTokens } from "gpt-tokenizer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +11,7 @@ import { addChannel } from "~/server/services/channels";
 import { anthropicSdkValidators } from "../../helpers/anthropic-sdk-schema";
 import { fixture } from "../../helpers/fixtures";
 import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
+import { loadOpenApiComponents, type OpenApiComponents } from "../../helpers/openapi-components";
 import { balanceOf, expectLedgerConsistent, generationsOf, ledgerOf } from "../../helpers/ledger-assertions";
 import { startReplayUpstream, type ReplayUpstream } from "../../helpers/replay-upstream";
 
@@ -52,7 +52,7 @@ function costOf(usage: AnthropicCounts, prices: Prices): bigint {
 }
 
 let harness: GatewayHarness;
-const ajv = new Ajv2020({ strict: false, allErrors: true });
+let openApi: OpenApiComponents;
 let anthropicUpstream: ReplayUpstream;
 let openaiUpstream: ReplayUpstream;
 /** Anthropic events written before the stalling upstream goes quiet, and how it ended. */
@@ -61,8 +61,7 @@ let stallingServer: ReturnType<typeof createServer>;
 
 beforeAll(async () => {
   harness = await startGatewayHarness({ env: { CIRCUIT_BREAKER_FAILURES: "1000" } });
-  const openApi = (await (await fetch(`${harness.baseUrl}/openapi.json`)).json()) as { components: unknown };
-  ajv.addSchema({ $id: "urn:tollgate:openapi", components: openApi.components });
+  openApi = await loadOpenApiComponents(harness.baseUrl);
   anthropicUpstream = await startReplayUpstream();
   openaiUpstream = await startReplayUpstream();
   const { db, secretBox, changes } = harness.container;
@@ -164,11 +163,7 @@ function assembled(name: string): { content: Body[]; stopReason: string; usage: 
 
 /** An answer checked against the component of the OpenAPI document the gateway publishes. */
 function expectMatchesComponent(component: string, value: unknown): void {
-  const validate = ajv.getSchema(`urn:tollgate:openapi#/components/schemas/${component}`);
-  if (validate === undefined) throw new Error(`no component ${component}`);
-  const valid = validate(value);
-  expect(validate.errors ?? [], JSON.stringify(value).slice(0, 500)).toEqual([]);
-  expect(valid).toBe(true);
+  openApi.expectMatches(component, value);
 }
 
 /** The recorded request with the catalog's model id: what a client sends the gateway. */

@@ -2,20 +2,13 @@ import type { TokenUsage } from "../billing/compute-cost";
 import { nanoToUsdNumber } from "../billing/money";
 import type { ChatCompletionChunk } from "../protocol/chat-completion-response";
 import { anthropicErrorType } from "../protocol/anthropic-errors";
+import { ANTHROPIC_STOP_REASONS } from "../protocol/anthropic-message-schemas";
 import type { UpstreamErrorInfo } from "../providers/types";
 import type { AnswerIdentity, AnswerUsage, StreamFormat, WholeAnswerEncoder } from "./answer-encoder";
 import { answerParts, chunkChoiceParts, type AnswerPart } from "./answer-parts";
 
 /** Anthropic's own stop reasons: passed on as they came when the upstream was Anthropic. */
-const ANTHROPIC_STOP_REASONS = new Set([
-  "end_turn",
-  "max_tokens",
-  "stop_sequence",
-  "tool_use",
-  "pause_turn",
-  "refusal",
-  "model_context_window_exceeded",
-]);
+const ANTHROPIC_STOP_REASON_SET = new Set<string>(ANTHROPIC_STOP_REASONS);
 
 /** OpenAI's finish reasons in Anthropic's words. */
 const STOP_REASON_OF: Record<string, string> = {
@@ -26,7 +19,7 @@ const STOP_REASON_OF: Record<string, string> = {
 };
 
 export function anthropicStopReason(reason: string, native: string | null): string {
-  if (native !== null && ANTHROPIC_STOP_REASONS.has(native)) return native;
+  if (native !== null && ANTHROPIC_STOP_REASON_SET.has(native)) return native;
   return STOP_REASON_OF[reason] ?? "end_turn";
 }
 

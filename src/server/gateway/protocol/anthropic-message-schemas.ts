@@ -5,6 +5,17 @@ import { z } from "zod";
  * the door to it). Loose where Anthropic adds fields over time.
  */
 
+/** Anthropic's stop reasons. */
+export const ANTHROPIC_STOP_REASONS = [
+  "end_turn",
+  "max_tokens",
+  "stop_sequence",
+  "tool_use",
+  "pause_turn",
+  "refusal",
+  "model_context_window_exceeded",
+] as const;
+
 const usage = z.looseObject({
   input_tokens: z.number().int().describe("Prompt tokens not read from or written to the cache"),
   output_tokens: z.number().int(),
@@ -32,15 +43,7 @@ export const anthropicMessageSchema = z
     role: z.literal("assistant"),
     model: z.string(),
     content: z.array(contentBlock),
-    stop_reason: z.enum([
-      "end_turn",
-      "max_tokens",
-      "stop_sequence",
-      "tool_use",
-      "pause_turn",
-      "refusal",
-      "model_context_window_exceeded",
-    ]),
+    stop_reason: z.enum(ANTHROPIC_STOP_REASONS),
     stop_sequence: z.string().nullable(),
     usage,
   })
