@@ -9,6 +9,7 @@ import type { ChatCompletionRequest } from "../protocol/chat-completion-request"
 import type { AnthropicOptions } from "../providers/types";
 import type { CatalogModel, ResolvedChannel } from "../routing/catalog";
 import { embeddingModelOnChat, isEmbeddingModel } from "../routing/model-kind";
+import { findModel } from "../routing/find-model";
 import { routeCandidates } from "../routing/route-candidates";
 import { settleWithin, STILL_PENDING } from "../sse/keep-alive";
 import { admitCall, chatCallBounds } from "./admit-call";
@@ -64,11 +65,7 @@ export async function runCall(
   call: CallRequest,
 ): Promise<GatewayResponse> {
   let { body } = call;
-  const model = deps.catalog.getModel(body.model);
-  if (model === undefined || model.endpoints.length === 0) throw errors.modelNotFound(body.model);
-  if (principal.allowedModels !== null && !principal.allowedModels.has(model.id)) {
-    throw errors.modelNotAllowed(model.id);
-  }
+  const model = findModel(deps, principal, body.model);
   if (isEmbeddingModel(model)) throw embeddingModelOnChat(model.id, "model");
   (body.models ?? []).forEach((id, index) => {
     const fallback = deps.catalog.getModel(id);

@@ -16,6 +16,7 @@ import type { EmbeddingList } from "../protocol/embeddings-response";
 import type { EmbeddingsCapability, ProviderAdapter, UpstreamResponse } from "../providers/types";
 import type { CatalogModel, ModelEndpoint } from "../routing/catalog";
 import { chatModelOnEmbeddings, isEmbeddingModel, embeddingDimensions } from "../routing/model-kind";
+import { findModel } from "../routing/find-model";
 import { routeCandidates } from "../routing/route-candidates";
 import { admitCall, INPUT_ONLY } from "./admit-call";
 import { responseHeaders, type CallContext } from "./call-context";
@@ -132,11 +133,7 @@ export async function runEmbeddings(
   call: EmbeddingsCall,
 ): Promise<GatewayResponse> {
   const { body } = call;
-  const model = deps.catalog.getModel(body.model);
-  if (model === undefined || model.endpoints.length === 0) throw errors.modelNotFound(body.model);
-  if (principal.allowedModels !== null && !principal.allowedModels.has(model.id)) {
-    throw errors.modelNotAllowed(model.id);
-  }
+  const model = findModel(deps, principal, body.model);
   if (!isEmbeddingModel(model)) throw chatModelOnEmbeddings(model.id);
   checkDimensions(model, body.dimensions);
   const inputs = embeddingInputs(body.input);

@@ -1,7 +1,6 @@
 import { measurePrompt } from "../billing/estimate-tokens";
 import { runCall } from "../calls/run-call";
 import type { GatewayDeps } from "../deps";
-import { errors } from "../errors";
 import { anthropicMessageBody, anthropicMessagesStream } from "../encoders/anthropic-messages-encoder";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
@@ -11,6 +10,7 @@ import {
   toChatRequest,
 } from "../protocol/anthropic-messages-request";
 import { parseJsonBody } from "../protocol/parse-json-body";
+import { findModel } from "../routing/find-model";
 
 /**
  * POST /v1/messages: Anthropic's Messages API for Claude Code and Anthropic's SDKs, on any model of the catalog. The
@@ -64,11 +64,7 @@ const countTokensSchema = anthropicMessagesRequestSchema.partial({ max_tokens: t
  */
 export function handleCountTokens(request: GatewayRequest, principal: Principal, deps: GatewayDeps): GatewayResponse {
   const parsed = parseJsonBody(request.body, countTokensSchema);
-  const model = deps.catalog.getModel(catalogModelId(deps, parsed.model));
-  if (model === undefined || model.endpoints.length === 0) throw errors.modelNotFound(parsed.model);
-  if (principal.allowedModels !== null && !principal.allowedModels.has(model.id)) {
-    throw errors.modelNotAllowed(model.id);
-  }
+  const model = findModel(deps, principal, catalogModelId(deps, parsed.model));
   const body = toChatRequest({ ...parsed, model: model.id, max_tokens: parsed.max_tokens ?? model.maxOutputTokens });
   return jsonResponse(200, { input_tokens: measurePrompt(body).tokens });
 }
