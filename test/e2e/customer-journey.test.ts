@@ -115,8 +115,9 @@ describe("a new customer, from sign-up to a metered call and back out", () => {
     apiKey = await created.getByLabel("New API key").inputValue();
     expect(apiKey).toMatch(/^sk-gw-\S{20,}$/);
     // Copy it as a person would: the button puts the key on the clipboard.
-    await created.getByRole("button", { name: "Copy" }).click();
-    await created.getByRole("button", { name: "Copied" }).waitFor();
+    // Exact names: "Copied" is also part of the "I have copied it" button beside it.
+    await created.getByRole("button", { name: "Copy", exact: true }).click();
+    await created.getByRole("button", { name: "Copied", exact: true }).waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(apiKey);
 
     const row = page.getByRole("region", { name: "Your keys" }).getByRole("row").filter({ hasText: "laptop" });
