@@ -5,14 +5,21 @@ import { formatNanoAsUsd } from "~/server/gateway/billing/money";
 import {
   activityFilterSchema,
   activityWindow,
-  requestLogScan,
+  requestLogSlices,
   type ActivityFilter,
   type LogCursor,
+  type LogSlice,
   type RequestLogFilter,
 } from "./activity";
+import { readAhead } from "./read-ahead";
 
 /** Rows read from the database per page: a month of a busy account is never held in memory at once. */
 export const EXPORT_PAGE_SIZE = 2_500;
+/**
+ * Slices of the log read at once: measured on 2 cores, a day of a busy account (33,000 rows) exports in about half
+ * the time of one slice at a time, and three pages are all that is held.
+ */
+const EXPORT_READ_AHEAD = 3;
 
 /**
  * One CSV field (RFC 4180): quoted when it holds a comma, quote or line break. A text that a spreadsheet would run as
@@ -94,8 +101,10 @@ const REQUEST_LOG_LINE = sql`concat(${sql.join(
 )})`;
 
 /**
- * The request log matching the filters as CSV, newest first: a header row, then one line per generation, read a page
- * at a time along the log's index as the consumer pulls. Costs are exact USD decimals.
+ * The request log matching the filters as CSV, newest first: a header row, then one line per generation. Costs are
+ * exact USD decimals. The log is cut into slices of about a page each (requestLogSlices) and EXPORT_READ_AHEAD of them
+ * are read at once, each a page at a time along the log's index as the consumer pulls: the database builds the next
+ * slices' lines on other connections while this one is sent.
  */
 export async function* requestLogCsv(
   db: Database,
@@ -104,19 +113,24 @@ export async function* requestLogCsv(
   now: Date,
 ): AsyncGenerator<string> {
   yield csvLine([...REQUEST_LOG_COLUMNS]);
+  const slices = await requestLogSlices(db, userId, filter, now, EXPORT_PAGE_SIZE);
+  yield* readAhead(
+    slices.map((slice) => () => sliceCsv(db, userId, slice)),
+    EXPORT_READ_AHEAD,
+  );
+}
+
+/** One slice of the log as CSV lines, a page of at most EXPORT_PAGE_SIZE rows at a time. */
+async function* sliceCsv(db: Database, userId: string, slice: LogSlice): AsyncGenerator<string> {
   let cursor: LogCursor | null = null;
   for (;;) {
-    const where = await requestLogScan(db, userId, filter, now, cursor, Number.POSITIVE_INFINITY);
-    if (where === null) return;
-    // Only the line comes back: the page's position is read off its last line (id, then ISO time), which spares the
-    // driver parsing a timestamp per row.
-    const rows = rowsOf<{ line: string }>(
+    const rows: { line: string }[] = rowsOf<{ line: string }>(
       await db.execute(sql`
         select ${REQUEST_LOG_LINE} as line
         from generations left join (
           select id, ${csvText(sql`name || ' (' || prefix || '…)'`)} as label from api_keys where user_id = ${userId}
         ) as keys on keys.id = generations.api_key_id
-        where ${where}
+        where ${slice.where(cursor)}
         order by generations.created_at desc, generations.id desc
         limit ${EXPORT_PAGE_SIZE}`),
     );

@@ -283,6 +283,11 @@ export interface RequestLogRow {
   errorType: string | null;
 }
 
+/** What the rollup counts of a log filter's matches: every call, its failures, or its successes. */
+function rollupMatches(filter: z.output<typeof requestLogFilterSchema>): SQL {
+  return filter.status === "error" ? sql`errors` : filter.status === "success" ? sql`requests - errors` : sql`requests`;
+}
+
 /**
  * Where a filtered log page's scan may stop: the start of the oldest hour it needs, found in the hourly rollup. The log
  * is read along its (user_id, created_at) index, newest first; a filter that matches few rows (one model's failures,
@@ -299,8 +304,7 @@ async function logScanStart(
   cursor: LogCursor | null,
   needed: number,
 ): Promise<Date | null> {
-  const counted =
-    filter.status === "error" ? sql`errors` : filter.status === "success" ? sql`requests - errors` : sql`requests`;
+  const counted = rollupMatches(filter);
   const cursorHour = cursor === null ? null : Math.floor(cursor.createdAt.getTime() / HOUR_MS) * HOUR_MS;
   const upper = cursorHour === null ? window.to : new Date(Math.min(window.to.getTime(), cursorHour + HOUR_MS));
   const hours = rowsOf<{ hour: string | Date; matches: string }>(
@@ -384,7 +388,7 @@ function requestLogRow(
  * cursor; null when nothing matches (the rollup says so without touching the log). A filter the rollup knows
  * narrows the scan to the hours that hold the rows (logScanStart).
  */
-export async function requestLogScan(
+async function requestLogScan(
   db: Database,
   userId: string,
   input: RequestLogFilter,
@@ -401,6 +405,57 @@ export async function requestLogScan(
     window.from = new Date(Math.max(window.from.getTime(), start.getTime()));
   }
   return requestLogWhere(userId, filter, window, cursor);
+}
+
+/** A stretch of the log read on its own, newest first: `where` selects its rows below a cursor. */
+export interface LogSlice {
+  from: Date;
+  to: Date;
+  where(cursor: LogCursor | null): SQL;
+}
+
+/**
+ * The filter's window cut into contiguous stretches of whole hours, newest first, each holding about `rowsPerSlice`
+ * matching rows by the rollup's count (an hour holding more is a stretch of its own), so that an export can read
+ * several at once. The rollup only sizes the slices: together they cover the whole window, hours it has no row for
+ * included, so every matching generation is read even where the rollup were behind.
+ */
+export async function requestLogSlices(
+  db: Database,
+  userId: string,
+  input: RequestLogFilter,
+  now: Date,
+  rowsPerSlice: number,
+): Promise<LogSlice[]> {
+  const filter = requestLogFilterSchema.parse(input);
+  const window = activityWindow(filter, now);
+  const slice = (from: Date, to: Date): LogSlice => ({
+    from,
+    to,
+    where: (cursor) => requestLogWhere(userId, filter, { ...window, from, to }, cursor),
+  });
+  if (filter.requestId != null) return [slice(window.from, window.to)];
+  const hours = rowsOf<{ epoch: number; matches: number }>(
+    await db.execute(sql`
+      select extract(epoch from hour)::float8 as epoch, sum(${rollupMatches(filter)})::float8 as matches
+      from usage_hourly where ${rollupWhere(userId, filter, window)}
+      group by hour having sum(${rollupMatches(filter)}) > 0 order by hour desc`),
+  );
+  const slices: LogSlice[] = [];
+  let sliceEnd = window.to;
+  let inSlice = 0;
+  for (const { epoch, matches } of hours) {
+    // The hour's end is below the slice's end: only hours newer than this one were counted into it.
+    const hourEnd = new Date(Number(epoch) * 1000 + HOUR_MS);
+    if (inSlice > 0 && inSlice + Number(matches) > rowsPerSlice) {
+      slices.push(slice(hourEnd, sliceEnd));
+      sliceEnd = hourEnd;
+      inSlice = 0;
+    }
+    inSlice += Number(matches);
+  }
+  slices.push(slice(window.from, sliceEnd));
+  return slices;
 }
 
 /** One page of the account's generations matching the filter, newest first. */
