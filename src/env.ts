@@ -110,6 +110,19 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(30 * 60_000),
+  /**
+   * On PostgreSQL, admit calls against balance leases held in the process (one statement per many calls) rather than
+   * a hold statement per call (gateway/billing/leased-balance-holds.ts). Keys with a spend limit always use holds.
+   */
+  BALANCE_LEASES: z
+    .enum(["true", "false", "1", "0"])
+    .default("true")
+    .transform((value) => value === "true" || value === "1"),
+  /**
+   * How long a balance lease lives without renewal: a process renews its leases every third of this, and the lease of
+   * a process that died is released this long after its last renewal.
+   */
+  BALANCE_LEASE_TTL_MS: z.coerce.number().int().min(300).default(30_000),
   /** Platform markup on every model's prices, in percent (up to two decimals, e.g. 5.5); applied once per call. */
   PRICE_MARKUP_PERCENT: z
     .string()

@@ -30,7 +30,9 @@ Options:
 
 Environment:
   DATABASE_URL         When set, the gateway runs on a fresh database created on that PostgreSQL server for this
-                       run (and dropped afterwards); otherwise on embedded PGlite in a temporary directory.`;
+                       run (and dropped afterwards); otherwise on embedded PGlite in a temporary directory.
+  BALANCE_LEASES       Passed on to the gateway: false admits each call with its own hold statement on PostgreSQL
+                       instead of balance leases (for comparison).`;
 
 function positiveNumber(name: string, text: string, { integer }: { integer: boolean }): number {
   const value = Number(text);

@@ -12,7 +12,8 @@ const STARTUP_TIMEOUT_MS = 180_000;
 
 /** Only what a node process needs from the bench's environment: no provider keys or stray configuration. */
 export function baseEnvironment(): NodeJS.ProcessEnv {
-  const keep = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR"];
+  // BALANCE_LEASES=false measures per-call holds on PostgreSQL, for comparison with leases.
+  const keep = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "BALANCE_LEASES"];
   const env: NodeJS.ProcessEnv = { NODE_ENV: "production" };
   for (const name of keep) if (process.env[name] !== undefined) env[name] = process.env[name];
   return env;

@@ -10,6 +10,8 @@ export const changeSchema = z.discriminatedUnion("topic", [
   z.object({ topic: z.literal("api-key-changed"), id: z.string() }),
   z.object({ topic: z.literal("catalog-changed") }),
   z.object({ topic: z.literal("balance-changed"), userId: z.string() }),
+  /** A process is short of credit for the account: every process gives back its lease's slack (leased-balance-holds.ts). */
+  z.object({ topic: z.literal("balance-lease-recall"), userId: z.string() }),
 ]);
 export type Change = z.infer<typeof changeSchema>;
 

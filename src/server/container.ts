@@ -9,6 +9,7 @@ import { openDatabase, type Database, type DatabaseHandle } from "./db";
 import { migrate } from "./db/migrate";
 import { createDatabaseBalanceHolds, type BalanceHolds, type HoldStatements } from "./gateway/billing/balance-holds";
 import { readBalanceNano } from "./gateway/billing/ledger";
+import { createLeasedBalanceHolds, type LeasedBalanceHolds } from "./gateway/billing/leased-balance-holds";
 import { createMemoryBalanceHolds, type MemoryBalanceHolds } from "./gateway/billing/memory-balance-holds";
 import { createUsageWriter, type UsageWriter } from "./gateway/billing/usage-writer";
 import type { Clock } from "./gateway/deps";
@@ -139,30 +140,56 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
           clock,
         })
       : null;
-  const holds: BalanceHolds =
-    memoryHolds ??
-    createDatabaseBalanceHolds({
-      statements: holdStatementsOf(database),
-      clock,
-      ttlMs: env.BALANCE_HOLD_TTL_MS,
-      onSettleError: (error) => logger.error("settling a balance hold failed; its batch releases it", { error }),
-    });
-  const expiredHoldSweep = startExpiredHoldSweep(holds, logger, env.BALANCE_HOLD_TTL_MS);
+  const callHolds: BalanceHolds | null =
+    memoryHolds === null
+      ? createDatabaseBalanceHolds({
+          statements: holdStatementsOf(database),
+          clock,
+          ttlMs: env.BALANCE_HOLD_TTL_MS,
+          onSettleError: (error) => logger.error("settling a balance hold failed; its batch releases it", { error }),
+        })
+      : null;
+  // Several processes on PostgreSQL: each leases slices of balances and admits calls against them in memory.
+  const leasedHolds: LeasedBalanceHolds | null =
+    callHolds !== null && env.BALANCE_LEASES && database.leaseStatements !== undefined
+      ? createLeasedBalanceHolds({
+          statements: database.leaseStatements,
+          callHolds,
+          clock,
+          publishRecall: (userId) => changes.publish({ topic: "balance-lease-recall", userId }),
+          onError: (message, error) => logger.error(message, { error }),
+          // Given back after a sixth of its life unused (5 s of the default 30).
+          tuning: { ttlMs: env.BALANCE_LEASE_TTL_MS, idleMs: Math.floor(env.BALANCE_LEASE_TTL_MS / 6) },
+        })
+      : null;
+  const holds: BalanceHolds = memoryHolds ?? leasedHolds ?? callHolds!;
+  const expiredHoldSweep = startExpiredHoldSweep(
+    holds,
+    logger,
+    leasedHolds === null ? env.BALANCE_HOLD_TTL_MS : Math.min(env.BALANCE_HOLD_TTL_MS, env.BALANCE_LEASE_TTL_MS),
+  );
   const autoTopUp = createAutoTopUpFromEnv({ env, db, logger, clock });
   const usageWriter = createUsageWriter({
     db,
     logger,
     flushIntervalMs: env.USAGE_FLUSH_MS,
-    onBatchWritten: (written) => memoryHolds?.onBatchWritten(written),
+    onBatchWritten: (written) => (memoryHolds ?? leasedHolds)?.onBatchWritten(written),
     holdsInDatabase: memoryHolds === null,
+    leaseOf: leasedHolds === null ? undefined : (generationId) => leasedHolds.leaseOf(generationId),
     // After each batch the written balances are checked against the users' auto top-up thresholds (in the background).
     onBalancesWritten: (balances) => autoTopUp.onBalancesWritten(balances),
   });
 
   changes.subscribe(async (change) => {
     if (change.topic === "api-key-revoked") authenticator.invalidate(change.hash);
-    else if (change.topic === "api-key-changed") memoryHolds?.forgetKey(change.id);
-    else if (change.topic === "balance-changed") memoryHolds?.forgetBalance(change.userId);
+    else if (change.topic === "api-key-changed") {
+      // Its spend limit decides how its calls are admitted (leases or holds), and its state whether they are at all.
+      authenticator.invalidateKey(change.id);
+      memoryHolds?.forgetKey(change.id);
+    } else if (change.topic === "balance-changed") {
+      memoryHolds?.forgetBalance(change.userId);
+      await leasedHolds?.forgetBalance(change.userId);
+    } else if (change.topic === "balance-lease-recall") await leasedHolds?.recall(change.userId);
     else await catalog.reload();
   });
 
@@ -236,6 +263,8 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       closing ??= (async () => {
         clearInterval(expiredHoldSweep);
         await usageWriter.close();
+        // After the last batch: what the leases still hold goes back to the balances.
+        await leasedHolds?.close();
         await channelStatsPersistence.close();
         await changes.close();
         await http.close();
@@ -254,8 +283,8 @@ function holdStatementsOf(database: DatabaseHandle): HoldStatements {
 }
 
 /**
- * Every process releases expired holds now and then (the release is idempotent across processes): a hold outlives
- * its call only when the process holding it died before settling.
+ * Every process releases expired holds and leases now and then (the release is idempotent across processes): a hold
+ * outlives its call, and a lease its renewals, only when the process holding it died.
  */
 function startExpiredHoldSweep(holds: BalanceHolds, logger: Logger, ttlMs: number): NodeJS.Timeout {
   const timer = setInterval(

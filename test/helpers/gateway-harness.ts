@@ -18,7 +18,7 @@ export function testEnv(overrides: Record<string, string> = {}): { env: Env; dat
   const dataDir = mkdtempSync(path.join(tmpdir(), "tollgate-test-"));
   const env = readEnv({
     NODE_ENV: "test",
-    LOG_LEVEL: "silent",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     DATA_DIR: dataDir,
     ADMIN_EMAIL: "admin@example.com",
     ADMIN_PASSWORD: "admin-password-123",

@@ -11,24 +11,26 @@ import { createTestDatabase, type TestDatabase } from "./test-database";
 
 export interface GatewayPair {
   database: TestDatabase;
-  /** The two production entries, both on `database`. */
+  /** The production entries, all on `database`. */
   gateways: GatewayProcess[];
-  /** Publishes to both processes, as an operator's CLI would (catalog changes, balance changes). */
+  /** Publishes to every process, as an operator's CLI would (catalog changes, balance changes). */
   changes: ChangeBus;
-  /** Stops both gateways with SIGTERM (each drains its usage writer first); safe to call twice. */
+  /** Stops the gateways with SIGTERM (each drains its usage writer first); safe to call twice. */
   stopGateways(): Promise<void>;
   /** Stops the gateways, closes the change bus and drops the database. */
   close(): Promise<void>;
 }
 
 /**
- * Two gateway processes sharing one fresh PostgreSQL database (TEST_DATABASE_URL), as a scale-out deployment runs,
- * with one OpenAI-compatible channel to a local upstream. The first process bootstraps the catalog; the channel is
- * added between the two starts, so it reaches the first through NOTIFY and the second loads it at start.
+ * Two (or more) gateway processes sharing one fresh PostgreSQL database (TEST_DATABASE_URL), as a scale-out deployment
+ * runs, with one OpenAI-compatible channel to a local upstream. The first process bootstraps the catalog; the channel
+ * is added after it starts, so it reaches the first through NOTIFY and the others load it at start.
  */
 export async function startGatewayPair(options: {
   channel: { name: string; baseUrl: string; models: ChannelModelMapping[] };
   variables?: Record<string, string>;
+  /** How many processes; two unless said. */
+  processes?: number;
 }): Promise<GatewayPair> {
   const database = await createTestDatabase({ kind: "postgres" });
   const variables = {
@@ -42,7 +44,9 @@ export async function startGatewayPair(options: {
     kind: "openai-compatible",
     ...options.channel,
   });
-  gateways.push(await startGatewayProcess(variables));
+  for (let started = 1; started < (options.processes ?? 2); started++) {
+    gateways.push(await startGatewayProcess(variables));
+  }
   const stopGateways = async () => {
     await Promise.all(gateways.splice(0).map((gateway) => gateway.stop("SIGTERM")));
   };

@@ -5,7 +5,8 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import type { HoldStatements } from "~/server/gateway/billing/balance-holds";
-import { createHoldStatements } from "./hold-statements";
+import type { LeaseStatements } from "~/server/gateway/billing/leased-balance-holds";
+import { createHoldStatements, createLeaseStatements } from "./hold-statements";
 import { jsonParam } from "./raw-rows";
 import * as schema from "./schema";
 
@@ -26,6 +27,11 @@ export interface DatabaseHandle {
    * (holds are not ledger entries, and settlement releases only the holds it finds).
    */
   holdStatements?: HoldStatements;
+  /**
+   * PostgreSQL only: the balance-lease statements, on ordinary connections. A lease is a slice of a balance that a
+   * process admits many calls against, so its grant must survive a database crash; it is asked for rarely.
+   */
+  leaseStatements?: LeaseStatements;
   /** Subscribes to a PostgreSQL NOTIFY channel; resolves to an unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
@@ -62,6 +68,7 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   return {
     db,
     holdStatements: createHoldStatements(unsyncedClient),
+    leaseStatements: createLeaseStatements(client),
     kind: "postgres",
     async listen(channel, onPayload) {
       const subscription = await client.listen(channel, onPayload);

@@ -47,7 +47,13 @@ describe("billing router", () => {
     });
     await credit(carol.id, 10_000_000_001n, "first");
     // A call in flight holds its worst-case cost (a real hold, wherever admission keeps them).
-    const hold = { holdId: "gen-overview-hold", userId: carol.id, apiKeyId: null, amountNano: 2_500_000_000n };
+    const hold = {
+      holdId: "gen-overview-hold",
+      userId: carol.id,
+      apiKeyId: null,
+      keyHasSpendLimit: false,
+      amountNano: 2_500_000_000n,
+    };
     expect(await app.container.holds.place(hold)).toEqual({ kind: "held" });
     const flaggedAt = new Date("2026-03-04T12:00:00Z");
     await app.container.db

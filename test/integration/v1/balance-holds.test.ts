@@ -9,7 +9,8 @@ import { measurePrompt, promptTokenBound } from "~/server/gateway/billing/estima
 import { formatNanoAsUsd, parseUsdToNano } from "~/server/gateway/billing/money";
 import { createApiKey, updateApiKeyLimits } from "~/server/services/api-keys";
 import { addChannel } from "~/server/services/channels";
-import { addCredits } from "~/server/services/credits";
+import { addCredits, adjustCredits } from "~/server/services/credits";
+import { reconcileBalances } from "~/server/services/reconcile";
 import { createUser } from "~/server/services/users";
 import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
 import { startGatewayPair, type GatewayPair } from "../../helpers/gateway-pair";
@@ -32,6 +33,8 @@ const REQUEST = {
   messages: [{ role: "user" as const, content: "Count the holds." }],
   max_tokens: MAX_TOKENS,
 };
+
+const SHORT_LEASES = { BALANCE_LEASE_TTL_MS: "1200" };
 
 interface Outcome {
   status: number;
@@ -67,14 +70,27 @@ function costOf(prices: TokenPrices): bigint {
   );
 }
 
-/** The stored balance, what admission holds for the account, and how many hold rows PostgreSQL has for it. */
-async function heldState(db: Database, holds: BalanceHolds, userId: string) {
-  const [row] = rowsOf<{ balance: string; holds: string }>(
+/**
+ * The stored balance and what PostgreSQL holds for the account: in all (balances.held_nano), in call holds (rows named
+ * after their generation) and in balance leases (rows named `lease:…`, which gateway processes admit calls against).
+ */
+async function heldState(db: Database, userId: string) {
+  const [row] = rowsOf<{ balance: string; held: string; call_holds: string; leases: string; leased: string }>(
     await db.execute(sql`
       select coalesce((select balance_nano from balances where user_id = ${userId}), 0)::text as balance,
-        (select count(*) from balance_holds where user_id = ${userId})::text as holds`),
+        coalesce((select held_nano from balances where user_id = ${userId}), 0)::text as held,
+        (select count(*) from balance_holds where user_id = ${userId} and id not like 'lease:%')::text as call_holds,
+        (select count(*) from balance_holds where user_id = ${userId} and id like 'lease:%')::text as leases,
+        (select coalesce(sum(amount_nano), 0) from balance_holds where user_id = ${userId} and id like 'lease:%')::text
+          as leased`),
   );
-  return { balance: BigInt(row!.balance), held: await holds.heldNano(userId), holdRows: Number(row!.holds) };
+  return {
+    balance: BigInt(row!.balance),
+    held: BigInt(row!.held),
+    callHolds: Number(row!.call_holds),
+    leases: Number(row!.leases),
+    leased: BigInt(row!.leased),
+  };
 }
 
 async function waitFor(condition: () => boolean): Promise<void> {
@@ -82,14 +98,19 @@ async function waitFor(condition: () => boolean): Promise<void> {
 }
 
 /**
+ * Where admission keeps holds: in the one process (PGlite), or in PostgreSQL as call holds and leases; a test clock
+ * that stands still is moved on so that idle leases are given back.
+ */
+type HoldKeeping =
+  { in: "process"; holds: BalanceHolds } | { in: "database"; processes: number; letTimePass?: () => void };
+
+/**
  * Fires 200 calls at once (round-robin over `baseUrls`) from an account funded for `admissible` of them, checks
  * what was admitted while all of them are held upstream, releases them, and checks the money to the nano-dollar.
  */
 async function raceTwoHundredCalls(options: {
   db: Database;
-  holds: BalanceHolds;
-  /** Holds are rows in PostgreSQL (several processes), not kept in the process (PGlite). */
-  holdsInDatabase: boolean;
+  keeping: HoldKeeping;
   baseUrls: string[];
   upstream: HeldUpstream;
   userId: string;
@@ -99,7 +120,7 @@ async function raceTwoHundredCalls(options: {
   changes: ChangeBus;
   flush: () => Promise<void>;
 }): Promise<void> {
-  const { db, upstream, userId, prices, admissible } = options;
+  const { db, upstream, userId, prices, admissible, keeping } = options;
   const hold = holdOf(prices);
   const credits = hold * BigInt(admissible) + hold / 2n;
   await addCredits(db, options.changes, { userId, amountNano: credits });
@@ -116,10 +137,16 @@ async function raceTwoHundredCalls(options: {
   );
   // Every call has been either refused or sent upstream, and none has settled.
   await waitFor(() => refused + (upstream.arrivals() - arrivedBefore) === 200);
-  const inFlight = await heldState(db, options.holds, userId);
-  expect(inFlight.holdRows).toBe(options.holdsInDatabase ? admissible : 0);
-  expect(inFlight.held).toBe(hold * BigInt(admissible));
-  expect(inFlight.held).toBeLessThanOrEqual(inFlight.balance);
+  const inFlight = await heldState(db, userId);
+  if (keeping.in === "process") {
+    expect(inFlight).toMatchObject({ held: 0n, callHolds: 0, leases: 0 });
+    expect(await keeping.holds.heldNano(userId)).toBe(hold * BigInt(admissible));
+  } else {
+    // Everything admitted is held in PostgreSQL, by call holds or by leases, and never more than the balance.
+    expect(inFlight.leases).toBeLessThanOrEqual(keeping.processes);
+    expect(inFlight.held).toBeGreaterThanOrEqual(hold * BigInt(admissible));
+    expect(inFlight.held).toBeLessThanOrEqual(inFlight.balance);
+  }
 
   upstream.release();
   const results = await outcomes;
@@ -134,13 +161,21 @@ async function raceTwoHundredCalls(options: {
   for (const outcome of answered) expect(outcome.body.usage?.cost).toBe(Number(formatNanoAsUsd(cost)));
 
   await options.flush();
-  const settled = await heldState(db, options.holds, userId);
-  expect(settled).toEqual({ balance: credits - cost * BigInt(admissible), held: 0n, holdRows: 0 });
-  expect(settled.balance).toBeGreaterThanOrEqual(0n);
+  const settled = await heldState(db, userId);
+  expect(settled.balance).toBe(credits - cost * BigInt(admissible));
+  // No call holds anything any more; what leases still hold is theirs until they are given back when idle.
+  expect(settled.callHolds).toBe(0);
+  expect(settled.held).toBe(settled.leased);
+  if (keeping.in === "process") expect(await keeping.holds.heldNano(userId)).toBe(0n);
   await expectLedgerConsistent(db, userId);
   const generations = await generationsOf(db, userId);
   expect(generations).toHaveLength(admissible);
   expect(generations.every((row) => row.billingStatus === "exact" && row.costNano === cost)).toBe(true);
+  if (keeping.in === "database") {
+    // Idle leases are given back: the account holds nothing.
+    keeping.letTimePass?.();
+    await expect.poll(() => heldState(db, userId), { timeout: 30_000 }).toMatchObject({ held: 0n, leases: 0 });
+  }
 }
 
 describe.each(availableDatabaseKinds())("balance holds in one gateway on %s", (kind) => {
@@ -151,7 +186,8 @@ describe.each(availableDatabaseKinds())("balance holds in one gateway on %s", (k
   let channelId: string;
 
   beforeAll(async () => {
-    harness = await startGatewayHarness({ clock: () => now, databaseKind: kind });
+    // Short-lived leases: an idle one is given back within a second.
+    harness = await startGatewayHarness({ clock: () => now, databaseKind: kind, env: SHORT_LEASES });
     upstream = await startHeldUpstream();
     const { channel } = await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
       kind: "openai-compatible",
@@ -172,8 +208,10 @@ describe.each(availableDatabaseKinds())("balance holds in one gateway on %s", (k
     const { userId, apiKey } = await harness.createFundedUser("0");
     await raceTwoHundredCalls({
       db: harness.container.db,
-      holds: harness.container.holds,
-      holdsInDatabase: kind === "postgres",
+      keeping:
+        kind === "postgres"
+          ? { in: "database", processes: 1, letTimePass: () => (now += 60_000) }
+          : { in: "process", holds: harness.container.holds },
       baseUrls: [harness.baseUrl],
       upstream,
       userId,
@@ -199,10 +237,28 @@ describe.each(availableDatabaseKinds())("balance holds in one gateway on %s", (k
     const answered = await call(harness.baseUrl, apiKey, { ...REQUEST, max_tokens: MAX_TOKENS / 2 });
     expect(answered.status).toBe(200);
     await harness.container.usageWriter.flush();
-    expect(await heldState(harness.container.db, harness.container.holds, userId)).toMatchObject({
-      held: 0n,
-      holdRows: 0,
+    expect(await harness.container.holds.heldNano(userId)).toBe(0n);
+    expect(await heldState(harness.container.db, userId)).toMatchObject({ callHolds: 0 });
+    await expectLedgerConsistent(harness.container.db, userId);
+  });
+
+  it("admits nothing against credit taken back outside the gateway (a refund, an adjustment)", async () => {
+    upstream.release();
+    const { userId, apiKey } = await harness.createFundedUser("1");
+    // The first call leaves this process holding part of the balance for the calls to come (a lease, on PostgreSQL).
+    expect((await call(harness.baseUrl, apiKey)).status).toBe(200);
+    await harness.container.usageWriter.flush();
+    const left = await balanceOf(harness.container.db, userId);
+    const hold = holdOf(prices);
+    await adjustCredits(harness.container.db, harness.container.changes, {
+      userId,
+      amountNano: -(left - hold / 2n),
+      note: "refunded",
     });
+    const refused = await call(harness.baseUrl, apiKey);
+    expect(refused.status).toBe(402);
+    expect(refused.body.error?.message).toContain(`$${formatNanoAsUsd(hold / 2n)} is available`);
+    expect(await balanceOf(harness.container.db, userId)).toBe(hold / 2n);
     await expectLedgerConsistent(harness.container.db, userId);
   });
 
@@ -224,21 +280,25 @@ describe.each(availableDatabaseKinds())("balance holds in one gateway on %s", (k
   // On PGlite a hold lives in the one process that would settle it: it cannot be orphaned.
   it.skipIf(kind === "pglite")("releases a hold orphaned by a process that died, once it expires", async () => {
     const { userId, apiKeyId } = await harness.createFundedUser("1");
-    const { holds, db } = harness.container;
-    // Earlier calls' settlements may still be queued, their holds open: written now, only the orphan stays open.
-    await harness.container.usageWriter.flush();
-    expect(await holds.place({ holdId: "gen-orphan", userId, apiKeyId, amountNano: 700_000_000n })).toEqual({
-      kind: "held",
+    const { db } = harness.container;
+    // The call holds of another process, which dies before it settles the one it places.
+    const deadProcess = createDatabaseBalanceHolds({
+      statements: harness.container.database.holdStatements!,
+      clock: () => now,
+      ttlMs: harness.container.env.BALANCE_HOLD_TTL_MS,
     });
+    const hold = { userId, apiKeyId, keyHasSpendLimit: false, amountNano: 700_000_000n };
+    expect(await deadProcess.place({ ...hold, holdId: "gen-orphan" })).toEqual({ kind: "held" });
     // Nothing will settle this hold: it keeps its amount out of reach until it expires.
-    expect(await holds.place({ holdId: "gen-blocked", userId, apiKeyId, amountNano: 700_000_000n })).toMatchObject({
+    expect(await deadProcess.place({ ...hold, holdId: "gen-blocked" })).toMatchObject({
       kind: "insufficient_credits",
       availableNano: 300_000_000n,
     });
-    expect(await holds.releaseExpired()).toBe(0);
+    expect(await harness.container.holds.releaseExpired()).toBe(0);
     now += harness.container.env.BALANCE_HOLD_TTL_MS + 1;
-    expect(await holds.releaseExpired()).toBe(1);
-    expect(await heldState(db, holds, userId)).toEqual({ balance: 1_000_000_000n, held: 0n, holdRows: 0 });
+    // Any live process releases it (with whatever else expired by then).
+    expect(await harness.container.holds.releaseExpired()).toBeGreaterThanOrEqual(1);
+    expect(await heldState(db, userId)).toMatchObject({ balance: 1_000_000_000n, held: 0n, callHolds: 0 });
     const [key] = rowsOf<{ held: string }>(
       await db.execute(sql`select held_nano::text as held from api_keys where id = ${apiKeyId}`),
     );
@@ -296,63 +356,99 @@ describe.each(availableDatabaseKinds())("balance holds in one gateway on %s", (k
   });
 });
 
-describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("balance holds across two gateway processes", () => {
-  let pair: GatewayPair;
-  let upstream: HeldUpstream;
+describe.skipIf(process.env.TEST_DATABASE_URL === undefined).each([2, 3])(
+  "balance leases across %i gateway processes",
+  (processes) => {
+    let pair: GatewayPair;
+    let upstream: HeldUpstream;
+    let prices: TokenPrices;
 
-  beforeAll(async () => {
-    upstream = await startHeldUpstream();
-    pair = await startGatewayPair({
-      channel: { name: "held", baseUrl: upstream.baseUrl, models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }] },
+    beforeAll(async () => {
+      upstream = await startHeldUpstream();
+      pair = await startGatewayPair({
+        channel: {
+          name: "held",
+          baseUrl: upstream.baseUrl,
+          models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
+        },
+        variables: SHORT_LEASES,
+        processes,
+      });
+      const [row] = rowsOf<{ input: string; output: string }>(
+        await pair.database.handle.db.execute(sql`
+          select input_price_nano::text as input, output_price_nano::text as output
+          from model_endpoints where model_id = ${MODEL}`),
+      );
+      prices = tokenPrices({ inputPriceNano: BigInt(row!.input), outputPriceNano: BigInt(row!.output) });
     });
-  });
 
-  afterAll(async () => {
-    await pair?.close();
-    await upstream?.close();
-  });
+    afterAll(async () => {
+      await pair?.close();
+      await upstream?.close();
+    });
 
-  it("admits exactly as many of 200 concurrent calls as the shared balance covers", async () => {
-    const { db } = pair.database.handle;
-    const { gateways, changes } = pair;
-    const user = await createUser(db, { email: "two-processes@example.com", password: "password-123" });
-    const { plaintext } = await createApiKey(db, { userId: user.id, name: "race" });
-    // Both processes route the model to the held upstream before the race starts.
-    for (const gateway of gateways) {
-      await expect
-        .poll(async () => (await fetch(`${gateway.baseUrl}/models/${MODEL}`, { headers: bearer(plaintext) })).status, {
-          timeout: 30_000,
-        })
-        .toBe(200);
+    /** A user with a key that every process already routes to the held upstream. */
+    async function routedUser(email: string): Promise<{ userId: string; apiKey: string }> {
+      const { db } = pair.database.handle;
+      const user = await createUser(db, { email, password: "password-123" });
+      const { plaintext } = await createApiKey(db, { userId: user.id, name: "race" });
+      for (const gateway of pair.gateways) {
+        await expect
+          .poll(
+            async () => (await fetch(`${gateway.baseUrl}/models/${MODEL}`, { headers: bearer(plaintext) })).status,
+            { timeout: 30_000 },
+          )
+          .toBe(200);
+      }
+      return { userId: user.id, apiKey: plaintext };
     }
-    const [row] = rowsOf<{ input: string; output: string }>(
-      await db.execute(sql`
-        select input_price_nano::text as input, output_price_nano::text as output
-        from model_endpoints where model_id = ${MODEL}`),
-    );
-    await raceTwoHundredCalls({
-      db,
-      holds: createDatabaseBalanceHolds({
-        statements: pair.database.handle.holdStatements!,
-        clock: Date.now,
-        ttlMs: 60_000,
-      }),
-      holdsInDatabase: true,
-      baseUrls: gateways.map((gateway) => gateway.baseUrl),
-      upstream,
-      userId: user.id,
-      apiKey: plaintext,
-      prices: tokenPrices({ inputPriceNano: BigInt(row!.input), outputPriceNano: BigInt(row!.output) }),
-      admissible: 50,
-      changes,
-      // Each process writes its settlements within its own group-commit window; generation rows, debits and hold
-      // releases commit together.
-      flush: async () => {
-        await expect.poll(async () => (await generationsOf(db, user.id)).length, { timeout: 30_000 }).toBe(50);
-      },
+
+    it("admits exactly as many of 200 concurrent calls as the shared balance covers, and reconciles", async () => {
+      const { db } = pair.database.handle;
+      const { userId, apiKey } = await routedUser(`race-${processes}@example.com`);
+      await raceTwoHundredCalls({
+        db,
+        keeping: { in: "database", processes },
+        baseUrls: pair.gateways.map((gateway) => gateway.baseUrl),
+        upstream,
+        userId,
+        apiKey,
+        prices,
+        admissible: 50,
+        changes: pair.changes,
+        // Each process writes its settlements within its own group-commit window; generation rows, debits and the
+        // costs' share of leases commit together.
+        flush: async () => {
+          await expect.poll(async () => (await generationsOf(db, userId)).length, { timeout: 30_000 }).toBe(50);
+        },
+      });
+      expect((await reconcileBalances(db)).mismatches).toEqual([]);
     });
-  });
-});
+
+    it("gives back the lease of a process killed while holding it, once the lease expires", async () => {
+      const { db } = pair.database.handle;
+      const { userId, apiKey } = await routedUser(`killed-${processes}@example.com`);
+      await addCredits(db, pair.changes, { userId, amountNano: holdOf(prices) * 100n });
+      const doomed = pair.gateways.at(-1)!;
+      for (let answered = 0; answered < 3; answered++) expect((await call(doomed.baseUrl, apiKey)).status).toBe(200);
+      await expect.poll(async () => (await generationsOf(db, userId)).length, { timeout: 30_000 }).toBe(3);
+      const leased = await heldState(db, userId);
+      expect(leased).toMatchObject({ leases: 1, callHolds: 0 });
+      expect(leased.held).toBeGreaterThan(0n);
+
+      // No SIGTERM: the process cannot give its lease back. The others release it once it expires.
+      await doomed.stop("SIGKILL");
+      pair.gateways.pop();
+      await expect
+        .poll(() => heldState(db, userId), { timeout: 30_000 })
+        .toMatchObject({ held: 0n, leases: 0, balance: holdOf(prices) * 100n - costOf(prices) * 3n });
+      expect((await reconcileBalances(db)).mismatches).toEqual([]);
+      await expectLedgerConsistent(db, userId);
+      // The whole balance is available to the processes left.
+      expect((await call(pair.gateways[0]!.baseUrl, apiKey)).status).toBe(200);
+    });
+  },
+);
 
 async function keyInfo(baseUrl: string, apiKey: string): Promise<Record<string, unknown>> {
   const response = await fetch(`${baseUrl}/key`, { headers: bearer(apiKey) });

@@ -128,7 +128,7 @@ describe("authentication", () => {
     const models = await fetch(`${harness.baseUrl}/models`, { headers: { authorization } });
     expect(models.status).toBe(200);
     await db().update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, apiKeyId));
-    // This process's key cache still holds the key as live: the balance hold is what refuses it.
+    // The revoking process's word by hash never came; the change named by id drops the key from this process's cache.
     await changes().publish({ topic: "api-key-changed", id: apiKeyId });
     const { status, error } = await rawCall({ headers: { authorization }, body: JSON.stringify(echo) });
     expect(status).toBe(401);

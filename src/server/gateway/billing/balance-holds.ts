@@ -21,6 +21,8 @@ export interface HoldRequest {
   holdId: string;
   userId: string;
   apiKeyId: string | null;
+  /** The key has a spend limit (its holds count against it too). */
+  keyHasSpendLimit: boolean;
   amountNano: bigint;
 }
 

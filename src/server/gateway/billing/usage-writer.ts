@@ -191,6 +191,21 @@ async function releaseHoldsAndCountKeySpend(
     where api_keys.id = touched.key_id`);
 }
 
+/** The costs of calls admitted under balance leases leave their leases as they leave the balances (drizzle/0011). */
+async function takeCostsFromLeases(
+  tx: Transaction,
+  fresh: Settlement[],
+  leaseOf: ((generationId: string) => string | undefined) | undefined,
+): Promise<void> {
+  if (leaseOf === undefined) return;
+  const costs: { lease_id: string; cost: bigint }[] = [];
+  for (const { generation, costNano } of fresh) {
+    const leaseId = costNano > 0n ? leaseOf(generation.id) : undefined;
+    if (leaseId !== undefined) costs.push({ lease_id: leaseId, cost: costNano });
+  }
+  if (costs.length > 0) await tx.execute(sql`select take_from_balance_leases(${jsonParam(costs)}::jsonb)`);
+}
+
 /**
  * Everything one finished /v1 call must persist: its generation row, its debit when it cost anything, and the
  * release of its balance hold (the hold's id is the generation id).
@@ -228,6 +243,11 @@ export interface UsageWriterOptions {
   onBatchWritten?: (written: WrittenBatch) => void;
   /** Whether balance holds are rows to release (PostgreSQL) or kept in the process (PGlite). Default true. */
   holdsInDatabase?: boolean;
+  /**
+   * The balance lease a call was admitted under (billing/leased-balance-holds.ts): its cost is taken out of the lease
+   * in the transaction that debits it. Undefined for a call with a hold of its own.
+   */
+  leaseOf?: (generationId: string) => string | undefined;
 }
 
 export interface WrittenBatch {
@@ -307,6 +327,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
           }));
         const ledger = await postLedgerEntries(tx, debits, { knownNew: true, lockedBalances: locked });
         await releaseHoldsAndCountKeySpend(tx, batch, fresh, keyIds, holdsInDatabase);
+        await takeCostsFromLeases(tx, fresh, options.leaseOf);
         // Activity charts read the hourly rollup: it takes exactly the generations (and costs) this batch inserted.
         await addToUsageRollup(tx, fresh);
         // Without debits the ledger reports nothing: the balances locked above are the batch's balances then.

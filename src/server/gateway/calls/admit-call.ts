@@ -91,6 +91,7 @@ export async function admitCall(
     holdId: context.generationId,
     userId: principal.userId,
     apiKeyId: principal.apiKeyId,
+    keyHasSpendLimit: principal.spendLimited,
     amountNano: holdNano,
   });
   switch (outcome.kind) {
@@ -99,7 +100,7 @@ export async function admitCall(
       return;
     case "key_inactive":
       // Revoked, disabled or expired in another process since this one cached the key.
-      deps.authenticator.invalidateAll();
+      deps.authenticator.invalidateKey(principal.apiKeyId);
       throw errors.inactiveKey(await inactiveKeyState(context));
     case "insufficient_credits":
       throw errors.insufficientCredits(

@@ -9,6 +9,8 @@ export interface Principal extends RateLimitSubject {
   keyPrefix: string;
   /** Models this key may call; null when it may call any. */
   allowedModels: ReadonlySet<string> | null;
+  /** The key has a spend limit: admission checks it in the database on every call (billing/leased-balance-holds.ts). */
+  spendLimited: boolean;
 }
 
 /** Why a key that exists is refused. */
@@ -26,6 +28,8 @@ export interface ApiKeyAuthenticator {
   authenticate(plaintext: string): Promise<Authentication>;
   /** Forgets a key (by hash) so that a revoke, disable or change takes effect on the next request. */
   invalidate(hash: string): void;
+  /** Forgets a key by id: what a change notification names (its limits or state changed). */
+  invalidateKey(apiKeyId: string): void;
   invalidateAll(): void;
 }
 
@@ -80,6 +84,7 @@ function activeOf(record: ApiKeyRecord | null): Authentication | null {
     userId: record.userId,
     keyPrefix: record.keyPrefix,
     allowedModels: record.allowedModels,
+    spendLimited: record.spendLimited,
     rateLimits: record.rateLimits,
   };
   return { status: "active", principal };
@@ -120,6 +125,10 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
     },
     invalidate(hash) {
       cache.delete(hash);
+    },
+    invalidateKey(apiKeyId) {
+      // Keys change rarely: a scan of the cache is cheaper than keeping a second index for it.
+      for (const [hash, entry] of cache) if (entry.record?.apiKeyId === apiKeyId) cache.delete(hash);
     },
     invalidateAll() {
       cache.clear();

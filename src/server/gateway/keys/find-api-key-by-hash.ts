@@ -23,6 +23,7 @@ export async function findApiKeyByHash(
       revokedAt: apiKeys.revokedAt,
       disabledAt: apiKeys.disabledAt,
       allowedModels: apiKeys.allowedModels,
+      spendLimitNano: apiKeys.spendLimitNano,
       keyRequestsPerMinute: apiKeys.requestsPerMinute,
       keyTokensPerMinute: apiKeys.tokensPerMinute,
       keyConcurrentRequests: apiKeys.concurrentRequests,
@@ -43,6 +44,7 @@ export async function findApiKeyByHash(
     revokedAt: row.revokedAt,
     disabledAt: row.disabledAt,
     allowedModels: row.allowedModels === null ? null : new Set(row.allowedModels),
+    spendLimited: row.spendLimitNano !== null,
     rateLimits: {
       key: {
         requestsPerMinute: row.keyRequestsPerMinute ?? keyDefaults.requestsPerMinute,

@@ -30,7 +30,7 @@ describe("in-process balance holds", () => {
       clock: () => NOW,
     });
     const hold = (holdId: string, amountNano: bigint) =>
-      holds.place({ holdId, userId: "u", apiKeyId: null, amountNano });
+      holds.place({ holdId, userId: "u", apiKeyId: null, keyHasSpendLimit: false, amountNano });
     expect(await hold("a", 60n)).toEqual({ kind: "held" });
     expect(await hold("b", 60n)).toEqual({ kind: "insufficient_credits", availableNano: 40n });
     expect(await holds.heldNano("u")).toBe(60n);
@@ -60,7 +60,7 @@ describe("in-process balance holds", () => {
       clock: () => NOW,
     });
     const hold = (holdId: string, amountNano: bigint) =>
-      holds.place({ holdId, userId: "u", apiKeyId: "k", amountNano });
+      holds.place({ holdId, userId: "u", apiKeyId: "k", keyHasSpendLimit: true, amountNano });
     expect(await hold("a", 60n)).toEqual({ kind: "held" });
     await holds.settle("a", 25n);
     // Settled, not yet written: 25 of the balance and of the key's limit stay taken, the other 35 are free at once.
@@ -96,7 +96,7 @@ describe("in-process balance holds", () => {
       readKey: () => Promise.resolve(null),
       clock: () => NOW,
     });
-    const placing = holds.place({ holdId: "x", userId: "u", apiKeyId: null, amountNano: 50n });
+    const placing = holds.place({ holdId: "x", userId: "u", apiKeyId: null, keyHasSpendLimit: false, amountNano: 50n });
     // While it reads, a usage batch lowers the balance and then a top-up notice makes it be read again.
     holds.onBatchWritten({ settlements: [], fresh: new Set(), balances: new Map([["u", 10n]]) });
     holds.forgetBalance("u");
@@ -121,7 +121,7 @@ describe("in-process balance holds", () => {
       clock: () => now,
     });
     const hold = (holdId: string, amountNano: bigint) =>
-      holds.place({ holdId, userId: "u", apiKeyId: "k", amountNano });
+      holds.place({ holdId, userId: "u", apiKeyId: "k", keyHasSpendLimit: true, amountNano });
     expect(await hold("a", 20n)).toEqual({ kind: "held" });
     expect(await hold("b", 20n)).toEqual({
       kind: "key_limit_exceeded",

@@ -12,6 +12,7 @@ const record: ApiKeyRecord = {
   revokedAt: null,
   disabledAt: null,
   allowedModels: null,
+  spendLimited: false,
   rateLimits: { key: NO_RATE_LIMITS, account: NO_RATE_LIMITS },
 };
 
@@ -40,11 +41,23 @@ describe("createApiKeyAuthenticator", () => {
         userId: "u1",
         keyPrefix: "sk-gw-aaaaaaaa",
         allowedModels: null,
+        spendLimited: false,
         rateLimits: { key: NO_RATE_LIMITS, account: NO_RATE_LIMITS },
       },
     });
     await authenticator.authenticate(KEY);
     expect(lookups).toEqual([hashApiKey(KEY)]);
+  });
+
+  it("forgets a key named by id, and only that key", async () => {
+    const { authenticator, lookups } = setup();
+    await authenticator.authenticate(KEY);
+    authenticator.invalidateKey("another-key");
+    await authenticator.authenticate(KEY);
+    expect(lookups).toHaveLength(1);
+    authenticator.invalidateKey("k1");
+    await authenticator.authenticate(KEY);
+    expect(lookups).toHaveLength(2);
   });
 
   it("shares one lookup between concurrent first requests", async () => {
