@@ -88,6 +88,7 @@ async function main(): Promise<void> {
     requestsPerSecond: ok / durationSeconds,
     latencyMs: latencies.summarize(),
     ttfbMs: null,
+    ttfcMs: null,
     workerCpuMs: (cpu.user + cpu.system) / 1000,
     errorSamples,
   };

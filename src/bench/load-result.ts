@@ -34,6 +34,11 @@ export interface LoadResult {
   latencyMs: LatencySummary | null;
   /** Time to the first body byte of good responses, ms (streaming driver only). */
   ttfbMs: LatencySummary | null;
+  /**
+   * Time to the first content token of good responses, ms (streaming driver only): the first chunk whose delta carries
+   * text. A role-only first chunk is a byte, not an answer.
+   */
+  ttfcMs: LatencySummary | null;
   /** CPU time the worker itself used during the run, ms. */
   workerCpuMs: number;
   /** A few of the errors seen, for the report. */

@@ -10,6 +10,10 @@ import { SampleBuffer } from "./stats";
 
 const REQUEST_TIMEOUT_MS = 10_000;
 const DONE = "data: [DONE]";
+/** A delta carrying text: `"content":"` followed by anything but the closing quote of an empty string. */
+const CONTENT = /"content":"[^"]/;
+/** Enough of the previous read to find a content field split across two reads. */
+const CARRY = 16;
 
 async function main(): Promise<void> {
   const config = readLoadConfig(process.argv);
@@ -23,6 +27,7 @@ async function main(): Promise<void> {
   });
   const headers = { ...config.headers, "content-length": String(Buffer.byteLength(config.body)) };
   const ttfb = new SampleBuffer();
+  const ttfc = new SampleBuffer();
   const total = new SampleBuffer();
   const statusCodes: Record<string, number> = {};
   const errorSamples: string[] = [];
@@ -41,9 +46,16 @@ async function main(): Promise<void> {
     try {
       const response = await pool.request({ path: url.pathname, method: "POST", headers, body: config.body });
       let firstByteAt = -1;
+      let firstContentAt = -1;
+      let carried = "";
       const parts: Buffer[] = [];
       for await (const part of response.body as AsyncIterable<Buffer>) {
         if (firstByteAt < 0) firstByteAt = performance.now();
+        if (firstContentAt < 0) {
+          const text = carried + part.toString("utf8");
+          if (CONTENT.test(text)) firstContentAt = performance.now();
+          else carried = text.slice(-CARRY);
+        }
         parts.push(part);
       }
       const endedAt = performance.now();
@@ -63,6 +75,7 @@ async function main(): Promise<void> {
       }
       ok++;
       ttfb.push(firstByteAt - startedAt);
+      if (firstContentAt >= 0) ttfc.push(firstContentAt - startedAt);
       total.push(endedAt - startedAt);
     } catch (error) {
       errors++;
@@ -97,6 +110,7 @@ async function main(): Promise<void> {
     requestsPerSecond: ok / durationSeconds,
     latencyMs: total.summarize(),
     ttfbMs: ttfb.summarize(),
+    ttfcMs: ttfc.summarize(),
     workerCpuMs: (cpu.user + cpu.system) / 1000,
     errorSamples,
   };

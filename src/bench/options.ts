@@ -11,6 +11,8 @@ export interface BenchOptions {
   scenarios: Scenario[];
   /** Where to write the gateway's V8 CPU profile (covers its whole life), or null. */
   profileDir: string | null;
+  /** With DATABASE_URL: pin the local PostgreSQL server to the load core, away from the gateway's. */
+  databaseOnLoadCore: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -24,6 +26,10 @@ Options:
   --warmup SECONDS     Length of the unmeasured run before each measured one (default 2; 0 to skip)
   --chunks N           Content chunks per streamed answer (default 20)
   --scenarios LIST     non-streaming,streaming (default both)
+  --database-on-load-core
+                       With DATABASE_URL on this machine: pin the PostgreSQL server (postmaster and backends) to
+                       the load core with taskset for the run, so the gateway's core is its own, as with a database
+                       on another machine; its CPUs are restored afterwards
   --profile DIR        Write the gateway's CPU profile (.cpuprofile, for Chrome DevTools) into DIR; profiling
                        slows the gateway, so the figures of such a run are not comparable
   -h, --help           Show this help
@@ -53,6 +59,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
       chunks: { type: "string", default: "20" },
       scenarios: { type: "string", default: "non-streaming,streaming" },
       profile: { type: "string" },
+      "database-on-load-core": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -85,5 +92,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
     chunks,
     scenarios: [...new Set(scenarios)],
     profileDir: values.profile === undefined || values.profile === "" ? null : path.resolve(values.profile),
+    databaseOnLoadCore: values["database-on-load-core"],
   };
 }

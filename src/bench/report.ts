@@ -49,6 +49,12 @@ function failureCell(summary: RowSummary): string {
     : `${summary.failuresDirect}/${summary.failuresGateway} !!`;
 }
 
+/** p99 latency added by the gateway: the tail a user's load sees, not only the median. */
+function addedP99(summary: RowSummary): number | null {
+  const { latencyMsGateway, latencyMsDirect } = summary;
+  return latencyMsGateway === null || latencyMsDirect === null ? null : latencyMsGateway.p99 - latencyMsDirect.p99;
+}
+
 export function renderScenarioTable(scenario: Scenario, summaries: RowSummary[], targets: TargetCheck[]): string {
   const rows = summaries.filter((summary) => summary.scenario === scenario);
   if (scenario === "non-streaming") {
@@ -59,10 +65,13 @@ export function renderScenarioTable(scenario: Scenario, summaries: RowSummary[],
         "req/s gw",
         "gw/direct",
         "p50 direct",
+        "p90 direct",
         "p99 direct",
         "p50 gw",
+        "p90 gw",
         "p99 gw",
         "+p50",
+        "+p99",
         "gw CPU µs/req",
         "gw core",
         "peak RSS MB",
@@ -75,10 +84,13 @@ export function renderScenarioTable(scenario: Scenario, summaries: RowSummary[],
         fixed(s.requestsPerSecondGateway, 0),
         fixed(s.throughputRatio, 2),
         fixed(s.latencyMsDirect?.p50, 2),
+        fixed(s.latencyMsDirect?.p90, 2),
         fixed(s.latencyMsDirect?.p99, 2),
         fixed(s.latencyMsGateway?.p50, 2),
+        fixed(s.latencyMsGateway?.p90, 2),
         fixed(s.latencyMsGateway?.p99, 2),
         signed(s.addedLatencyP50Ms, 2),
+        signed(addedP99(s), 2),
         fixed(s.gatewayCpuMicrosPerRequest, 0),
         percent(s.gatewayCoreBusy),
         fixed(s.gatewayPeakRssMb, 0),
@@ -96,13 +108,19 @@ export function renderScenarioTable(scenario: Scenario, summaries: RowSummary[],
       "p50 direct",
       "p99 direct",
       "p50 gw",
+      "p90 gw",
       "p99 gw",
       "+p50",
+      "+p99",
       "TTFB p50 d",
-      "TTFB p99 d",
       "TTFB p50 gw",
-      "TTFB p99 gw",
       "+TTFB p50",
+      "TTFC p50 d",
+      "TTFC p99 d",
+      "TTFC p50 gw",
+      "TTFC p90 gw",
+      "TTFC p99 gw",
+      "+TTFC p50",
       "gw CPU µs/stream",
       "gw core",
       "peak RSS MB",
@@ -117,13 +135,19 @@ export function renderScenarioTable(scenario: Scenario, summaries: RowSummary[],
       fixed(s.latencyMsDirect?.p50, 2),
       fixed(s.latencyMsDirect?.p99, 2),
       fixed(s.latencyMsGateway?.p50, 2),
+      fixed(s.latencyMsGateway?.p90, 2),
       fixed(s.latencyMsGateway?.p99, 2),
       signed(s.addedLatencyP50Ms, 2),
+      signed(addedP99(s), 2),
       fixed(s.ttfbMsDirect?.p50, 2),
-      fixed(s.ttfbMsDirect?.p99, 2),
       fixed(s.ttfbMsGateway?.p50, 2),
-      fixed(s.ttfbMsGateway?.p99, 2),
       signed(s.addedTtfbP50Ms, 2),
+      fixed(s.ttfcMsDirect?.p50, 2),
+      fixed(s.ttfcMsDirect?.p99, 2),
+      fixed(s.ttfcMsGateway?.p50, 2),
+      fixed(s.ttfcMsGateway?.p90, 2),
+      fixed(s.ttfcMsGateway?.p99, 2),
+      signed(s.addedTtfcP50Ms, 2),
       fixed(s.gatewayCpuMicrosPerRequest, 0),
       percent(s.gatewayCoreBusy),
       fixed(s.gatewayPeakRssMb, 0),
@@ -208,7 +232,10 @@ export function printResults(results: BenchResults, scenarios: Scenario[], chunk
   say(
     `Gateway idle: ${gateway.idleCpuMicrosPerSecond.toFixed(0)} µs CPU per second; RSS before load ${gateway.rssAtStartMb.toFixed(0)} MB.`,
   );
-  say("Latencies in ms; +p50 = p50 latency added by the gateway; gw core = gateway CPU as a share of its core;");
+  say(
+    "Latencies in ms; +p50/+p99 = latency added by the gateway at that percentile; TTFC = time to the first content " +
+      "token (a delta with text; a role-only first chunk does not count); gw core = gateway CPU as a share of its core;",
+  );
   say(
     "gateway CPU per request = its CPU time (all threads, /proc schedstat) over the run / responses; peak RSS = VmHWM.",
   );

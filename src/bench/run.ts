@@ -15,6 +15,7 @@ import { installCleanupHandlers, interruption, removeDirectoryOnCleanup, runClea
 import { measure, measurementFailures, type Measurement, type Route } from "./measure";
 import { chatRequestBody, MOCK_API_KEY } from "./mock-bodies";
 import { parseBenchOptions, USAGE, type BenchOptions } from "./options";
+import { pinDatabaseServer } from "./pin-database";
 import { probe } from "./probe";
 import { readCpu, readPeakRssBytes, sleep, waitUntilIdle } from "./process-stats";
 import { provision } from "./provision";
@@ -48,6 +49,7 @@ function describeMeasurement(measurement: Measurement): string {
     `p99 ${load.latencyMs?.p99.toFixed(2) ?? "-"} ms`,
   ];
   if (load.ttfbMs !== null) parts.push(`TTFB p50 ${load.ttfbMs.p50.toFixed(2)} ms`);
+  if (load.ttfcMs !== null) parts.push(`first content p50 ${load.ttfcMs.p50.toFixed(2)} ms`);
   if (measurement.route === "gateway")
     parts.push(`gateway CPU ${measurement.serverCpuMicrosPerRequest?.toFixed(0) ?? "-"} µs/req`);
   const failed = measurementFailures(measurement);
@@ -93,7 +95,10 @@ async function main(options: BenchOptions): Promise<void> {
       serverUrl === null
         ? "embedded PGlite in a temporary directory (it runs inside the gateway process: its CPU counts as the gateway's)"
         : `a fresh database on ${redactUrl(serverUrl)} (DATABASE_URL), dropped afterwards; the PostgreSQL server ` +
-          "is not pinned and its CPU is not counted"
+          (options.databaseOnLoadCore
+            ? `is pinned to CPU ${LOAD_CPU} with the load (--database-on-load-core)`
+            : "is not pinned") +
+          " and its CPU is not counted"
     }`,
   );
   say(
@@ -104,7 +109,7 @@ async function main(options: BenchOptions): Promise<void> {
   if (pin && cpus < 2) say("  WARNING: fewer than 2 CPUs: the gateway and the load share a core");
   say(
     `  load: c=${options.connections.join(",")}, ${options.durationSeconds} s per run after a ${options.warmupSeconds} s warm-up; ` +
-      `non-streaming via autocannon, streaming via an undici driver (TTFB = first body byte); ${options.chunks} chunks per stream`,
+      `non-streaming via autocannon, streaming via an undici driver (TTFB = first body byte, TTFC = first content token); ${options.chunks} chunks per stream`,
   );
   say(`  node ${process.version}, ${os.cpus()[0]?.model ?? "unknown CPU"}`);
   say();
@@ -117,6 +122,10 @@ async function main(options: BenchOptions): Promise<void> {
   if (serverUrl !== null) {
     database = await createBenchDatabase(serverUrl);
     progress(`created database ${database.name}`);
+    if (options.databaseOnLoadCore) {
+      const { postmaster } = await pinDatabaseServer(serverUrl, LOAD_CPU);
+      progress(`PostgreSQL server (postmaster pid ${postmaster}) pinned to CPU ${LOAD_CPU}`);
+    }
   }
 
   const mock = await startMockUpstream(options.chunks, pin);

@@ -23,6 +23,9 @@ export interface RowSummary {
   ttfbMsDirect: LatencySummary | null;
   ttfbMsGateway: LatencySummary | null;
   addedTtfbP50Ms: number | null;
+  ttfcMsDirect: LatencySummary | null;
+  ttfcMsGateway: LatencySummary | null;
+  addedTtfcP50Ms: number | null;
   gatewayCpuMicrosPerRequest: number | null;
   gatewayCoreBusy: number;
   gatewayPeakRssMb: number;
@@ -50,6 +53,9 @@ export function summarizeRow(row: ScenarioRow): RowSummary {
     ttfbMsDirect: direct.load.ttfbMs,
     ttfbMsGateway: gateway.load.ttfbMs,
     addedTtfbP50Ms: difference(gateway.load.ttfbMs?.p50, direct.load.ttfbMs?.p50),
+    ttfcMsDirect: direct.load.ttfcMs,
+    ttfcMsGateway: gateway.load.ttfcMs,
+    addedTtfcP50Ms: difference(gateway.load.ttfcMs?.p50, direct.load.ttfcMs?.p50),
     gatewayCpuMicrosPerRequest: gateway.serverCpuMicrosPerRequest,
     gatewayCoreBusy: gateway.serverCoreBusy,
     gatewayPeakRssMb: gateway.serverPeakRssBytes / (1024 * 1024),
