@@ -110,8 +110,6 @@ const RECALL_RETRY_DELAYS_MS = [5, 10, 20, 40, 80, 160, 320, 400];
 const LOW_WATER_DIVISOR = 4n;
 /** After a grant of nothing, a lease is not asked to grow ahead of need for this long. */
 const DRY_BACKOFF_MS = 1_000;
-/** More than any lease holds: returning it returns the whole lease. */
-const WHOLE_LEASE = 2n ** 62n;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -237,19 +235,20 @@ export function createLeasedBalanceHolds(options: LeasedBalanceHoldsOptions): Le
   }
 
   /**
-   * Gives back the lease's slack; `whole` gives back the lease itself when no call uses it (the row goes, whatever it
-   * holds: a lease this process stopped trusting may hold more than the process counts).
+   * Gives back the lease's slack, by the amount this process counts: a grant may be committing at the same time, and
+   * both change the row by their own amount. (A lease this process stopped trusting may hold more than it counts;
+   * that rest is no longer renewed and expires.) A lease with no calls and nothing left is forgotten.
    */
-  async function returnSlack(lease: Lease, whole: boolean): Promise<void> {
-    const everything = whole && lease.usedNano === 0n;
-    const slack = everything ? WHOLE_LEASE : slackOf(lease);
-    if (slack <= 0n) return;
-    // What is given back is no longer this process's to admit against, whether or not the statement succeeds.
-    lease.amountNano = everything ? 0n : lease.usedNano;
-    try {
-      await statements.returnLease(lease.id, slack);
-    } catch (error) {
-      options.onError("returning a balance lease failed; it expires by itself", error);
+  async function returnSlack(lease: Lease): Promise<void> {
+    const slack = slackOf(lease);
+    if (slack > 0n) {
+      // What is given back is no longer this process's to admit against, whether or not the statement succeeds.
+      lease.amountNano -= slack;
+      try {
+        await statements.returnLease(lease.id, slack);
+      } catch (error) {
+        options.onError("returning a balance lease failed; it expires by itself", error);
+      }
     }
     if (lease.usedNano === 0n && lease.amountNano === 0n && lease.growing === null) leases.delete(lease.userId);
   }
@@ -261,7 +260,7 @@ export function createLeasedBalanceHolds(options: LeasedBalanceHoldsOptions): Le
     for (const lease of leases.values()) {
       const recalled = (recalledUntil.get(lease.userId) ?? 0) > now;
       if (lease.usedNano === 0n && (recalled || now - lease.lastUsedAt >= tuning.idleMs)) {
-        await returnSlack(lease, true);
+        await returnSlack(lease);
       } else if (lease.amountNano > 0n) renewing.push(lease);
     }
     for (const [userId, until] of recalledUntil) if (until <= now) recalledUntil.delete(userId);
@@ -341,12 +340,12 @@ export function createLeasedBalanceHolds(options: LeasedBalanceHoldsOptions): Le
     async recall(userId) {
       recalledUntil.set(userId, clock() + tuning.recallCooldownMs);
       const lease = leases.get(userId);
-      if (lease !== undefined) await returnSlack(lease, false);
+      if (lease !== undefined) await returnSlack(lease);
     },
 
     async forgetBalance(userId) {
       const lease = leases.get(userId);
-      if (lease !== undefined) await returnSlack(lease, false);
+      if (lease !== undefined) await returnSlack(lease);
     },
 
     releaseExpired: () => callHolds.releaseExpired(),
@@ -362,7 +361,11 @@ export function createLeasedBalanceHolds(options: LeasedBalanceHoldsOptions): Le
       closed = true;
       clearInterval(timer);
       await maintaining;
-      for (const lease of [...leases.values()]) await returnSlack(lease, true);
+      for (const lease of [...leases.values()]) {
+        // A grant still on its way is given back with the rest.
+        await lease.growing?.catch(() => {});
+        await returnSlack(lease);
+      }
     },
   };
 }

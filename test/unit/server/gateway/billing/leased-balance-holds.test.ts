@@ -21,7 +21,20 @@ function fakeDatabase(balanceNano: bigint) {
     statements: 0,
     largestWantNano: 0n,
   };
-  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  /** Statements wait here while a test holds them back, then run in the order they were sent. */
+  let gate: Promise<void> | null = null;
+  const turn = async () => {
+    if (gate !== null) await gate;
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  const holdBack = () => {
+    let open!: () => void;
+    gate = new Promise((resolve) => (open = resolve));
+    return () => {
+      gate = null;
+      open();
+    };
+  };
   const statements: LeaseStatements = {
     async leaseBalance({ leaseId, minNano, wantNano, sharePerMille }): Promise<LeaseGrant> {
       state.statements += 1;
@@ -95,7 +108,7 @@ function fakeDatabase(balanceNano: bigint) {
     state.heldNano -= state.leases.get(leaseId) ?? 0n;
     state.leases.delete(leaseId);
   };
-  return { state, statements, callHolds, write, expire };
+  return { state, statements, callHolds, write, expire, holdBack };
 }
 
 function request(holdId: string, amountNano: bigint): HoldRequest {
@@ -184,6 +197,42 @@ describe("leased balance holds", () => {
     expect(inFlight).toBe(40);
     expect(database.state.heldNano).toBe(40_000n);
     await holds.close();
+  });
+
+  it("gives an idle lease back by what it counts, so a grant committing at the same time is not lost", async () => {
+    let now = 1_000;
+    const database = fakeDatabase(300_000n);
+    const holds = createLeasedBalanceHolds({
+      statements: database.statements,
+      callHolds: database.callHolds,
+      clock: () => now,
+      publishRecall: () => Promise.resolve(),
+      onError: (message, error) => {
+        throw new Error(message, { cause: error });
+      },
+      tuning: { ttlMs: 300, idleMs: 10 },
+    });
+    expect(await holds.place(request("gen-0", 1_000n))).toEqual({ kind: "held" });
+    const leaseId = holds.leaseOf("gen-0")!;
+    await holds.settle("gen-0", 1_000n);
+    database.write(leaseId, 1_000n);
+    holds.onBatchWritten(written("gen-0", 1_000n));
+    // Idle, still trusted (renewed or granted within two thirds of its 300 ms life).
+    now += 20;
+    // A call that needs more than the idle lease holds asks for a grant; the upkeep gives the idle lease back
+    // meanwhile; the database then runs the grant first.
+    const open = database.holdBack();
+    const admitted = holds.place(request("gen-1", 100_000n));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    open();
+    expect(await admitted).toEqual({ kind: "held" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(database.state.leases.get(leaseId) ?? 0n).toBeGreaterThanOrEqual(100_000n);
+    expect(database.state.heldNano).toBe(database.state.leases.get(leaseId));
+    await holds.settle("gen-1", 0n);
+    holds.onBatchWritten(written("gen-1", 0n));
+    await holds.close();
+    expect(database.state.heldNano).toBe(0n);
   });
 });
 
