@@ -12,6 +12,11 @@ export const changeSchema = z.discriminatedUnion("topic", [
   z.object({ topic: z.literal("balance-changed"), userId: z.string() }),
   /** A process is short of credit for the account: every process gives back its lease's slack (leased-balance-holds.ts). */
   z.object({ topic: z.literal("balance-lease-recall"), userId: z.string() }),
+  /**
+   * Told to this process's listeners only, when its listening connection was lost and restored: any change may have
+   * been missed, so every cache built on them is dropped.
+   */
+  z.object({ topic: z.literal("changes-missed") }),
 ]);
 export type Change = z.infer<typeof changeSchema>;
 
@@ -45,14 +50,21 @@ export async function createChangeBus(
     }
   };
   const unlisten = options.listen
-    ? await database.listen(CHANNEL, (payload) => {
-        try {
-          const envelope = envelopeSchema.parse(JSON.parse(payload));
-          if (envelope.origin !== origin) void dispatch(envelope.change);
-        } catch (error) {
-          logger.warn("ignored a malformed change notification", { error });
-        }
-      })
+    ? await database.listen(
+        CHANNEL,
+        (payload) => {
+          try {
+            const envelope = envelopeSchema.parse(JSON.parse(payload));
+            if (envelope.origin !== origin) void dispatch(envelope.change);
+          } catch (error) {
+            logger.warn("ignored a malformed change notification", { error });
+          }
+        },
+        () => {
+          logger.warn("listening for changes again after losing the connection; dropping what was cached on them");
+          void dispatch({ topic: "changes-missed" });
+        },
+      )
     : async () => {};
   return {
     async publish(change) {

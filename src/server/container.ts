@@ -190,7 +190,12 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       memoryHolds?.forgetBalance(change.userId);
       await leasedHolds?.forgetBalance(change.userId);
     } else if (change.topic === "balance-lease-recall") await leasedHolds?.recall(change.userId);
-    else await catalog.reload();
+    else if (change.topic === "changes-missed") {
+      // A revoke, a key or balance change or a recall may have been missed: nothing cached on them is trusted.
+      authenticator.invalidateAll();
+      await leasedHolds?.forgetAllBalances();
+      await catalog.reload();
+    } else await catalog.reload();
   });
 
   const http = createHttpTransport({

@@ -32,8 +32,15 @@ export interface DatabaseHandle {
    * process admits many calls against, so its grant must survive a database crash; it is asked for rarely.
    */
   leaseStatements?: LeaseStatements;
-  /** Subscribes to a PostgreSQL NOTIFY channel; resolves to an unsubscribe function. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to a PostgreSQL NOTIFY channel; resolves to an unsubscribe function. `onResubscribed` is told when the
+   * listening connection was lost and listens again: whatever was notified in between never arrived.
+   */
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onResubscribed?: () => void,
+  ): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -70,8 +77,13 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     holdStatements: createHoldStatements(unsyncedClient),
     leaseStatements: createLeaseStatements(client),
     kind: "postgres",
-    async listen(channel, onPayload) {
-      const subscription = await client.listen(channel, onPayload);
+    async listen(channel, onPayload, onResubscribed) {
+      // postgres.js listens again on a new connection after losing one, and says so each time it listens.
+      let listened = 0;
+      const subscription = await client.listen(channel, onPayload, () => {
+        listened += 1;
+        if (listened > 1) onResubscribed?.();
+      });
       return () => subscription.unlisten();
     },
     async notify(channel, payload) {

@@ -79,6 +79,8 @@ export interface LeasedBalanceHolds extends BalanceHolds {
    * that the next call leases from the balance as it is now (a debit may have left less than the leases hold).
    */
   forgetBalance(userId: string): Promise<void>;
+  /** Every balance may have changed (this process missed notifications): give back every lease's slack. */
+  forgetAllBalances(): Promise<void>;
   /** Gives every lease back (after the usage writer's last batch) and stops renewing. */
   close(): Promise<void>;
 }
@@ -346,6 +348,10 @@ export function createLeasedBalanceHolds(options: LeasedBalanceHoldsOptions): Le
     async forgetBalance(userId) {
       const lease = leases.get(userId);
       if (lease !== undefined) await returnSlack(lease);
+    },
+
+    async forgetAllBalances() {
+      for (const lease of [...leases.values()]) await returnSlack(lease);
     },
 
     releaseExpired: () => callHolds.releaseExpired(),
