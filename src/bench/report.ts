@@ -55,105 +55,59 @@ function addedP99(summary: RowSummary): number | null {
   return latencyMsGateway === null || latencyMsDirect === null ? null : latencyMsGateway.p99 - latencyMsDirect.p99;
 }
 
+/** A column of a scenario table: its header and its cell for a row. */
+type Column = [header: string, cell: (summary: RowSummary) => string];
+
+/** Throughput, latency and what the gateway adds, the same in both tables; `unit` is "req" or "stream". */
+function leadingColumns(unit: "req" | "stream", directP90: boolean): Column[] {
+  return [
+    ["c", (s) => String(s.connections)],
+    [`${unit === "req" ? "req" : "streams"}/s direct`, (s) => fixed(s.requestsPerSecondDirect, 0)],
+    [`${unit === "req" ? "req" : "streams"}/s gw`, (s) => fixed(s.requestsPerSecondGateway, 0)],
+    ["gw/direct", (s) => fixed(s.throughputRatio, 2)],
+    ["p50 direct", (s) => fixed(s.latencyMsDirect?.p50, 2)],
+    ...(directP90 ? [["p90 direct", (s: RowSummary) => fixed(s.latencyMsDirect?.p90, 2)] as Column] : []),
+    ["p99 direct", (s) => fixed(s.latencyMsDirect?.p99, 2)],
+    ["p50 gw", (s) => fixed(s.latencyMsGateway?.p50, 2)],
+    ["p90 gw", (s) => fixed(s.latencyMsGateway?.p90, 2)],
+    ["p99 gw", (s) => fixed(s.latencyMsGateway?.p99, 2)],
+    ["+p50", (s) => signed(s.addedLatencyP50Ms, 2)],
+    ["+p99", (s) => signed(addedP99(s), 2)],
+  ];
+}
+
+/** The gateway's cost and the run's health, the same in both tables. */
+function trailingColumns(unit: "req" | "stream", targets: TargetCheck[]): Column[] {
+  return [
+    [`gw CPU µs/${unit}`, (s) => fixed(s.gatewayCpuMicrosPerRequest, 0)],
+    ["gw core", (s) => percent(s.gatewayCoreBusy)],
+    ["peak RSS MB", (s) => fixed(s.gatewayPeakRssMb, 0)],
+    ["failures d/gw", failureCell],
+    ["targets (c=16)", (s) => targetCell(s, targets)],
+  ];
+}
+
+const STREAM_START_COLUMNS: Column[] = [
+  ["TTFB p50 d", (s) => fixed(s.ttfbMsDirect?.p50, 2)],
+  ["TTFB p50 gw", (s) => fixed(s.ttfbMsGateway?.p50, 2)],
+  ["+TTFB p50", (s) => signed(s.addedTtfbP50Ms, 2)],
+  ["TTFC p50 d", (s) => fixed(s.ttfcMsDirect?.p50, 2)],
+  ["TTFC p99 d", (s) => fixed(s.ttfcMsDirect?.p99, 2)],
+  ["TTFC p50 gw", (s) => fixed(s.ttfcMsGateway?.p50, 2)],
+  ["TTFC p90 gw", (s) => fixed(s.ttfcMsGateway?.p90, 2)],
+  ["TTFC p99 gw", (s) => fixed(s.ttfcMsGateway?.p99, 2)],
+  ["+TTFC p50", (s) => signed(s.addedTtfcP50Ms, 2)],
+];
+
 export function renderScenarioTable(scenario: Scenario, summaries: RowSummary[], targets: TargetCheck[]): string {
   const rows = summaries.filter((summary) => summary.scenario === scenario);
-  if (scenario === "non-streaming") {
-    return renderTable(
-      [
-        "c",
-        "req/s direct",
-        "req/s gw",
-        "gw/direct",
-        "p50 direct",
-        "p90 direct",
-        "p99 direct",
-        "p50 gw",
-        "p90 gw",
-        "p99 gw",
-        "+p50",
-        "+p99",
-        "gw CPU µs/req",
-        "gw core",
-        "peak RSS MB",
-        "failures d/gw",
-        "targets (c=16)",
-      ],
-      rows.map((s) => [
-        String(s.connections),
-        fixed(s.requestsPerSecondDirect, 0),
-        fixed(s.requestsPerSecondGateway, 0),
-        fixed(s.throughputRatio, 2),
-        fixed(s.latencyMsDirect?.p50, 2),
-        fixed(s.latencyMsDirect?.p90, 2),
-        fixed(s.latencyMsDirect?.p99, 2),
-        fixed(s.latencyMsGateway?.p50, 2),
-        fixed(s.latencyMsGateway?.p90, 2),
-        fixed(s.latencyMsGateway?.p99, 2),
-        signed(s.addedLatencyP50Ms, 2),
-        signed(addedP99(s), 2),
-        fixed(s.gatewayCpuMicrosPerRequest, 0),
-        percent(s.gatewayCoreBusy),
-        fixed(s.gatewayPeakRssMb, 0),
-        failureCell(s),
-        targetCell(s, targets),
-      ]),
-    );
-  }
+  const columns =
+    scenario === "non-streaming"
+      ? [...leadingColumns("req", true), ...trailingColumns("req", targets)]
+      : [...leadingColumns("stream", false), ...STREAM_START_COLUMNS, ...trailingColumns("stream", targets)];
   return renderTable(
-    [
-      "c",
-      "streams/s direct",
-      "streams/s gw",
-      "gw/direct",
-      "p50 direct",
-      "p99 direct",
-      "p50 gw",
-      "p90 gw",
-      "p99 gw",
-      "+p50",
-      "+p99",
-      "TTFB p50 d",
-      "TTFB p50 gw",
-      "+TTFB p50",
-      "TTFC p50 d",
-      "TTFC p99 d",
-      "TTFC p50 gw",
-      "TTFC p90 gw",
-      "TTFC p99 gw",
-      "+TTFC p50",
-      "gw CPU µs/stream",
-      "gw core",
-      "peak RSS MB",
-      "failures d/gw",
-      "targets (c=16)",
-    ],
-    rows.map((s) => [
-      String(s.connections),
-      fixed(s.requestsPerSecondDirect, 0),
-      fixed(s.requestsPerSecondGateway, 0),
-      fixed(s.throughputRatio, 2),
-      fixed(s.latencyMsDirect?.p50, 2),
-      fixed(s.latencyMsDirect?.p99, 2),
-      fixed(s.latencyMsGateway?.p50, 2),
-      fixed(s.latencyMsGateway?.p90, 2),
-      fixed(s.latencyMsGateway?.p99, 2),
-      signed(s.addedLatencyP50Ms, 2),
-      signed(addedP99(s), 2),
-      fixed(s.ttfbMsDirect?.p50, 2),
-      fixed(s.ttfbMsGateway?.p50, 2),
-      signed(s.addedTtfbP50Ms, 2),
-      fixed(s.ttfcMsDirect?.p50, 2),
-      fixed(s.ttfcMsDirect?.p99, 2),
-      fixed(s.ttfcMsGateway?.p50, 2),
-      fixed(s.ttfcMsGateway?.p90, 2),
-      fixed(s.ttfcMsGateway?.p99, 2),
-      signed(s.addedTtfcP50Ms, 2),
-      fixed(s.gatewayCpuMicrosPerRequest, 0),
-      percent(s.gatewayCoreBusy),
-      fixed(s.gatewayPeakRssMb, 0),
-      failureCell(s),
-      targetCell(s, targets),
-    ]),
+    columns.map(([header]) => header),
+    rows.map((summary) => columns.map(([, cell]) => cell(summary))),
   );
 }
 
