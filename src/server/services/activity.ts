@@ -283,6 +283,11 @@ export interface RequestLogRow {
   errorType: string | null;
 }
 
+/** The filter picks calls by what the rollup counts them by (model, key, provider, success or failure). */
+function narrowsByRollup(filter: z.output<typeof requestLogFilterSchema>): boolean {
+  return filter.modelId != null || filter.apiKeyId != null || filter.provider != null || filter.status != null;
+}
+
 /** What the rollup counts of a log filter's matches: every call, its failures, or its successes. */
 function rollupMatches(filter: z.output<typeof requestLogFilterSchema>): SQL {
   return filter.status === "error" ? sql`errors` : filter.status === "success" ? sql`requests - errors` : sql`requests`;
@@ -398,7 +403,7 @@ async function requestLogScan(
 ): Promise<SQL | null> {
   const filter = requestLogFilterSchema.parse(input);
   const window = activityWindow(filter, now);
-  const narrows = filter.modelId != null || filter.apiKeyId != null || filter.provider != null || filter.status != null;
+  const narrows = narrowsByRollup(filter);
   if (narrows && filter.requestId == null) {
     const start = await logScanStart(db, userId, filter, window, cursor, needed);
     if (start === null) return null;
@@ -409,8 +414,6 @@ async function requestLogScan(
 
 /** A stretch of the log read on its own, newest first: `where` selects its rows below a cursor. */
 export interface LogSlice {
-  from: Date;
-  to: Date;
   where(cursor: LogCursor | null): SQL;
 }
 
@@ -418,7 +421,9 @@ export interface LogSlice {
  * The filter's window cut into contiguous stretches of whole hours, newest first, each holding about `rowsPerSlice`
  * matching rows by the rollup's count (an hour holding more is a stretch of its own), so that an export can read
  * several at once. The rollup only sizes the slices: together they cover the whole window, hours it has no row for
- * included, so every matching generation is read even where the rollup were behind.
+ * included, so every matching generation is read even where the rollup were behind. A filter the rollup knows (model,
+ * key, provider, status) ends the last slice at the oldest hour holding a match, as a log page's scan does
+ * (logScanStart), and matches nothing when no hour does.
  */
 export async function requestLogSlices(
   db: Database,
@@ -430,8 +435,6 @@ export async function requestLogSlices(
   const filter = requestLogFilterSchema.parse(input);
   const window = activityWindow(filter, now);
   const slice = (from: Date, to: Date): LogSlice => ({
-    from,
-    to,
     where: (cursor) => requestLogWhere(userId, filter, { ...window, from, to }, cursor),
   });
   if (filter.requestId != null) return [slice(window.from, window.to)];
@@ -441,6 +444,8 @@ export async function requestLogSlices(
       from usage_hourly where ${rollupWhere(userId, filter, window)}
       group by hour having sum(${rollupMatches(filter)}) > 0 order by hour desc`),
   );
+  const narrows = narrowsByRollup(filter);
+  if (narrows && hours.length === 0) return [];
   const slices: LogSlice[] = [];
   let sliceEnd = window.to;
   let inSlice = 0;
@@ -454,7 +459,8 @@ export async function requestLogSlices(
     }
     inSlice += Number(matches);
   }
-  slices.push(slice(window.from, sliceEnd));
+  const oldestMatch = narrows ? new Date(Number(hours.at(-1)!.epoch) * 1000) : window.from;
+  slices.push(slice(oldestMatch > window.from ? oldestMatch : window.from, sliceEnd));
   return slices;
 }
 

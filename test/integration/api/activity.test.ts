@@ -246,6 +246,9 @@ describe("the activity router and CSV export", () => {
     expect(lines).toHaveLength(13);
     const failed = recent.filter((row) => row.httpStatus >= 400);
     expect(lines[1]?.startsWith(`${failed[0]!.id},${failed[0]!.createdAt.toISOString()},`)).toBe(true);
+    // A filter nothing matches: the header alone.
+    const none = await download(owner.user, "kind=requests&range=24h&modelId=nobody%2Fnothing");
+    expect(none.chunks.join("").trimEnd().split("\r\n")).toEqual([REQUEST_LOG_COLUMNS.join(",")]);
     // A key name that a spreadsheet would run as a formula is defused.
     const all = (await download(owner.user, "kind=requests&range=24h")).chunks.join("");
     expect(all).toContain(",'=cmd|' /C calc'!A0 (");
