@@ -31,6 +31,14 @@ const envSchema = z.object({
   DATABASE_URL: optionalString,
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
   PGLITE_DIR: z.string().default("./.data/pglite"),
+  /**
+   * The embedded server's page cache. PGlite allocates it inside its WebAssembly memory, resident from the start: its
+   * default of 128MB was a third of an idle gateway's memory. The operating system caches the data files as well.
+   */
+  PGLITE_SHARED_BUFFERS: z
+    .string()
+    .regex(/^[1-9][0-9]*(kB|MB|GB)$/, "a size such as 16MB")
+    .default("16MB"),
   /** Where generated secrets and the CLI's control socket live when nothing else is configured. */
   DATA_DIR: z.string().default("./.data"),
   AUTH_SECRET: optionalString,

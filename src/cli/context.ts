@@ -64,7 +64,7 @@ export async function openCliContext(
   const database =
     env.DATABASE_URL !== undefined
       ? openDatabase({ kind: "postgres", url: env.DATABASE_URL, poolSize: 2 })
-      : openDatabase({ kind: "pglite", dataDir: env.PGLITE_DIR });
+      : openDatabase({ kind: "pglite", dataDir: env.PGLITE_DIR, sharedBuffers: env.PGLITE_SHARED_BUFFERS });
   let changes: ChangeBus;
   try {
     await migrate(database);

@@ -90,7 +90,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     options.database ??
     (env.DATABASE_URL !== undefined
       ? openDatabase({ kind: "postgres", url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE })
-      : openDatabase({ kind: "pglite", dataDir: env.PGLITE_DIR }));
+      : openDatabase({ kind: "pglite", dataDir: env.PGLITE_DIR, sharedBuffers: env.PGLITE_SHARED_BUFFERS }));
   const { db } = database;
   await migrate(database);
 

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
+import { readEnv } from "~/env";
 import { openDatabase, type DatabaseHandle } from "~/server/db";
 import { migrate } from "~/server/db/migrate";
 
@@ -55,7 +56,7 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   const kind = options.kind ?? (serverUrl === undefined ? "pglite" : "postgres");
 
   if (kind === "pglite") {
-    const handle = openDatabase({ kind: "pglite" });
+    const handle = openDatabase({ kind: "pglite", sharedBuffers: readEnv().PGLITE_SHARED_BUFFERS });
     await migrate(handle, MIGRATIONS_FOLDER);
     let dropped: Promise<void> | undefined;
     return { handle, url: null, drop: () => (dropped ??= handle.close()) };

@@ -1,5 +1,4 @@
-import { mkdirSync } from "node:fs";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
@@ -7,7 +6,7 @@ import postgres from "postgres";
 import type { HoldStatements } from "~/server/gateway/billing/balance-holds";
 import type { LeaseStatements } from "~/server/gateway/billing/leased-balance-holds";
 import { createHoldStatements, createLeaseStatements } from "./hold-statements";
-import { jsonParam } from "./raw-rows";
+import { PgliteThread } from "./pglite-thread";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;
@@ -47,12 +46,11 @@ export interface DatabaseHandle {
 
 export type DatabaseOptions =
   | { kind: "postgres"; url: string; poolSize?: number }
-  /** `dataDir` undefined keeps the database in memory (tests). */
-  | { kind: "pglite"; dataDir?: string };
+  /** `dataDir` undefined keeps the database in memory (tests); `sharedBuffers` is PostgreSQL's size, e.g. "16MB". */
+  | { kind: "pglite"; dataDir?: string; sharedBuffers?: string };
 
 export function openDatabase(options: DatabaseOptions): DatabaseHandle {
-  const handle =
-    options.kind === "postgres" ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir);
+  const handle = options.kind === "postgres" ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options);
   // Several owners may shut down (the container, a test, a signal handler): closing twice is harmless.
   let closing: Promise<void> | undefined;
   return { ...handle, close: () => (closing ??= handle.close()) };
@@ -95,33 +93,15 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   };
 }
 
-const JSONB_TYPE_OID = 3802;
-
-/**
- * A jsonb parameter for PGlite as bytes in jsonb's binary format (a version byte, then the JSON text). PGlite sends a
- * text parameter after measuring and encoding it in JavaScript, character by character, which for the usage writer's
- * batch documents cost more than the rest of sending them; Node encodes these natively. PGlite's protocol layer sends
- * any byte array as a binary parameter, though its serializer type only names strings.
- */
-function jsonbParameter(value: unknown): string {
-  const text = typeof value === "string" ? value : jsonParam(value);
-  const bytes = Buffer.allocUnsafe(1 + Buffer.byteLength(text));
-  bytes[0] = 1;
-  bytes.write(text, 1);
-  return bytes as unknown as string;
-}
-
-function openPglite(dataDir: string | undefined): DatabaseHandle {
-  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
-  const client = new PGlite(dataDir, { serializers: { [JSONB_TYPE_OID]: jsonbParameter } });
-  const db = drizzlePglite({ client, schema, casing: "snake_case" });
+function openPglite(options: { dataDir?: string; sharedBuffers?: string }): DatabaseHandle {
+  const settings: Record<string, string> = {};
+  if (options.sharedBuffers !== undefined) settings.shared_buffers = options.sharedBuffers;
+  const client = new PgliteThread({ dataDir: options.dataDir, settings });
+  const db = drizzlePglite({ client: client as unknown as PGlite, schema, casing: "snake_case" });
   return {
     db,
     kind: "pglite",
-    async listen(channel, onPayload) {
-      const unsubscribe = await client.listen(channel, onPayload);
-      return unsubscribe;
-    },
+    listen: (channel, onPayload) => client.listen(channel, onPayload),
     async notify(channel, payload) {
       await client.query("select pg_notify($1, $2)", [channel, payload]);
     },

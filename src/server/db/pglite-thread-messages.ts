@@ -1,0 +1,44 @@
+/**
+ * The messages between the main thread and the worker thread that owns the embedded database (pglite-thread.ts and
+ * pglite-thread-worker.ts). Types only: the worker imports this file for its types, so Node runs the worker without
+ * resolving it.
+ */
+
+export interface PgliteThreadOptions {
+  /** undefined keeps the database in memory (tests). */
+  dataDir: string | undefined;
+  /** Extra `-c name=value` settings for the embedded server. */
+  settings: Record<string, string>;
+}
+
+export interface QueryOptionsMessage {
+  rowMode?: "array" | "object";
+  /**
+   * Type OIDs whose values stay text. Drizzle asks PGlite to leave dates and intervals as text with identity parsers;
+   * functions cannot cross threads, so they travel as the list of types they cover.
+   */
+  textTypes?: number[];
+}
+
+export type Request =
+  | { op: "query"; id: number; tx?: number; sql: string; params: unknown[]; options: QueryOptionsMessage }
+  | { op: "exec"; id: number; tx?: number; sql: string }
+  | { op: "begin"; id: number }
+  | { op: "end"; id: number; tx: number; commit: boolean }
+  | { op: "listen"; id: number; channel: string }
+  | { op: "unlisten"; id: number; channel: string }
+  | { op: "close"; id: number };
+
+/** A database error's own fields (code, detail, constraint, …): errors lose them when cloned across threads. */
+export interface ErrorMessage {
+  name: string;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+export type Reply =
+  | { kind: "result"; id: number; value: unknown }
+  | { kind: "error"; id: number; error: ErrorMessage }
+  | { kind: "notification"; channel: string; payload: string }
+  | { kind: "ready" }
+  | { kind: "failed"; error: ErrorMessage };

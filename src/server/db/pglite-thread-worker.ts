@@ -1,0 +1,154 @@
+/**
+ * The worker thread that owns the embedded database (see pglite-thread.ts). It imports nothing of the app's at run
+ * time, only PGlite and Node, so Node runs it as it stands, under a TypeScript loader or without one.
+ */
+import { mkdirSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { PGlite, type Transaction } from "@electric-sql/pglite";
+import type { ErrorMessage, PgliteThreadOptions, Reply, Request } from "./pglite-thread-messages";
+
+const JSONB_TYPE_OID = 3802;
+
+/**
+ * A jsonb parameter as bytes in jsonb's binary format (a version byte, then the JSON text). PGlite sends a text
+ * parameter after measuring and encoding it in JavaScript, character by character, which for the usage writer's batch
+ * documents cost more than the rest of sending them; Node encodes these natively. PGlite's protocol layer sends any
+ * byte array as a binary parameter, though its serializer type only names strings.
+ */
+function jsonbParameter(value: unknown): string {
+  const text =
+    typeof value === "string"
+      ? value
+      : JSON.stringify(value, (_key, item: unknown) => (typeof item === "bigint" ? item.toString() : item));
+  const bytes = Buffer.allocUnsafe(1 + Buffer.byteLength(text));
+  bytes[0] = 1;
+  bytes.write(text, 1);
+  return bytes as unknown as string;
+}
+
+const keepText = (value: string) => value;
+
+function errorMessage(error: unknown): ErrorMessage {
+  if (!(error instanceof Error)) return { name: "Error", message: String(error), fields: {} };
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(error)) {
+    // Only what clones: a database error's fields are strings and numbers.
+    if (value === null || ["string", "number", "boolean"].includes(typeof value)) fields[name] = value;
+  }
+  return { name: error.name, message: error.message, fields };
+}
+
+interface OpenTransaction {
+  tx: Transaction;
+  /** Settles the callback PGlite runs the transaction in (true commits); `endId` is answered once that is done. */
+  finish: (commit: boolean, endId: number) => void;
+}
+
+function serve(port: NonNullable<typeof parentPort>, options: PgliteThreadOptions): void {
+  if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
+  const settings = Object.entries(options.settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]);
+  const client = new PGlite(options.dataDir, {
+    serializers: { [JSONB_TYPE_OID]: jsonbParameter },
+    ...(settings.length > 0 ? { startParams: [...PGlite.defaultStartParams, ...settings] } : {}),
+  });
+  const send = (reply: Reply) => port.postMessage(reply);
+  const transactions = new Map<number, OpenTransaction>();
+  const unlisteners = new Map<string, () => Promise<void>>();
+  let nextTransaction = 1;
+
+  function queryable(txNumber: number | undefined) {
+    if (txNumber === undefined) return client;
+    const open = transactions.get(txNumber);
+    if (open === undefined) throw new Error(`transaction ${txNumber} is not open`);
+    return open.tx;
+  }
+
+  /**
+   * Runs a transaction in PGlite's own `transaction`, which keeps every other query out until it ends: answers `begin`
+   * with the transaction's number once BEGIN ran, and the `end` request once COMMIT or ROLLBACK did.
+   */
+  function begin(beginId: number): void {
+    const txNumber = nextTransaction++;
+    let endId: number | undefined;
+    client
+      .transaction(async (tx) => {
+        const commit = await new Promise<boolean>((resolve) => {
+          transactions.set(txNumber, {
+            tx,
+            finish: (decision, requestId) => {
+              endId = requestId;
+              resolve(decision);
+            },
+          });
+          send({ kind: "result", id: beginId, value: txNumber });
+        });
+        if (!commit) await tx.rollback();
+      })
+      .then(
+        () => send({ kind: "result", id: endId ?? beginId, value: null }),
+        // Before BEGIN answered (the database failed to open) the caller is still waiting on `begin`.
+        (error: unknown) => send({ kind: "error", id: endId ?? beginId, error: errorMessage(error) }),
+      )
+      .finally(() => transactions.delete(txNumber));
+  }
+
+  async function handle(request: Request): Promise<unknown> {
+    switch (request.op) {
+      case "query": {
+        const { rowMode, textTypes } = request.options;
+        const parsers = textTypes ? Object.fromEntries(textTypes.map((type) => [type, keepText])) : undefined;
+        return queryable(request.tx).query(request.sql, request.params, { rowMode, parsers });
+      }
+      case "exec":
+        return queryable(request.tx).exec(request.sql);
+      case "listen": {
+        if (!unlisteners.has(request.channel)) {
+          const channel = request.channel;
+          unlisteners.set(
+            channel,
+            await client.listen(channel, (payload) => send({ kind: "notification", channel, payload })),
+          );
+        }
+        return null;
+      }
+      case "unlisten": {
+        const unlisten = unlisteners.get(request.channel);
+        unlisteners.delete(request.channel);
+        await unlisten?.();
+        return null;
+      }
+      case "close":
+        await client.close();
+        return null;
+      case "begin":
+      case "end":
+        throw new Error(`${request.op} is answered on its own`);
+    }
+  }
+
+  port.on("message", (request: Request) => {
+    if (request.op === "begin") return begin(request.id);
+    if (request.op === "end") {
+      const open = transactions.get(request.tx);
+      if (open === undefined) {
+        const error = errorMessage(new Error(`transaction ${request.tx} is not open`));
+        send({ kind: "error", id: request.id, error });
+      } else {
+        open.finish(request.commit, request.id);
+      }
+      return;
+    }
+    handle(request).then(
+      (value) => send({ kind: "result", id: request.id, value }),
+      (error: unknown) => send({ kind: "error", id: request.id, error: errorMessage(error) }),
+    );
+  });
+
+  client.waitReady.then(
+    () => send({ kind: "ready" }),
+    (error: unknown) => send({ kind: "failed", error: errorMessage(error) }),
+  );
+}
+
+if (parentPort === null) throw new Error("pglite-thread-worker runs in a worker thread");
+serve(parentPort, workerData as PgliteThreadOptions);

@@ -1,0 +1,133 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PgliteThread } from "~/server/db/pglite-thread";
+
+describe("the embedded database on its own thread", () => {
+  let database: PgliteThread;
+
+  beforeAll(async () => {
+    database = new PgliteThread({ dataDir: undefined, settings: {} });
+    await database.exec(`
+      create table items (id integer primary key, label text not null, amount bigint, at timestamptz, doc jsonb);
+    `);
+  });
+  afterAll(() => database.close());
+
+  it("passes parameters and results with their types intact", async () => {
+    const at = new Date("2026-01-02T03:04:05.678Z");
+    await database.query("insert into items values ($1, $2, $3, $4, $5)", [
+      1,
+      "é ✓",
+      12345678901234567n,
+      at,
+      JSON.stringify({ nano: "98765432109876543210", list: [1, 2] }),
+    ]);
+    const { rows } = await database.query<{ label: string; amount: bigint; at: Date; doc: unknown }>(
+      "select label, amount, at, doc from items where id = $1",
+      [1],
+    );
+    expect(rows).toEqual([
+      { label: "é ✓", amount: 12345678901234567n, at, doc: { nano: "98765432109876543210", list: [1, 2] } },
+    ]);
+    const arrays = await database.query("select id, at from items where id = 1", [], {
+      rowMode: "array",
+      parsers: { 1184: (value) => value },
+    });
+    expect(arrays.rows).toEqual([[1, expect.stringMatching(/^2026-01-02 03:04:05\.678/)]]);
+  });
+
+  it("reports a database error with its code and constraint", async () => {
+    const failure = await database.query("insert into items (id, label) values (1, 'again')").catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(Error);
+    expect(failure).toMatchObject({ code: "23505", constraint: "items_pkey" });
+  });
+
+  it("commits a transaction, and keeps other statements out until it ends", async () => {
+    const seenOutside: number[] = [];
+    let outside: Promise<void> | undefined;
+    await database.transaction(async (tx) => {
+      await tx.query("insert into items (id, label) values (10, 'in a transaction')");
+      // Sent while the transaction is open: it must run after the commit, and so see the row.
+      outside = database
+        .query<{ n: number }>("select count(*)::int as n from items where id = 10")
+        .then(({ rows }) => void seenOutside.push(rows[0]!.n));
+      await tx.query("update items set label = 'committed' where id = 10");
+    });
+    await outside;
+    expect(seenOutside).toEqual([1]);
+    const { rows } = await database.query<{ label: string }>("select label from items where id = 10");
+    expect(rows).toEqual([{ label: "committed" }]);
+  });
+
+  it("rolls back when the work throws, and when it asks to", async () => {
+    const thrown = await database
+      .transaction(async (tx) => {
+        await tx.query("insert into items (id, label) values (20, 'lost')");
+        await tx.query("insert into items (id, label) values (20, 'duplicate')");
+      })
+      .catch((e: unknown) => e);
+    expect(thrown).toMatchObject({ code: "23505" });
+    await database.transaction(async (tx) => {
+      await tx.query("insert into items (id, label) values (21, 'lost too')");
+      await tx.rollback();
+      expect(tx.closed).toBe(true);
+    });
+    const { rows } = await database.query("select id from items where id in (20, 21)");
+    expect(rows).toEqual([]);
+  });
+
+  it("delivers notifications to each listener until it unlistens", async () => {
+    const heard: string[] = [];
+    const unlistenFirst = await database.listen("news", (payload) => heard.push(`first ${payload}`));
+    const unlistenSecond = await database.listen("news", (payload) => heard.push(`second ${payload}`));
+    await database.query("select pg_notify('news', 'one')");
+    await expect.poll(() => heard.length).toBe(2);
+    await unlistenFirst();
+    await database.query("select pg_notify('news', 'two')");
+    await expect.poll(() => heard).toEqual(["first one", "second one", "second two"]);
+    await unlistenSecond();
+  });
+
+  it("leaves the event loop free while a statement runs", async () => {
+    let turns = 0;
+    let running = true;
+    const spin = () => {
+      turns += 1;
+      if (running) setImmediate(spin);
+    };
+    setImmediate(spin);
+    // A second of work for the database; an in-process PGlite would run it without letting the loop turn once.
+    await database.query("select count(*) from generate_series(1, 1000000) as n where n % 7 = 0");
+    running = false;
+    expect(turns).toBeGreaterThan(10);
+  });
+});
+
+describe("the embedded database thread's data directory", () => {
+  const parent = mkdtempSync(path.join(tmpdir(), "pglite-thread-"));
+  afterAll(() => rmSync(parent, { recursive: true, force: true }));
+
+  it("takes its settings, and keeps what was committed across a close and a reopen", async () => {
+    const dataDir = path.join(parent, "data");
+    const first = new PgliteThread({ dataDir, settings: { shared_buffers: "16MB" } });
+    await first.exec("create table kept (value text); insert into kept values ('still here');");
+    const setting = await first.query<{ shared_buffers: string }>("show shared_buffers");
+    expect(setting.rows[0]?.shared_buffers).toBe("16MB");
+    await first.close();
+    const second = new PgliteThread({ dataDir, settings: {} });
+    const { rows } = await second.query("select value from kept");
+    expect(rows).toEqual([{ value: "still here" }]);
+    await second.close();
+  });
+
+  it("fails every request with the reason when the database cannot open", async () => {
+    const notADirectory = path.join(parent, "a-file");
+    writeFileSync(notADirectory, "not a database");
+    const broken = new PgliteThread({ dataDir: notADirectory, settings: {} });
+    await expect(broken.waitReady).rejects.toThrow();
+    await expect(broken.query("select 1")).rejects.toThrow();
+    await broken.close();
+  });
+});
