@@ -46,8 +46,11 @@ export interface DatabaseHandle {
 
 export type DatabaseOptions =
   | { kind: "postgres"; url: string; poolSize?: number }
-  /** `dataDir` undefined keeps the database in memory (tests); `sharedBuffers` is PostgreSQL's size, e.g. "16MB". */
-  | { kind: "pglite"; dataDir?: string; sharedBuffers?: string };
+  /**
+   * `dataDir` undefined keeps the database in memory (tests); `sharedBuffers` is PostgreSQL's size, e.g. "16MB";
+   * `niceness` is the database thread's (pglite-thread-messages.ts).
+   */
+  | { kind: "pglite"; dataDir?: string; sharedBuffers?: string; niceness?: number };
 
 export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   const handle = options.kind === "postgres" ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options);
@@ -93,10 +96,10 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   };
 }
 
-function openPglite(options: { dataDir?: string; sharedBuffers?: string }): DatabaseHandle {
+function openPglite(options: { dataDir?: string; sharedBuffers?: string; niceness?: number }): DatabaseHandle {
   const settings: Record<string, string> = {};
   if (options.sharedBuffers !== undefined) settings.shared_buffers = options.sharedBuffers;
-  const client = new PgliteThread({ dataDir: options.dataDir, settings });
+  const client = new PgliteThread({ dataDir: options.dataDir, settings, niceness: options.niceness });
   const db = drizzlePglite({ client: client as unknown as PGlite, schema, casing: "snake_case" });
   return {
     db,

@@ -9,6 +9,12 @@ export interface PgliteThreadOptions {
   dataDir: string | undefined;
   /** Extra `-c name=value` settings for the embedded server. */
   settings: Record<string, string>;
+  /**
+   * The database thread's nice value on Linux (0 = as the main thread). 19 lets the event loop run first whenever
+   * both want the core: the database's work is background batches, and the usage writer's bound (backpressure)
+   * keeps it from falling behind for long.
+   */
+  niceness?: number;
 }
 
 export interface QueryOptionsMessage {

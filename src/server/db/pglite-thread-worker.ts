@@ -2,7 +2,8 @@
  * The worker thread that owns the embedded database (see pglite-thread.ts). It imports nothing of the app's at run
  * time, only PGlite and Node, so Node runs it as it stands, under a TypeScript loader or without one.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import type { ErrorMessage, PgliteThreadOptions, Reply, Request } from "./pglite-thread-messages";
@@ -44,8 +45,16 @@ interface OpenTransaction {
   finish: (commit: boolean, endId: number) => void;
 }
 
+/** Linux gives each thread a nice value of its own; `/proc/thread-self` names this thread ("<pid>/task/<tid>"). */
+function setThisThreadsNiceness(niceness: number): void {
+  if (process.platform !== "linux") return;
+  const threadId = Number(readlinkSync("/proc/thread-self").split("/").at(-1));
+  setPriority(threadId, niceness);
+}
+
 function serve(port: NonNullable<typeof parentPort>, options: PgliteThreadOptions): void {
   if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
+  if (options.niceness !== undefined && options.niceness !== 0) setThisThreadsNiceness(options.niceness);
   const settings = Object.entries(options.settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]);
   const client = new PGlite(options.dataDir, {
     serializers: { [JSONB_TYPE_OID]: jsonbParameter },

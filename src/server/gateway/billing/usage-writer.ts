@@ -221,6 +221,13 @@ export interface UsageWriter {
   pendingDebitNano(userId: string): bigint;
   /** A generation still queued (not yet written), so it can be shown before the next batch commits. */
   pendingGeneration(id: string): GenerationRow | null;
+  /**
+   * Undefined while the queue has room; otherwise a promise that resolves once written batches bring it back under
+   * its bound. New calls wait on it before they are admitted, so a database slower than the traffic slows admission
+   * instead of growing the queue without end. A writer whose batches are failing makes nobody wait: calls go on
+   * (their settlements stay queued and counted against balances) as they did before the bound.
+   */
+  backpressure(): Promise<void> | undefined;
   /** Writes everything queued so far; resolves when it is committed. */
   flush(): Promise<void>;
   /** Flushes and stops the timer. */
@@ -234,6 +241,8 @@ export interface UsageWriterOptions {
   flushIntervalMs?: number;
   /** A batch this large is written without waiting for the window. */
   maxBatchSize?: number;
+  /** How many settlements may wait before new calls wait for the writer (`backpressure`). Default 5 batches. */
+  maxBacklog?: number;
   /** Told the committed balances after each batch (auto top-up checks them against users' thresholds). */
   onBalancesWritten?: (balances: Map<string, bigint>) => void;
   /**
@@ -267,6 +276,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   const { db, logger } = options;
   const flushIntervalMs = options.flushIntervalMs ?? 100;
   const maxBatchSize = options.maxBatchSize ?? 1000;
+  const maxBacklog = options.maxBacklog ?? 5 * maxBatchSize;
   const holdsInDatabase = options.holdsInDatabase ?? true;
   let queue: Settlement[] = [];
   const pendingByUser = new Map<string, bigint>();
@@ -276,6 +286,16 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   let consecutiveFailures = 0;
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
+  let waitingForRoom: (() => void)[] = [];
+
+  const hasRoom = () => queue.length < maxBacklog || consecutiveFailures > 0 || closed;
+
+  function letWaitersIn(): void {
+    if (waitingForRoom.length === 0 || !hasRoom()) return;
+    const waiting = waitingForRoom;
+    waitingForRoom = [];
+    for (const admit of waiting) admit();
+  }
 
   function schedule(): void {
     if (timer !== undefined || closed) return;
@@ -355,6 +375,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
         await writeBatch(batch);
         queue = queue.slice(batch.length);
         consecutiveFailures = 0;
+        letWaitersIn();
         continue;
       } catch (error) {
         if (batch.length === 1) return retryLater(error, batch.length);
@@ -371,6 +392,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
         }
       }
       queue = [...stuck, ...queue.slice(batch.length)];
+      letWaitersIn();
       if (stuck.length > 0) return retryLater(lastError, stuck.length);
     }
   }
@@ -378,6 +400,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   /** Leaves failed settlements queued (still counted against the balance) and retries with a growing delay. */
   function retryLater(error: unknown, failed: number): never {
     consecutiveFailures += 1;
+    letWaitersIn();
     const delayMs = Math.min(MAX_RETRY_DELAY_MS, flushIntervalMs * 2 ** consecutiveFailures);
     logger.error("usage write failed; will retry", { error, failed, queued: queue.length, retryInMs: delayMs });
     if (retryTimer === undefined) {
@@ -407,6 +430,10 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       else schedule();
     },
     pendingDebitNano: (userId) => pendingByUser.get(userId) ?? 0n,
+    backpressure() {
+      if (hasRoom()) return undefined;
+      return new Promise<void>((admit) => waitingForRoom.push(admit));
+    },
     pendingGeneration(id) {
       // The queue holds at most one window of calls: a scan is cheap, and this is not on the hot path.
       for (let index = queue.length - 1; index >= 0; index--) {
@@ -418,6 +445,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
     flush,
     async close() {
       closed = true;
+      letWaitersIn();
       clearTimeout(timer);
       clearTimeout(retryTimer);
       timer = retryTimer = undefined;

@@ -65,7 +65,8 @@ async function noCreditMessage(context: CallContext): Promise<string> {
 
 /**
  * Reserves the call's worst-case cost before it is dispatched (billing/balance-holds.ts). Refused with 402 when the
- * balance, or the key's spend limit, cannot cover it; the message says how much was needed and what is left.
+ * balance, or the key's spend limit, cannot cover it; the message says how much was needed and what is left. Waits
+ * first while the usage writer is too far behind.
  */
 export async function admitCall(
   context: CallContext,
@@ -73,6 +74,10 @@ export async function admitCall(
   candidates: readonly Candidate[],
 ): Promise<void> {
   const { deps, principal } = context;
+  // While the usage writer is behind by more than its bound, a new call waits for it (usage-writer.ts): otherwise a
+  // database slower than the traffic grows the queue of unwritten usage without end.
+  const backpressure = deps.usageWriter.backpressure();
+  if (backpressure !== undefined) await backpressure;
   const outputTokens = Math.max(...candidates.map((candidate) => bounds.outputTokens(candidate.model)));
   // Failover may end on any candidate: the hold covers the dearest.
   const holdNano = candidates

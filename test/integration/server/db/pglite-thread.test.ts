@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -102,6 +102,25 @@ describe("the embedded database on its own thread", () => {
     await database.query("select count(*) from generate_series(1, 1000000) as n where n % 7 = 0");
     running = false;
     expect(turns).toBeGreaterThan(10);
+  });
+});
+
+/** The nice value of each of this process's threads (Linux: field 19 of /proc/self/task/<tid>/stat). */
+function threadNiceValues(): number[] {
+  return readdirSync("/proc/self/task").map((thread) => {
+    const stat = readFileSync(`/proc/self/task/${thread}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+  });
+}
+
+describe.runIf(process.platform === "linux")("the embedded database thread's priority", () => {
+  it("is lowered to the niceness asked for, and the main thread's is not", async () => {
+    const before = threadNiceValues().filter((nice) => nice === 19).length;
+    const database = new PgliteThread({ dataDir: undefined, settings: {}, niceness: 19 });
+    await database.waitReady;
+    expect(threadNiceValues().filter((nice) => nice === 19)).toHaveLength(before + 1);
+    expect(readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ")[16]).toBe("0");
+    await database.close();
   });
 });
 

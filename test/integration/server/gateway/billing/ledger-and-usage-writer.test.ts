@@ -3,7 +3,7 @@ import type { Database } from "~/server/db";
 import { postLedgerEntriesNow } from "~/server/gateway/billing/ledger";
 import { createUsageWriter, type Settlement } from "~/server/gateway/billing/usage-writer";
 import { silentLogger } from "~/server/gateway/logger";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { apiKeys } from "~/server/db/schema";
 import { createApiKey } from "~/server/services/api-keys";
 import { createUser } from "~/server/services/users";
@@ -166,6 +166,59 @@ describe("usage writer", () => {
     expect(await balanceOf(db, userId)).toBe(-30n);
     expect(writer.pendingDebitNano(userId)).toBe(0n);
     expect(writer.pendingDebitNano("no-such-user")).toBe(99n);
+    await expect(writer.close()).rejects.toThrow();
+  });
+  it("holds new calls back while more than its bound is queued, and lets them in as batches commit", async () => {
+    const userId = await newUser();
+    const writer = createUsageWriter({
+      db,
+      logger: silentLogger,
+      flushIntervalMs: 60_000,
+      maxBatchSize: 2,
+      maxBacklog: 4,
+    });
+    const locked = Promise.withResolvers<void>();
+    const unlock = Promise.withResolvers<void>();
+    // Another transaction holds the account's balance row: the writer's batches wait on it.
+    const holder = db.transaction(async (tx) => {
+      await tx.execute(sql`select 1 from balances where user_id = ${userId} for update`);
+      locked.resolve();
+      await unlock.promise;
+    });
+    await locked.promise;
+    for (let call = 1; call <= 3; call++) writer.enqueue(settlement(userId, `gen-backlog-${call}`, 1n));
+    expect(writer.backpressure()).toBeUndefined();
+    writer.enqueue(settlement(userId, "gen-backlog-4", 1n));
+    let admitted = false;
+    const waiting = writer.backpressure()!.then(() => void (admitted = true));
+    expect(waiting).toBeInstanceOf(Promise);
+    // The batch cannot commit before the lock is let go, and so the call cannot be let in.
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(admitted).toBe(false);
+    unlock.resolve();
+    await holder;
+    await waiting;
+    expect(admitted).toBe(true);
+    await writer.close();
+    expect(await balanceOf(db, userId)).toBe(-4n);
+  });
+
+  it("holds nobody back while its batches fail: the calls go on and their usage stays queued", async () => {
+    const writer = createUsageWriter({
+      db,
+      logger: silentLogger,
+      flushIntervalMs: 60_000,
+      maxBatchSize: 10,
+      maxBacklog: 1,
+    });
+    writer.enqueue(settlement("no-such-user", "gen-backlog-orphan", 5n));
+    const waiting = writer.backpressure();
+    expect(waiting).toBeInstanceOf(Promise);
+    await expect(writer.flush()).rejects.toThrow();
+    // The call that was waiting is let in, and the next one does not wait.
+    await waiting;
+    expect(writer.backpressure()).toBeUndefined();
+    expect(writer.pendingDebitNano("no-such-user")).toBe(5n);
     await expect(writer.close()).rejects.toThrow();
   });
 });
