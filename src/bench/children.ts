@@ -54,7 +54,7 @@ export interface NodeChild {
 
 export interface SpawnOptions {
   name: string;
-  /** Script path relative to the repository root, run with `node --import tsx`. */
+  /** Script path relative to the repository root; a `.ts` one is run with `node --import tsx`. */
   script: string;
   args?: string[];
   /** Extra flags for node itself, before the script (e.g. --cpu-prof). */
@@ -66,7 +66,8 @@ export interface SpawnOptions {
 }
 
 export function spawnNode(options: SpawnOptions): NodeChild {
-  const nodeArgs = [...(options.nodeFlags ?? []), "--import", "tsx", options.script, ...(options.args ?? [])];
+  const loader = options.script.endsWith(".ts") ? ["--import", "tsx"] : [];
+  const nodeArgs = [...(options.nodeFlags ?? []), ...loader, options.script, ...(options.args ?? [])];
   const pinned = options.cpu !== null && TASKSET !== null;
   const child = pinned
     ? spawn(TASKSET, ["-c", String(options.cpu), process.execPath, ...nodeArgs], {

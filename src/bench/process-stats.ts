@@ -78,6 +78,11 @@ export function readPeakRssBytes(pid: number): number {
   return statusKilobytes(pid, "VmHWM");
 }
 
+/** Resident memory now (VmRSS), as an idle process holds it; the peak (VmHWM) also counts what start-up used once. */
+export function readRssBytes(pid: number): number {
+  return statusKilobytes(pid, "VmRSS");
+}
+
 export interface ProcessIdentity {
   pid: number;
   executable: string;

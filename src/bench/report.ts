@@ -170,7 +170,16 @@ export interface BenchResults {
   pinned: boolean;
   options: unknown;
   database: { kind: "pglite" } | { kind: "postgres"; server: string; name: string };
-  gateway: { pid: number; banner: string; cpus: string; idleCpuMicrosPerSecond: number; rssAtStartMb: number };
+  gateway: {
+    pid: number;
+    banner: string;
+    cpus: string;
+    idleCpuMicrosPerSecond: number;
+    /** VmRSS after start-up, idle, before any load. */
+    idleRssMb: number;
+    /** VmHWM at that point: what start-up (migrations, a new database) used at most. */
+    startupPeakRssMb: number;
+  };
   rows: RowSummary[];
   targets: TargetCheck[];
   /** Failed requests over all measured runs. */
@@ -184,7 +193,7 @@ export function printResults(results: BenchResults, scenarios: Scenario[], chunk
   const say = (line = "") => process.stdout.write(`${line}\n`);
   const { gateway, rows, targets, warnings, failures } = results;
   say(
-    `Gateway idle: ${gateway.idleCpuMicrosPerSecond.toFixed(0)} µs CPU per second; RSS before load ${gateway.rssAtStartMb.toFixed(0)} MB.`,
+    `Gateway idle: ${gateway.idleCpuMicrosPerSecond.toFixed(0)} µs CPU per second; idle RSS ${gateway.idleRssMb.toFixed(0)} MB before load (start-up peak ${gateway.startupPeakRssMb.toFixed(0)} MB).`,
   );
   say(
     "Latencies in ms; +p50/+p99 = latency added by the gateway at that percentile; TTFC = time to the first content " +

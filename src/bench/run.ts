@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { readEnv } from "~/env";
 import { PRODUCTION_NODE_FLAGS } from "~/node-flags";
+import { SERVER_ENTRY } from "~/scripts/server-build";
 import { createBenchDatabase, redactUrl, type BenchDatabase } from "./bench-database";
 import { canPin, type NodeChild } from "./children";
 import { installCleanupHandlers, interruption, removeDirectoryOnCleanup, runCleanup } from "./cleanup";
@@ -17,7 +18,7 @@ import { chatRequestBody, MOCK_API_KEY } from "./mock-bodies";
 import { parseBenchOptions, USAGE, type BenchOptions } from "./options";
 import { pinDatabaseServer } from "./pin-database";
 import { probe } from "./probe";
-import { readCpu, readPeakRssBytes, sleep, waitUntilIdle } from "./process-stats";
+import { readCpu, readPeakRssBytes, readRssBytes, sleep, waitUntilIdle } from "./process-stats";
 import { provision } from "./provision";
 import { printResults, renderWarnings } from "./report";
 import { summarizeRow, type ScenarioRow } from "./summary";
@@ -70,7 +71,7 @@ async function describeDeadChildren(): Promise<string> {
     if (ended === null || child.stopRequested) continue;
     const graceful =
       child.name === "gateway" && ended === "exited with code 0"
-        ? " (a clean exit: src/main.ts exits 0 only after SIGTERM/SIGINT, and the bench sent none)"
+        ? " (a clean exit: the production entry exits 0 only after SIGTERM/SIGINT, and the bench sent none)"
         : "";
     reports.push(
       `the ${child.name} (pid ${child.pid}) ${ended}${graceful} while the bench was running.\n` +
@@ -87,7 +88,7 @@ async function main(options: BenchOptions): Promise<void> {
 
   say("Tollgate bench");
   say(
-    `  gateway: production entry (node ${PRODUCTION_NODE_FLAGS.join(" ")} --import tsx src/main.ts) with SERVE_DASHBOARD=false, NODE_ENV=production:`,
+    `  gateway: production entry (node ${PRODUCTION_NODE_FLAGS.join(" ")} ${SERVER_ENTRY}) with SERVE_DASHBOARD=false, NODE_ENV=production:`,
   );
   say("           the API alone, so no Next.js build is needed (the /v1 hot path never touches Next)");
   say(
@@ -168,7 +169,8 @@ async function main(options: BenchOptions): Promise<void> {
   const idleBefore = readCpu(gateway.child.pid).ns;
   await sleep(1_000);
   const idleCpuMicrosPerSecond = (readCpu(gateway.child.pid).ns - idleBefore) / 1000;
-  const rssAtStartMb = readPeakRssBytes(gateway.child.pid) / (1024 * 1024);
+  const idleRssMb = readRssBytes(gateway.child.pid) / (1024 * 1024);
+  const startupPeakRssMb = readPeakRssBytes(gateway.child.pid) / (1024 * 1024);
 
   const rows: ScenarioRow[] = [];
   for (const scenario of options.scenarios) {
@@ -219,7 +221,8 @@ async function main(options: BenchOptions): Promise<void> {
         banner: gateway.banner,
         cpus: gateway.identity.cpusAllowed,
         idleCpuMicrosPerSecond,
-        rssAtStartMb,
+        idleRssMb,
+        startupPeakRssMb,
       },
       rows: summaries,
       targets: checkTargets(summaries, options.chunks),

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import path from "node:path";
+import { ensureServerBuild } from "~/scripts/server-build";
 import { PRODUCTION_NODE_FLAGS } from "~/node-flags";
 import { spawnNode, type NodeChild } from "./children";
 import { verifyNodeProcess, type ProcessIdentity } from "./process-stats";
@@ -89,7 +90,8 @@ export async function startGateway(
   pin: boolean,
   options: { profileDir: string | null } = { profileDir: null },
 ): Promise<Gateway> {
-  const script = "src/main.ts";
+  // What `npm start` runs: the bundle, with plain Node.
+  const script = ensureServerBuild();
   // node writes the profile when the gateway exits, which the bench makes it do gracefully at the end.
   const nodeFlags = [
     ...PRODUCTION_NODE_FLAGS,

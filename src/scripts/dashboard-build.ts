@@ -3,33 +3,16 @@
  * Used by `npm start` and by the test that serves the dashboard from the production entry.
  */
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { sourceStamp } from "./source-stamp";
 
 const root = process.cwd();
 const STAMP_FILE = path.join(root, ".next", "tollgate-source-stamp");
 const BUILD_INPUTS = ["src", "public", "next.config.mjs", "package-lock.json", "tsconfig.json"];
 
-/** A digest of every build input's path, size and modification time: cheap, and changes whenever a file does. */
-function sourceStamp(): string {
-  const hash = createHash("sha256");
-  const visit = (entry: string) => {
-    const full = path.join(root, entry);
-    if (!existsSync(full)) return;
-    const stats = statSync(full);
-    if (stats.isDirectory()) {
-      for (const child of readdirSync(full).sort()) visit(path.join(entry, child));
-    } else {
-      hash.update(`${entry}\0${stats.size}\0${stats.mtimeMs}\n`);
-    }
-  };
-  BUILD_INPUTS.forEach(visit);
-  return hash.digest("hex");
-}
-
 export function ensureDashboardBuild(): void {
-  const stamp = sourceStamp();
+  const stamp = sourceStamp(root, BUILD_INPUTS);
   const built = existsSync(path.join(root, ".next", "BUILD_ID")) && existsSync(STAMP_FILE);
   if (built && readFileSync(STAMP_FILE, "utf8") === stamp) return;
   process.stdout.write("Building the dashboard (first start, or its sources changed)...\n");

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
+import { ensureServerBuild } from "~/scripts/server-build";
 import { TEST_SECRETS } from "./gateway-harness";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -26,11 +27,11 @@ export function childEnv(variables: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /**
- * Starts the real production entry (`node --import tsx src/main.ts`, what `npm start` runs after building) as a child
- * process on a free port, API only, and resolves once it says it is listening.
+ * Starts the real production entry (the server bundle, which `npm start` runs after building it) as a child process on
+ * a free port, API only, and resolves once it says it is listening.
  */
 export function startGatewayProcess(variables: Record<string, string>): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, [ensureServerBuild()], {
     cwd: REPO_ROOT,
     env: childEnv({ HOST: "127.0.0.1", PORT: "0", SERVE_DASHBOARD: "false", ...variables }),
     stdio: ["ignore", "pipe", "pipe"],

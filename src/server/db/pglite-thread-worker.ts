@@ -2,9 +2,10 @@
  * The worker thread that owns the embedded database (see pglite-thread.ts). It imports nothing of the app's at run
  * time, only PGlite and Node, so Node runs it as it stands, under a TypeScript loader or without one.
  */
-import { mkdirSync, readlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
-import { parentPort, workerData } from "node:worker_threads";
+import path from "node:path";
+import { parentPort, Worker, workerData } from "node:worker_threads";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import type { ErrorMessage, PgliteThreadOptions, Reply, Request } from "./pglite-thread-messages";
 
@@ -159,5 +160,33 @@ function serve(port: NonNullable<typeof parentPort>, options: PgliteThreadOption
   );
 }
 
+/**
+ * Creates a new data directory (initdb) on a thread of its own that then ends. PGlite runs initdb in WebAssembly
+ * memory it never gives back: created in the serving thread, a fresh database idled at twice the memory of one opened
+ * from an existing directory (700 MB against 360 MB).
+ */
+async function createDataDirectory(dataDir: string): Promise<void> {
+  const creator = new Worker(new URL(import.meta.url), { workerData: { create: dataDir } });
+  const [code] = (await Promise.race([
+    new Promise((resolve) => creator.once("exit", (exitCode: number) => resolve([exitCode]))),
+    new Promise((_, reject) => creator.once("error", reject)),
+  ])) as [number];
+  if (code !== 0) throw new Error(`creating the database in ${dataDir} failed (exit code ${code})`);
+}
+
 if (parentPort === null) throw new Error("pglite-thread-worker runs in a worker thread");
-serve(parentPort, workerData as PgliteThreadOptions);
+const port = parentPort;
+const data = workerData as PgliteThreadOptions | { create: string };
+if ("create" in data) {
+  const created = new PGlite(data.create);
+  await created.waitReady;
+  await created.close();
+} else if (data.dataDir !== undefined && !existsSync(path.join(data.dataDir, "PG_VERSION"))) {
+  mkdirSync(data.dataDir, { recursive: true });
+  createDataDirectory(data.dataDir).then(
+    () => serve(port, data),
+    (error: unknown) => port.postMessage({ kind: "failed", error: errorMessage(error) } satisfies Reply),
+  );
+} else {
+  serve(port, data);
+}
