@@ -21,7 +21,8 @@ interface AutocannonInstance extends PromiseLike<AutocannonResult> {
   on(event: "start", listener: () => void): this;
 }
 type Autocannon = (options: {
-  url: string;
+  /** Several URLs share the connections evenly. */
+  url: string | string[];
   method: string;
   headers: Record<string, string>;
   body: string;
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   let cpuAtStart = process.cpuUsage();
 
   const instance = autocannon({
-    url: config.url,
+    url: config.urls.length === 1 ? config.urls[0]! : config.urls,
     method: "POST",
     headers: config.headers,
     body: config.body,
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
   const ok = Math.max(0, good - result.mismatches);
   const output: LoadResult = {
     driver: "autocannon",
-    url: config.url,
+    urls: config.urls,
     connections: config.connections,
     durationSeconds,
     responses,

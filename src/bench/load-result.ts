@@ -2,7 +2,8 @@ import type { LatencySummary } from "./stats";
 
 /** What a load worker is told, as JSON in its first argument. */
 export interface LoadConfig {
-  url: string;
+  /** One URL per server; connections take them in turn (several gateway instances share the load evenly). */
+  urls: string[];
   headers: Record<string, string>;
   body: string;
   connections: number;
@@ -14,7 +15,7 @@ export interface LoadConfig {
 /** What a load worker prints, as one JSON line on stdout. */
 export interface LoadResult {
   driver: "autocannon" | "undici-stream";
-  url: string;
+  urls: string[];
   connections: number;
   /** Wall time of the run in seconds. */
   durationSeconds: number;

@@ -17,13 +17,17 @@ const CARRY = 16;
 
 async function main(): Promise<void> {
   const config = readLoadConfig(process.argv);
-  const url = new URL(config.url);
-  const pool = new Pool(url.origin, {
-    connections: config.connections,
-    pipelining: 1,
-    keepAliveTimeout: 60_000,
-    headersTimeout: REQUEST_TIMEOUT_MS,
-    bodyTimeout: REQUEST_TIMEOUT_MS,
+  // Connection loop i sends to URL i mod n, so several servers share the load evenly.
+  const targets = config.urls.map((text) => {
+    const url = new URL(text);
+    const pool = new Pool(url.origin, {
+      connections: Math.ceil(config.connections / config.urls.length),
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      headersTimeout: REQUEST_TIMEOUT_MS,
+      bodyTimeout: REQUEST_TIMEOUT_MS,
+    });
+    return { pool, path: url.pathname };
   });
   const headers = { ...config.headers, "content-length": String(Buffer.byteLength(config.body)) };
   const ttfb = new SampleBuffer();
@@ -41,10 +45,10 @@ async function main(): Promise<void> {
     if (errorSamples.length < MAX_ERROR_SAMPLES) errorSamples.push(message);
   };
 
-  async function once(): Promise<void> {
+  async function once(target: (typeof targets)[number]): Promise<void> {
     const startedAt = performance.now();
     try {
-      const response = await pool.request({ path: url.pathname, method: "POST", headers, body: config.body });
+      const response = await target.pool.request({ path: target.path, method: "POST", headers, body: config.body });
       let firstByteAt = -1;
       let firstContentAt = -1;
       let carried = "";
@@ -88,17 +92,17 @@ async function main(): Promise<void> {
   const cpuAtStart = process.cpuUsage();
   const startedAt = performance.now();
   const deadline = startedAt + config.durationSeconds * 1000;
-  const loop = async () => {
-    while (performance.now() < deadline) await once();
+  const loop = async (target: (typeof targets)[number]) => {
+    while (performance.now() < deadline) await once(target);
   };
-  await Promise.all(Array.from({ length: config.connections }, loop));
+  await Promise.all(Array.from({ length: config.connections }, (_, index) => loop(targets[index % targets.length]!)));
   const durationSeconds = (performance.now() - startedAt) / 1000;
   const cpu = process.cpuUsage(cpuAtStart);
-  await pool.close();
+  await Promise.all(targets.map(({ pool }) => pool.close()));
 
   const output: LoadResult = {
     driver: "undici-stream",
-    url: config.url,
+    urls: config.urls,
     connections: config.connections,
     durationSeconds,
     responses,

@@ -2,7 +2,7 @@
 import { runNode, type NodeChild } from "./children";
 import type { LoadConfig, LoadResult } from "./load-result";
 import type { Scenario } from "./options";
-import { readCpu, readCpuTimes, readPeakRssBytes, stealFraction, waitUntilIdle } from "./process-stats";
+import { readCpu, readCpuTimes, readPeakRssBytes, stealFraction, waitUntilIdle, type CpuSample } from "./process-stats";
 
 export type { Scenario };
 
@@ -15,8 +15,11 @@ export interface MeasureInput {
   connections: number;
   durationSeconds: number;
   warmupSeconds: number;
-  /** The process whose CPU and memory are measured: the gateway, or the mock upstream for direct runs. */
-  server: NodeChild;
+  /**
+   * The processes whose CPU and memory are measured, summed: the gateway (each of its instances), or the mock upstream
+   * for direct runs.
+   */
+  servers: NodeChild[];
   /** The mock upstream, whose CPU shows how busy the load core was. */
   mock: NodeChild;
   loadCpu: number | null;
@@ -27,7 +30,7 @@ export interface Measurement {
   route: Route;
   connections: number;
   load: LoadResult;
-  /** CPU time of `server` during the run (plus the short drain after it), ns. */
+  /** CPU time of `servers` during the run (plus the short drain after it), ns. */
   serverCpuNs: number;
   serverCpuSource: "schedstat" | "stat";
   /** Same window from utime + stime, for cross-checking. */
@@ -35,6 +38,7 @@ export interface Measurement {
   serverCpuMicrosPerRequest: number | null;
   /** Share of one core the server used during the run. */
   serverCoreBusy: number;
+  /** The servers' peak RSS, summed. */
   serverPeakRssBytes: number;
   /** Mock upstream + load worker CPU over the run, as a share of one core (both share the load core). */
   loadCoreBusy: number;
@@ -95,37 +99,59 @@ interface LogLines {
   count: number;
 }
 
-/** What `child` logs (warnings and errors: it runs at LOG_LEVEL=warn) while `during` runs. */
-async function collectLogLines<T>(child: NodeChild, during: () => Promise<T>): Promise<{ value: T; logs: LogLines }> {
+/** What `children` log (warnings and errors: they run at LOG_LEVEL=warn) while `during` runs. */
+async function collectLogLines<T>(
+  children: NodeChild[],
+  during: () => Promise<T>,
+): Promise<{ value: T; logs: LogLines }> {
   const logs: LogLines = { unexpected: [], aborts: 0, count: 0 };
-  const unwatch = child.stderr.watch((line) => {
-    logs.count++;
-    if (isAbortAtRunEnd(line)) logs.aborts++;
-    else if (logs.unexpected.length < 10) logs.unexpected.push(line.slice(0, 500));
-  });
+  const unwatchers = children.map((child) =>
+    child.stderr.watch((line) => {
+      logs.count++;
+      if (isAbortAtRunEnd(line)) logs.aborts++;
+      else if (logs.unexpected.length < 10) logs.unexpected.push(line.slice(0, 500));
+    }),
+  );
   try {
     return { value: await during(), logs };
   } finally {
-    unwatch();
+    for (const unwatch of unwatchers) unwatch();
   }
 }
 
+/** CPU time of all the processes, summed; the source is schedstat only when every one of them had it. */
+function readCpuOfAll(children: NodeChild[]): CpuSample {
+  const samples = children.map((child) => readCpu(child.pid));
+  return {
+    ns: samples.reduce((sum, sample) => sum + sample.ns, 0),
+    statNs: samples.reduce((sum, sample) => sum + sample.statNs, 0),
+    source: samples.every((sample) => sample.source === "schedstat") ? "schedstat" : "stat",
+  };
+}
+
+/** Waits until every process is idle; resolves with the longest wait, ms. */
+async function waitUntilAllIdle(children: NodeChild[]): Promise<number> {
+  let longest = 0;
+  for (const child of children) longest = Math.max(longest, await waitUntilIdle(child.pid));
+  return longest;
+}
+
 export async function measure(input: MeasureInput): Promise<Measurement> {
-  const { server, mock } = input;
-  const { value, logs } = await collectLogLines(server, async () => {
+  const { servers, mock } = input;
+  const { value, logs } = await collectLogLines(servers, async () => {
     let warmup: Measurement["warmup"] = null;
     if (input.warmupSeconds > 0) {
       const result = await runWorker(input, input.warmupSeconds);
       warmup = { ok: result.ok, failures: failures(result) };
     }
-    await waitUntilIdle(server.pid);
-    const serverBefore = readCpu(server.pid);
+    await waitUntilAllIdle(servers);
+    const serverBefore = readCpuOfAll(servers);
     const mockBefore = readCpu(mock.pid).ns;
     const cpuTimesBefore = readCpuTimes();
     const load = await runWorker(input, input.durationSeconds);
     const cpuTimesAfter = readCpuTimes();
-    const drainMs = await waitUntilIdle(server.pid);
-    const serverAfter = readCpu(server.pid);
+    const drainMs = await waitUntilAllIdle(servers);
+    const serverAfter = readCpuOfAll(servers);
     const mockAfter = readCpu(mock.pid).ns;
     const steal = [0, 1].map((cpu) => stealFraction(cpuTimesBefore, cpuTimesAfter, cpu));
     return { warmup, load, drainMs, serverBefore, serverAfter, mockNs: mockAfter - mockBefore, steal };
@@ -143,7 +169,7 @@ export async function measure(input: MeasureInput): Promise<Measurement> {
     serverCpuStatNs: serverAfter.statNs - serverBefore.statNs,
     serverCpuMicrosPerRequest: load.responses > 0 ? serverCpuNs / 1000 / load.responses : null,
     serverCoreBusy: serverCpuNs / (load.durationSeconds * 1e9),
-    serverPeakRssBytes: readPeakRssBytes(server.pid),
+    serverPeakRssBytes: servers.reduce((sum, child) => sum + readPeakRssBytes(child.pid), 0),
     // The mock idles while the worker starts, so both are set against the run itself.
     loadCoreBusy: (mockNs + load.workerCpuMs * 1e6) / (load.durationSeconds * 1e9),
     drainMs: value.drainMs,

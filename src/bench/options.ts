@@ -13,6 +13,8 @@ export interface BenchOptions {
   profileDir: string | null;
   /** With DATABASE_URL: pin the local PostgreSQL server to the load core, away from the gateway's. */
   databaseOnLoadCore: boolean;
+  /** Gateway processes sharing the database and the load (more than one needs DATABASE_URL). */
+  instances: number;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -30,6 +32,9 @@ Options:
                        With DATABASE_URL on this machine: pin the PostgreSQL server (postmaster and backends) to
                        the load core with taskset for the run, so the gateway's core is its own, as with a database
                        on another machine; its CPUs are restored afterwards
+  --instances N        With DATABASE_URL: run N gateway processes (default 1) on the gateway core, sharing the database,
+                       the key and the load (the load generator's connections take them in turn), as several
+                       instances behind a load balancer; CPU, memory and idle figures are their sums
   --profile DIR        Write the gateway's CPU profile (.cpuprofile, for Chrome DevTools) into DIR; profiling
                        slows the gateway, so the figures of such a run are not comparable
   -h, --help           Show this help
@@ -60,6 +65,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
       scenarios: { type: "string", default: "non-streaming,streaming" },
       profile: { type: "string" },
       "database-on-load-core": { type: "boolean", default: false },
+      instances: { type: "string", default: "1" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -85,6 +91,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
     }
     return name;
   });
+  const instances = positiveNumber("instances", values.instances, { integer: true });
+  if (instances < 1 || instances > 8) throw new Error("--instances: expected 1..8");
   return {
     connections: [...new Set(connections)],
     durationSeconds,
@@ -93,5 +101,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
     scenarios: [...new Set(scenarios)],
     profileDir: values.profile === undefined || values.profile === "" ? null : path.resolve(values.profile),
     databaseOnLoadCore: values["database-on-load-core"],
+    instances,
   };
 }

@@ -171,7 +171,8 @@ export interface BenchResults {
   options: unknown;
   database: { kind: "pglite" } | { kind: "postgres"; server: string; name: string };
   gateway: {
-    pid: number;
+    /** One per instance; the idle and memory figures are their sums. */
+    pids: number[];
     banner: string;
     cpus: string;
     idleCpuMicrosPerSecond: number;
@@ -193,7 +194,9 @@ export function printResults(results: BenchResults, scenarios: Scenario[], chunk
   const say = (line = "") => process.stdout.write(`${line}\n`);
   const { gateway, rows, targets, warnings, failures } = results;
   say(
-    `Gateway idle: ${gateway.idleCpuMicrosPerSecond.toFixed(0)} µs CPU per second; idle RSS ${gateway.idleRssMb.toFixed(0)} MB before load (start-up peak ${gateway.startupPeakRssMb.toFixed(0)} MB).`,
+    `Gateway idle${gateway.pids.length > 1 ? ` (${gateway.pids.length} instances, summed)` : ""}: ` +
+      `${gateway.idleCpuMicrosPerSecond.toFixed(0)} µs CPU per second; idle RSS ${gateway.idleRssMb.toFixed(0)} MB ` +
+      `before load (start-up peak ${gateway.startupPeakRssMb.toFixed(0)} MB).`,
   );
   say(
     "Latencies in ms; +p50/+p99 = latency added by the gateway at that percentile; TTFC = time to the first content " +

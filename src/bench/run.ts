@@ -30,6 +30,7 @@ import {
   LOAD_CPU,
   startGateway,
   startMockUpstream,
+  type Gateway,
 } from "./start-processes";
 
 const EXPECT_IN_BODY = '"finish_reason":"stop"';
@@ -85,16 +86,25 @@ async function main(options: BenchOptions): Promise<void> {
   const serverUrl = readEnv().DATABASE_URL ?? null;
   const pin = canPin();
   const cpus = os.cpus().length;
+  if (options.instances > 1 && serverUrl === null) {
+    throw new Error("--instances above 1 needs DATABASE_URL: an embedded PGlite directory is opened by one process");
+  }
 
   say("Tollgate bench");
   say(
     `  gateway: production entry (node ${PRODUCTION_NODE_FLAGS.join(" ")} ${SERVER_ENTRY}) with SERVE_DASHBOARD=false, NODE_ENV=production:`,
   );
   say("           the API alone, so no Next.js build is needed (the /v1 hot path never touches Next)");
+  if (options.instances > 1) {
+    say(
+      `  instances: ${options.instances} gateway processes on the gateway core, one database, one key; the load's ` +
+        "connections take them in turn; their CPU, memory and idle figures are summed",
+    );
+  }
   say(
     `  database: ${
       serverUrl === null
-        ? "embedded PGlite in a temporary directory (it runs inside the gateway process: its CPU counts as the gateway's)"
+        ? "embedded PGlite in a temporary directory (on a thread of the gateway process: its CPU counts as the gateway's)"
         : `a fresh database on ${redactUrl(serverUrl)} (DATABASE_URL), dropped afterwards; the PostgreSQL server ` +
           (options.databaseOnLoadCore
             ? `is pinned to CPU ${LOAD_CPU} with the load (--database-on-load-core)`
@@ -133,51 +143,60 @@ async function main(options: BenchOptions): Promise<void> {
   longLived.push(mock.child);
   progress(`mock upstream on ${mock.origin} (pid ${mock.child.pid}, CPUs ${mock.identity.cpusAllowed})`);
 
+  // One environment (secrets included) for every instance and the CLI; only the port differs.
   const env = gatewayEnvironment({ workDir, port: await findFreePort(), databaseUrl: database?.url ?? null });
-  const startedAt = performance.now();
-  const gateway = await startGateway(env, pin, { profileDir: options.profileDir });
-  longLived.push(gateway.child);
+  const gateways: Gateway[] = [];
+  for (let instance = 0; instance < options.instances; instance++) {
+    const startedAt = performance.now();
+    const port = instance === 0 ? env.PORT! : String(await findFreePort());
+    // One after another: the first creates the admin account and seeds the catalog, the others find them.
+    const gateway = await startGateway({ ...env, PORT: port }, pin, { profileDir: options.profileDir });
+    longLived.push(gateway.child);
+    gateways.push(gateway);
+    progress(
+      `gateway on ${gateway.origin} ${gateway.banner} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s ` +
+        `(pid ${gateway.child.pid} = ${path.basename(gateway.identity.executable)}, CPUs ${gateway.identity.cpusAllowed}, ${gateway.identity.threads} threads)`,
+    );
+  }
+  const gatewayChildren = gateways.map((gateway) => gateway.child);
   if (options.profileDir !== null) {
     progress(`the gateway's CPU profile goes to ${options.profileDir} when it exits (profiled figures run slow)`);
   }
-  progress(
-    `gateway on ${gateway.origin} ${gateway.banner} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s ` +
-      `(pid ${gateway.child.pid} = ${path.basename(gateway.identity.executable)}, CPUs ${gateway.identity.cpusAllowed}, ${gateway.identity.threads} threads)`,
-  );
 
   const tenant = await provision({ env, mockOrigin: mock.origin, cpu: pin ? LOAD_CPU : null });
   progress(`provisioned through the CLI: ${tenant.log.join(" / ")}`);
 
-  const urls: Record<Route, string> = {
-    direct: `${mock.origin}/v1/chat/completions`,
-    gateway: `${gateway.origin}/v1/chat/completions`,
+  const urls: Record<Route, string[]> = {
+    direct: [`${mock.origin}/v1/chat/completions`],
+    gateway: gateways.map((gateway) => `${gateway.origin}/v1/chat/completions`),
   };
   const headers: Record<Route, Record<string, string>> = {
     direct: { "content-type": "application/json", authorization: `Bearer ${MOCK_API_KEY}` },
     gateway: { "content-type": "application/json", authorization: `Bearer ${tenant.apiKey}` },
   };
   for (const route of ["direct", "gateway"] as const) {
-    await probe(
-      { name: route === "direct" ? "the mock upstream" : "the gateway", url: urls[route], headers: headers[route] },
-      tenant.model,
-      options.chunks,
-    );
+    for (const url of urls[route]) {
+      const name = route === "direct" ? "the mock upstream" : `the gateway at ${url}`;
+      await probe({ name, url, headers: headers[route] }, tenant.model, options.chunks);
+    }
   }
   progress("probes passed: both routes answer correctly, plain and streamed");
 
-  await waitUntilIdle(gateway.child.pid);
-  const idleBefore = readCpu(gateway.child.pid).ns;
+  const sumOverGateways = (read: (pid: number) => number) =>
+    gatewayChildren.reduce((sum, child) => sum + read(child.pid), 0);
+  for (const child of gatewayChildren) await waitUntilIdle(child.pid);
+  const idleBefore = sumOverGateways((pid) => readCpu(pid).ns);
   await sleep(1_000);
-  const idleCpuMicrosPerSecond = (readCpu(gateway.child.pid).ns - idleBefore) / 1000;
-  const idleRssMb = readRssBytes(gateway.child.pid) / (1024 * 1024);
-  const startupPeakRssMb = readPeakRssBytes(gateway.child.pid) / (1024 * 1024);
+  const idleCpuMicrosPerSecond = (sumOverGateways((pid) => readCpu(pid).ns) - idleBefore) / 1000;
+  const idleRssMb = sumOverGateways(readRssBytes) / (1024 * 1024);
+  const startupPeakRssMb = sumOverGateways(readPeakRssBytes) / (1024 * 1024);
 
   const rows: ScenarioRow[] = [];
   for (const scenario of options.scenarios) {
     for (const connections of options.connections) {
       const measured = {} as Record<Route, Measurement>;
       for (const route of ["direct", "gateway"] as const) {
-        const server = route === "direct" ? mock.child : gateway.child;
+        const servers = route === "direct" ? [mock.child] : gatewayChildren;
         progress(
           `${scenario} c=${connections} ${route}: running ${options.warmupSeconds} s warm-up + ${options.durationSeconds} s…`,
         );
@@ -185,7 +204,7 @@ async function main(options: BenchOptions): Promise<void> {
           scenario,
           route,
           load: {
-            url: urls[route],
+            urls: urls[route],
             headers: headers[route],
             body: chatRequestBody(tenant.model, scenario === "streaming"),
             expectInBody: EXPECT_IN_BODY,
@@ -193,7 +212,7 @@ async function main(options: BenchOptions): Promise<void> {
           connections,
           durationSeconds: options.durationSeconds,
           warmupSeconds: options.warmupSeconds,
-          server,
+          servers,
           mock: mock.child,
           loadCpu: pin ? LOAD_CPU : null,
         });
@@ -217,9 +236,9 @@ async function main(options: BenchOptions): Promise<void> {
           ? { kind: "pglite" }
           : { kind: "postgres", server: redactUrl(serverUrl ?? ""), name: database.name },
       gateway: {
-        pid: gateway.child.pid,
-        banner: gateway.banner,
-        cpus: gateway.identity.cpusAllowed,
+        pids: gatewayChildren.map((child) => child.pid),
+        banner: gateways[0]!.banner,
+        cpus: gateways[0]!.identity.cpusAllowed,
         idleCpuMicrosPerSecond,
         idleRssMb,
         startupPeakRssMb,
