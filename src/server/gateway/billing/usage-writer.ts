@@ -223,9 +223,9 @@ export interface UsageWriter {
   pendingGeneration(id: string): GenerationRow | null;
   /**
    * Undefined while the queue has room; otherwise a promise that resolves once written batches bring it back under
-   * its bound. New calls wait on it before they are admitted, so a database slower than the traffic slows admission
-   * instead of growing the queue without end. A writer whose batches are failing makes nobody wait: calls go on
-   * (their settlements stay queued and counted against balances) as they did before the bound.
+   * its bound, or after `maxBackpressureWaitMs`. New calls wait on it before they are admitted, so a database slower
+   * than the traffic slows admission instead of growing the queue without end. A writer whose batches are failing
+   * makes nobody wait: calls go on (their settlements stay queued and counted against balances) as they did before.
    */
   backpressure(): Promise<void> | undefined;
   /** Writes everything queued so far; resolves when it is committed. */
@@ -243,6 +243,10 @@ export interface UsageWriterOptions {
   maxBatchSize?: number;
   /** How many settlements may wait before new calls wait for the writer (`backpressure`). Default 5 batches. */
   maxBacklog?: number;
+  /**
+   * The longest a call waits for room (default 2 s): a batch stuck on a lock must slow calls down, not hang them.
+   */
+  maxBackpressureWaitMs?: number;
   /** Told the committed balances after each batch (auto top-up checks them against users' thresholds). */
   onBalancesWritten?: (balances: Map<string, bigint>) => void;
   /**
@@ -277,6 +281,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   const flushIntervalMs = options.flushIntervalMs ?? 100;
   const maxBatchSize = options.maxBatchSize ?? 1000;
   const maxBacklog = options.maxBacklog ?? 5 * maxBatchSize;
+  const maxBackpressureWaitMs = options.maxBackpressureWaitMs ?? 2_000;
   const holdsInDatabase = options.holdsInDatabase ?? true;
   let queue: Settlement[] = [];
   const pendingByUser = new Map<string, bigint>();
@@ -286,14 +291,14 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   let consecutiveFailures = 0;
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
-  let waitingForRoom: (() => void)[] = [];
+  const waitingForRoom = new Set<() => void>();
 
   const hasRoom = () => queue.length < maxBacklog || consecutiveFailures > 0 || closed;
 
   function letWaitersIn(): void {
-    if (waitingForRoom.length === 0 || !hasRoom()) return;
-    const waiting = waitingForRoom;
-    waitingForRoom = [];
+    if (waitingForRoom.size === 0 || !hasRoom()) return;
+    const waiting = [...waitingForRoom];
+    waitingForRoom.clear();
     for (const admit of waiting) admit();
   }
 
@@ -432,7 +437,16 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
     pendingDebitNano: (userId) => pendingByUser.get(userId) ?? 0n,
     backpressure() {
       if (hasRoom()) return undefined;
-      return new Promise<void>((admit) => waitingForRoom.push(admit));
+      return new Promise<void>((resolve) => {
+        const admit = () => {
+          clearTimeout(deadline);
+          waitingForRoom.delete(admit);
+          resolve();
+        };
+        const deadline = setTimeout(admit, maxBackpressureWaitMs);
+        deadline.unref();
+        waitingForRoom.add(admit);
+      });
     },
     pendingGeneration(id) {
       // The queue holds at most one window of calls: a scan is cheap, and this is not on the hot path.

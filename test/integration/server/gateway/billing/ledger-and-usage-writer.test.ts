@@ -221,4 +221,33 @@ describe("usage writer", () => {
     expect(writer.pendingDebitNano("no-such-user")).toBe(5n);
     await expect(writer.close()).rejects.toThrow();
   });
+  it("lets a held-back call in after its longest wait when a batch is stuck", async () => {
+    const userId = await newUser();
+    const writer = createUsageWriter({
+      db,
+      logger: silentLogger,
+      flushIntervalMs: 60_000,
+      maxBatchSize: 10,
+      maxBacklog: 1,
+      maxBackpressureWaitMs: 50,
+    });
+    const unlock = Promise.withResolvers<void>();
+    const locked = Promise.withResolvers<void>();
+    const holder = db.transaction(async (tx) => {
+      await tx.execute(sql`select 1 from balances where user_id = ${userId} for update`);
+      locked.resolve();
+      await unlock.promise;
+    });
+    await locked.promise;
+    writer.enqueue(settlement(userId, "gen-stuck-1", 1n));
+    void writer.flush().catch(() => {});
+    // The batch waits on the lock for as long as the test holds it; the call is let in all the same.
+    const waiting = writer.backpressure();
+    expect(waiting).toBeInstanceOf(Promise);
+    await waiting;
+    unlock.resolve();
+    await holder;
+    await writer.close();
+    expect(await balanceOf(db, userId)).toBe(-1n);
+  });
 });
