@@ -1,5 +1,5 @@
 /**
- * Bundles the production entry (`src/main.ts`) and the embedded database's worker into `.build/server/`, when their
+ * Bundles the production entry (`src/main.ts`) and the embedded database's worker into `.build/src/`, when their
  * sources changed since the last build. `npm start`, the bench and the tests that start the production entry run the
  * bundle with plain Node: a TypeScript loader in the serving process kept about 90 MB resident for its compiled
  * modules and source maps. Packages stay in node_modules (PGlite loads its WebAssembly from there, Next its build).
@@ -11,9 +11,10 @@ import { sourceStamp } from "./source-stamp";
 
 const root = process.cwd();
 const BUILD_INPUTS = ["src", "package-lock.json", "tsconfig.json"];
-export const SERVER_BUILD_DIR = path.join(root, ".build", "server");
+/** Named after the sources it is built from (process listings then show `.build/src/main.mjs`). */
+export const SERVER_BUILD_DIR = path.join(root, ".build", "src");
 /** The production entry, relative to the repository root (as `npm start` names it). */
-export const SERVER_ENTRY = ".build/server/main.mjs";
+export const SERVER_ENTRY = ".build/src/main.mjs";
 const STAMP_FILE = path.join(SERVER_BUILD_DIR, "source-stamp");
 
 /** Writes a file whole or not at all: a server starting meanwhile, or a second build, never reads half of it. */
