@@ -21,7 +21,7 @@ async function cli(args: string[], env: NodeJS.ProcessEnv, cpu: number | null): 
     timeoutMs: 120_000,
   });
   if (result.exitCode !== 0) {
-    const shown = args.map((arg, index) => (args[index - 1] === "--password" ? "***" : arg)).join(" ");
+    const shown = args.map((arg) => (arg.startsWith("--password=") ? "--password=***" : arg)).join(" ");
     throw new Error(
       `CLI command failed (exit ${result.exitCode}${result.timedOut ? ", timed out" : ""}): tollgate ${shown}\n${result.stderr || result.stdout}`,
     );
@@ -54,8 +54,8 @@ export async function provision(options: {
     "create",
     "--email",
     BENCH_EMAIL,
-    "--password",
-    randomBytes(18).toString("base64url"),
+    // Joined to its option: a random password may start with "-", which would read as an option of its own.
+    `--password=${randomBytes(18).toString("base64url")}`,
     "--name",
     "Bench",
   ]);
