@@ -168,24 +168,33 @@ describe("usage writer", () => {
     expect(writer.pendingDebitNano("no-such-user")).toBe(99n);
     await expect(writer.close()).rejects.toThrow();
   });
-  it("holds new calls back while more than its bound is queued, and lets them in as batches commit", async () => {
-    const userId = await newUser();
-    const writer = createUsageWriter({
-      db,
-      logger: silentLogger,
-      flushIntervalMs: 60_000,
-      maxBatchSize: 2,
-      maxBacklog: 4,
-    });
+
+  /** A writer that writes only when asked to or when a batch fills, with the bounds under test. */
+  function boundedWriter(bounds: { maxBatchSize: number; maxBacklog: number; maxBackpressureWaitMs?: number }) {
+    return createUsageWriter({ db, logger: silentLogger, flushIntervalMs: 60_000, ...bounds });
+  }
+
+  /** Holds the account's balance row in a transaction of its own until the returned function is called. */
+  async function lockBalanceRow(userId: string): Promise<() => Promise<void>> {
     const locked = Promise.withResolvers<void>();
     const unlock = Promise.withResolvers<void>();
-    // Another transaction holds the account's balance row: the writer's batches wait on it.
     const holder = db.transaction(async (tx) => {
       await tx.execute(sql`select 1 from balances where user_id = ${userId} for update`);
       locked.resolve();
       await unlock.promise;
     });
     await locked.promise;
+    return async () => {
+      unlock.resolve();
+      await holder;
+    };
+  }
+
+  it("holds new calls back while more than its bound is queued, and lets them in as batches commit", async () => {
+    const userId = await newUser();
+    const writer = boundedWriter({ maxBatchSize: 2, maxBacklog: 4 });
+    // Another transaction holds the account's balance row: the writer's batches wait on it.
+    const releaseLock = await lockBalanceRow(userId);
     for (let call = 1; call <= 3; call++) writer.enqueue(settlement(userId, `gen-backlog-${call}`, 1n));
     expect(writer.backpressure()).toBeUndefined();
     writer.enqueue(settlement(userId, "gen-backlog-4", 1n));
@@ -195,8 +204,7 @@ describe("usage writer", () => {
     // The batch cannot commit before the lock is let go, and so the call cannot be let in.
     for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
     expect(admitted).toBe(false);
-    unlock.resolve();
-    await holder;
+    await releaseLock();
     await waiting;
     expect(admitted).toBe(true);
     await writer.close();
@@ -204,13 +212,7 @@ describe("usage writer", () => {
   });
 
   it("holds nobody back while its batches fail: the calls go on and their usage stays queued", async () => {
-    const writer = createUsageWriter({
-      db,
-      logger: silentLogger,
-      flushIntervalMs: 60_000,
-      maxBatchSize: 10,
-      maxBacklog: 1,
-    });
+    const writer = boundedWriter({ maxBatchSize: 10, maxBacklog: 1 });
     writer.enqueue(settlement("no-such-user", "gen-backlog-orphan", 5n));
     const waiting = writer.backpressure();
     expect(waiting).toBeInstanceOf(Promise);
@@ -221,32 +223,18 @@ describe("usage writer", () => {
     expect(writer.pendingDebitNano("no-such-user")).toBe(5n);
     await expect(writer.close()).rejects.toThrow();
   });
+
   it("lets a held-back call in after its longest wait when a batch is stuck", async () => {
     const userId = await newUser();
-    const writer = createUsageWriter({
-      db,
-      logger: silentLogger,
-      flushIntervalMs: 60_000,
-      maxBatchSize: 10,
-      maxBacklog: 1,
-      maxBackpressureWaitMs: 50,
-    });
-    const unlock = Promise.withResolvers<void>();
-    const locked = Promise.withResolvers<void>();
-    const holder = db.transaction(async (tx) => {
-      await tx.execute(sql`select 1 from balances where user_id = ${userId} for update`);
-      locked.resolve();
-      await unlock.promise;
-    });
-    await locked.promise;
+    const writer = boundedWriter({ maxBatchSize: 10, maxBacklog: 1, maxBackpressureWaitMs: 50 });
+    const releaseLock = await lockBalanceRow(userId);
     writer.enqueue(settlement(userId, "gen-stuck-1", 1n));
     void writer.flush().catch(() => {});
     // The batch waits on the lock for as long as the test holds it; the call is let in all the same.
     const waiting = writer.backpressure();
     expect(waiting).toBeInstanceOf(Promise);
     await waiting;
-    unlock.resolve();
-    await holder;
+    await releaseLock();
     await writer.close();
     expect(await balanceOf(db, userId)).toBe(-1n);
   });
