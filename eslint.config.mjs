@@ -17,7 +17,7 @@ const coreBoundary = {
 };
 
 export default tseslint.config(
-  { ignores: [".next/**", "node_modules/**", ".data/**", "drizzle/**", "next-env.d.ts", "coverage/**"] },
+  { ignores: [".next/**", ".build/**", "node_modules/**", ".data/**", "drizzle/**", "next-env.d.ts", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,10 +1,10 @@
 /**
  * Bundles the production entry (`src/main.ts`) and the embedded database's worker into `.build/src/`, when their
  * sources changed since the last build. `npm start`, the bench and the tests that start the production entry run the
- * bundle with plain Node: a TypeScript loader in the serving process kept about 90 MB resident for its compiled
+ * bundle with plain Node: a TypeScript loader in the serving process kept 60–90 MB more resident for its compiled
  * modules and source maps. Packages stay in node_modules (PGlite loads its WebAssembly from there, Next its build).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildSync } from "esbuild";
 import { sourceStamp } from "./source-stamp";
