@@ -54,7 +54,6 @@ function setThisThreadsNiceness(niceness: number): void {
 }
 
 function serve(port: NonNullable<typeof parentPort>, options: PgliteThreadOptions): void {
-  if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
   if (options.niceness !== undefined && options.niceness !== 0) setThisThreadsNiceness(options.niceness);
   const settings = Object.entries(options.settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]);
   const client = new PGlite(options.dataDir, {
