@@ -6,6 +6,7 @@ import { handleCountTokens, handleMessages } from "./handlers/messages";
 import { handleResponses } from "./handlers/responses";
 import { handleActivity, handleCredits, handleGeneration, handleKeyInfo } from "./handlers/account";
 import { handleGetModel, handleListModels, handleModelEndpoints, handlePrices } from "./handlers/list-models";
+import { handlePublicModelEndpoints, handlePublicModels } from "./handlers/public-catalog";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "./http";
 import {
   describeRefusal,
@@ -116,6 +117,7 @@ const CALL_ENDPOINTS: Partial<Record<string, CallHandler>> = {
 const MODEL_PATH = /^\/v1\/models\/(.+)$/;
 /** Model ids contain a slash (`openai/gpt-4.1`), so `author/slug` is matched as one id. */
 const MODEL_ENDPOINTS_PATH = /^\/v1\/models\/(.+)\/endpoints$/;
+const PUBLIC_MODEL_ENDPOINTS_PATH = /^\/api\/v1\/models\/(.+)\/endpoints$/;
 
 type ReadHandler = (
   request: GatewayRequest,
@@ -196,6 +198,16 @@ async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHea
     // Public: the document describes the API, it reveals nothing about an account.
     if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
     return jsonResponse(200, (openApiDocument ??= buildOpenApiDocument()));
+  }
+  // The public catalog: no key, the same for everyone.
+  if (path === "/api/v1/models") {
+    if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
+    return handlePublicModels(request, deps);
+  }
+  const publicEndpointsMatch = PUBLIC_MODEL_ENDPOINTS_PATH.exec(path);
+  if (publicEndpointsMatch !== null) {
+    if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
+    return handlePublicModelEndpoints(deps, decodeURIComponent(publicEndpointsMatch[1] ?? ""));
   }
   const read = GET_ENDPOINTS[path];
   if (read !== undefined) {

@@ -22,12 +22,13 @@ const notFound: RequestHandler = (_request, response) => {
   return Promise.resolve();
 };
 
+/** /v1 and the public catalog API (/api/v1/models...), which API-only instances serve too. */
 function isGatewayPath(url: string): boolean {
-  return url === "/v1" || url.startsWith("/v1/") || url.startsWith("/v1?");
+  return url === "/v1" || url.startsWith("/v1/") || url.startsWith("/v1?") || url.startsWith("/api/v1/");
 }
 
 /**
- * The production HTTP server: /v1/* straight to the gateway core, everything else to `dashboard` (Next's request
+ * The production HTTP server: /v1/* (and /api/v1/*) straight to the gateway core, everything else to `dashboard` (Next's request
  * handler) or 404 when the dashboard is off.
  */
 export async function startServer(options: {

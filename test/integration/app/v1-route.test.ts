@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GET as getPublicApi } from "~/app/api/v1/[...path]/route";
 import { POST, GET } from "~/app/v1/[...path]/route";
 import { setContainer } from "~/server/container";
 import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
@@ -66,5 +67,14 @@ describe("src/app/v1/[...path]/route.ts", () => {
     const big = "x".repeat(harness.container.env.MAX_REQUEST_BODY_BYTES + 1);
     const response = await POST(request("/v1/chat/completions", { method: "POST", body: big }));
     expect(response.status).toBe(413);
+  });
+});
+
+describe("src/app/api/v1/[...path]/route.ts", () => {
+  it("serves the public catalog without a key", async () => {
+    const response = await getPublicApi(new Request("http://localhost/api/v1/models"));
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { data: { id: string }[] };
+    expect(body.data.map((model) => model.id)).toContain("tollgate/echo");
   });
 });

@@ -46,6 +46,8 @@ describe("GET /v1/openapi.json", () => {
     expect(document.openapi).toBe("3.1.0");
     expect(Object.keys(document.paths).sort()).toEqual(
       [
+        "/api/v1/models",
+        "/api/v1/models/{author}/{slug}/endpoints",
         "/v1/activity",
         "/v1/chat/completions",
         "/v1/credits",

@@ -379,6 +379,6 @@ describe("fees and the platform markup", () => {
       request: "0.001125",
       image: "0.0005625",
     });
-    expect(model.pricing_per_million_usd).toEqual({ prompt: "0.1125", completion: "0.45" });
+    expect(model.pricing_per_million_usd).toMatchObject({ prompt: "0.1125", completion: "0.45" });
   });
 });

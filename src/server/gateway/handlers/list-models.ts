@@ -86,6 +86,22 @@ function renderPricing(prices: TokenPrices | undefined) {
   };
 }
 
+/**
+ * The same prices per one million tokens (flat fees per request and per image), easier for people to read; null where
+ * the provider has no such price. Reasoning tokens without a price of their own are billed as output.
+ */
+function renderPricingPerMillion(prices: TokenPrices | undefined) {
+  return {
+    prompt: perMillionUsd(prices?.inputPriceNano ?? 0n, prices) ?? "0",
+    completion: perMillionUsd(prices?.outputPriceNano ?? 0n, prices) ?? "0",
+    input_cache_read: perMillionUsd(prices?.cacheReadPriceNano ?? null, prices),
+    input_cache_write: perMillionUsd(prices?.cacheWritePriceNano ?? null, prices),
+    internal_reasoning: perMillionUsd(prices?.reasoningPriceNano ?? prices?.outputPriceNano ?? null, prices),
+    request: prices?.requestPriceNano == null ? null : feeUsd(prices.requestPriceNano, prices),
+    image: prices?.imagePriceNano == null ? null : feeUsd(prices.imagePriceNano, prices),
+  };
+}
+
 export function renderModel(model: CatalogModel, deps: GatewayDeps): ModelInfo {
   const prices = representativePrices(model);
   return {
@@ -101,11 +117,7 @@ export function renderModel(model: CatalogModel, deps: GatewayDeps): ModelInfo {
       output_modalities: model.outputModalities,
     },
     pricing: renderPricing(prices),
-    /** The same prices per one million tokens, easier for people to read. */
-    pricing_per_million_usd: {
-      prompt: perMillionUsd(prices?.inputPriceNano ?? 0n, prices) ?? "0",
-      completion: perMillionUsd(prices?.outputPriceNano ?? 0n, prices) ?? "0",
-    },
+    pricing_per_million_usd: renderPricingPerMillion(prices),
     supported_parameters: carriedParameters(model, deps),
     top_provider: { context_length: model.contextLength, max_completion_tokens: maxCompletionTokens(model) },
     ...(isEmbeddingModel(model) ? { dimensions: embeddingDimensions(model) } : {}),
@@ -165,8 +177,11 @@ const rounded = (values: Percentiles | null): Percentiles | null =>
  * minutes, 30 minutes and a day, and latency (to the first token), duration and throughput percentiles over 30 minutes.
  */
 export function handleModelEndpoints(principal: Principal, deps: GatewayDeps, id: string): GatewayResponse {
-  const model = visibleModel(principal, deps, id);
-  const body: ModelEndpointList = {
+  return jsonResponse(200, renderModelEndpoints(visibleModel(principal, deps, id), deps));
+}
+
+export function renderModelEndpoints(model: CatalogModel, deps: GatewayDeps): ModelEndpointList {
+  return {
     data: {
       id: model.id,
       name: model.name,
@@ -206,7 +221,6 @@ export function handleModelEndpoints(principal: Principal, deps: GatewayDeps, id
         }),
     },
   };
-  return jsonResponse(200, body);
 }
 
 /**

@@ -116,7 +116,17 @@ export const modelSchema = z
     context_length: z.number().int(),
     architecture: z.object({ input_modalities: z.array(z.string()), output_modalities: z.array(z.string()) }),
     pricing: pricingSchema,
-    pricing_per_million_usd: z.object({ prompt: z.string(), completion: z.string() }),
+    pricing_per_million_usd: z
+      .object({
+        prompt: z.string(),
+        completion: z.string(),
+        input_cache_read: z.string().nullable(),
+        input_cache_write: z.string().nullable(),
+        internal_reasoning: z.string().nullable(),
+        request: z.string().nullable().describe("US dollars per request"),
+        image: z.string().nullable().describe("US dollars per input image"),
+      })
+      .describe("The same prices in US dollars per one million tokens; null where the provider has no such price"),
     supported_parameters: z.array(z.string()),
     top_provider: z.object({
       context_length: z.number().int(),
@@ -129,6 +139,26 @@ export const modelSchema = z
       .describe('Embedding models (`architecture.output_modalities` has "embeddings"): the length of their vectors'),
   })
   .meta({ id: "Model" });
+
+export const publicModelSchema = modelSchema
+  .extend({
+    canonical_slug: z.string(),
+    architecture: z.object({
+      modality: z.string().describe('Inputs and outputs in one string, e.g. "text+image->text"'),
+      input_modalities: z.array(z.string()),
+      output_modalities: z.array(z.string()),
+    }),
+    top_provider: z.object({
+      context_length: z.number().int(),
+      max_completion_tokens: z.number().int().nullable().describe("Null for an embedding model"),
+      is_moderated: z.boolean(),
+    }),
+    per_request_limits: z.null(),
+    providers: z.array(z.string()).describe("Slugs of the providers serving the model, in the default routing order"),
+  })
+  .meta({ id: "PublicModel" });
+
+export const publicModelListSchema = z.object({ data: z.array(publicModelSchema) }).meta({ id: "PublicModelList" });
 
 export const modelListSchema = z
   .object({ object: z.literal("list"), data: z.array(modelSchema) })
@@ -313,6 +343,7 @@ export const activitySchema = z
   .meta({ id: "Activity" });
 
 export type ModelInfo = z.infer<typeof modelSchema>;
+export type PublicModel = z.infer<typeof publicModelSchema>;
 export type PriceList = z.infer<typeof priceListSchema>;
 export type ModelEndpointList = z.infer<typeof modelEndpointsSchema>;
 export type KeyInfo = z.infer<typeof keyInfoSchema>;

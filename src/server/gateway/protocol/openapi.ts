@@ -10,6 +10,8 @@ import {
   modelEndpointsSchema,
   modelListSchema,
   modelSchema,
+  publicModelListSchema,
+  publicModelSchema,
   priceListSchema,
   usageSchema,
 } from "./api-schemas";
@@ -54,6 +56,8 @@ export function buildOpenApiDocument(): JsonSchema {
     Usage: usageSchema,
     Error: errorBodySchema,
     Model: modelSchema,
+    PublicModel: publicModelSchema,
+    PublicModelList: publicModelListSchema,
     ModelList: modelListSchema,
     ModelEndpoints: modelEndpointsSchema,
     PriceList: priceListSchema,
@@ -263,6 +267,42 @@ export function buildOpenApiDocument(): JsonSchema {
           responses: {
             "200": { description: "The model's endpoints", content: json("ModelEndpoints") },
             ...errorResponses([...authErrors, "404"]),
+          },
+        },
+      },
+      "/api/v1/models": {
+        get: {
+          operationId: "listPublicModels",
+          summary: "The public catalog: every listed model with the prices charged (no key needed, OpenRouter's shape)",
+          security: [],
+          parameters: [
+            {
+              name: "supported_parameters",
+              in: "query",
+              required: false,
+              schema: { type: "string" },
+              example: "tools,response_format",
+              description: "Comma-separated: only the models that take all of these parameters",
+            },
+          ],
+          responses: {
+            "200": { description: "The models", content: json("PublicModelList") },
+            "304": { description: "Unchanged since the ETag sent in If-None-Match" },
+          },
+        },
+      },
+      "/api/v1/models/{author}/{slug}/endpoints": {
+        get: {
+          operationId: "listPublicModelEndpoints",
+          summary: "The providers serving one model, with their prices and live statistics (no key needed)",
+          security: [],
+          parameters: [
+            { name: "author", in: "path", required: true, schema: { type: "string" }, example: "openai" },
+            { name: "slug", in: "path", required: true, schema: { type: "string" }, example: "gpt-4.1" },
+          ],
+          responses: {
+            "200": { description: "The model's endpoints", content: json("ModelEndpoints") },
+            ...errorResponses(["404"]),
           },
         },
       },
