@@ -1,18 +1,7 @@
-import { headers } from "next/headers";
 import Link from "next/link";
 import { SiteHeader } from "~/components/ui/site-header";
 import { auth } from "~/server/auth";
-import { getContainer } from "~/server/container";
-
-/** Where clients should send requests: PUBLIC_URL when configured, else the host this page was asked for. */
-async function publicOrigin(): Promise<string> {
-  const { env } = await getContainer();
-  if (env.PUBLIC_URL !== undefined) return env.PUBLIC_URL.replace(/\/+$/, "");
-  const requestHeaders = await headers();
-  const host = requestHeaders.get("x-forwarded-host") ?? requestHeaders.get("host") ?? `localhost:${env.PORT}`;
-  const protocol = requestHeaders.get("x-forwarded-proto") ?? "http";
-  return `${protocol}://${host}`;
-}
+import { publicOrigin } from "~/server/public-origin";
 
 export default async function HomePage() {
   const [session, origin] = await Promise.all([auth(), publicOrigin()]);

@@ -14,13 +14,16 @@ export interface DashboardServer {
   stop(): Promise<void>;
 }
 
-/** Expects the dashboard to be built already (the e2e project's global setup builds it once per run). */
-export async function startDashboardServer(name: string): Promise<DashboardServer> {
+/**
+ * Expects the dashboard to be built already (the e2e project's global setup builds it once per run). `env` adds to the
+ * server's environment.
+ */
+export async function startDashboardServer(name: string, env: Record<string, string> = {}): Promise<DashboardServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), `tollgate-e2e-${name}-`));
   const variables = { DATA_DIR: dataDir, PGLITE_DIR: path.join(dataDir, "pglite") };
   let gateway: GatewayProcess;
   try {
-    gateway = await startGatewayProcess({ ...variables, SERVE_DASHBOARD: "true" });
+    gateway = await startGatewayProcess({ ...env, ...variables, SERVE_DASHBOARD: "true" });
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
     throw error;

@@ -1,8 +1,8 @@
 import { TRPCError } from "@trpc/server";
-import Link from "next/link";
 import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
 import { SignOutButton } from "~/components/dashboard/sign-out-button";
+import { NavLink } from "~/components/ui/nav-link";
 import { SiteHeader } from "~/components/ui/site-header";
 import { auth } from "~/server/auth";
 import { api } from "~/trpc/server";
@@ -21,15 +21,10 @@ export default async function DashboardLayout({ children }: { children: ReactNod
   return (
     <>
       <SiteHeader>
-        <Link href="/activity" className="nav-link">
-          Activity
-        </Link>
-        <Link href="/keys" className="nav-link">
-          API keys
-        </Link>
-        <Link href="/billing" className="nav-link">
-          Billing
-        </Link>
+        <NavLink href="/models">Models</NavLink>
+        <NavLink href="/activity">Activity</NavLink>
+        <NavLink href="/keys">API keys</NavLink>
+        <NavLink href="/billing">Billing</NavLink>
         <span className="muted small nav-user">{me.email}</span>
         <SignOutButton />
       </SiteHeader>

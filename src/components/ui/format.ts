@@ -35,3 +35,20 @@ export function usdColumnFormat(decimals: readonly string[]): (decimal: string) 
   const places = Math.max(2, ...decimals.map((decimal) => decimal.split(".")[1]?.length ?? 0));
   return (decimal) => formatUsd(decimal, places);
 }
+
+/** 128000 → "128K", 1048576 → "1.05M": token counts as people quote context windows. */
+export function formatTokenCount(tokens: number): string {
+  if (tokens >= 1_000_000) return `${Number((tokens / 1_000_000).toFixed(2))}M`;
+  if (tokens >= 1_000) return `${Number((tokens / 1_000).toFixed(1))}K`;
+  return String(tokens);
+}
+
+/** An exact decimal times 10^places, as an exact decimal: "0.0000033" × 10^6 → "3.3" (USD per token → per million). */
+export function shiftDecimal(decimal: string, places: number): string {
+  const [whole = "0", fraction = ""] = decimal.split(".");
+  const digits = `${whole}${fraction.padEnd(places, "0")}`;
+  const point = whole.length + places;
+  const integer = digits.slice(0, point).replace(/^0+(?=\d)/, "");
+  const rest = digits.slice(point).replace(/0+$/, "");
+  return rest === "" ? integer : `${integer}.${rest}`;
+}

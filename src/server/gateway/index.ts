@@ -6,7 +6,14 @@ import { handleCountTokens, handleMessages } from "./handlers/messages";
 import { handleResponses } from "./handlers/responses";
 import { handleActivity, handleCredits, handleGeneration, handleKeyInfo } from "./handlers/account";
 import { handleGetModel, handleListModels, handleModelEndpoints, handlePrices } from "./handlers/list-models";
-import { handlePublicModelEndpoints, handlePublicModels } from "./handlers/public-catalog";
+import { renderModelEndpoints } from "./handlers/list-models";
+import {
+  findPublicModel,
+  handlePublicModelEndpoints,
+  handlePublicModels,
+  listPublicModels,
+} from "./handlers/public-catalog";
+import type { ModelEndpointList, PublicModel } from "./protocol/api-schemas";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "./http";
 import {
   describeRefusal,
@@ -25,6 +32,12 @@ export type { GatewayRequest, GatewayResponse } from "./http";
 export interface Gateway {
   /** Answers one /v1 request. Never throws: every failure becomes an OpenAI-shaped error response. */
   handle(request: GatewayRequest): Promise<GatewayResponse>;
+  /** The public catalog as /api/v1/models renders it, for the /models pages. */
+  publicCatalog: {
+    list(): PublicModel[];
+    /** A listed model's endpoints with their live statistics; undefined when the model is not listed. */
+    endpoints(id: string): ModelEndpointList | undefined;
+  };
 }
 
 function bearerToken(headers: GatewayRequest["headers"]): string | null {
@@ -233,6 +246,13 @@ async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHea
 
 export function createGateway(deps: GatewayDeps): Gateway {
   return {
+    publicCatalog: {
+      list: () => listPublicModels(deps),
+      endpoints(id) {
+        const model = findPublicModel(deps, id);
+        return model === undefined ? undefined : renderModelEndpoints(model, deps);
+      },
+    },
     async handle(request) {
       const requestId = requestIdFor(request, deps);
       const extra: ExtraHeaders = {};

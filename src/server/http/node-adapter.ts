@@ -91,7 +91,7 @@ async function writeResponse(response: ServerResponse, answer: GatewayResponse, 
 
 /** Serves one /v1 request from the gateway core over node:http, with no framework in between. */
 export async function serveGatewayRequest(
-  gateway: Gateway,
+  gateway: Pick<Gateway, "handle">,
   request: IncomingMessage,
   response: ServerResponse,
   options: { maxBodyBytes: number },

@@ -42,7 +42,11 @@ async function readLimitedBody(request: Request, limitBytes: number): Promise<Ui
 }
 
 /** Serves a /v1 request arriving as a Web Request (Next route handlers, `next dev`) from the same gateway core. */
-export async function handleWebRequest(gateway: Gateway, request: Request, maxBodyBytes: number): Promise<Response> {
+export async function handleWebRequest(
+  gateway: Pick<Gateway, "handle">,
+  request: Request,
+  maxBodyBytes: number,
+): Promise<Response> {
   const body = await readLimitedBody(request, maxBodyBytes);
   const url = new URL(request.url);
   const headers: Record<string, string> = {};

@@ -5,7 +5,7 @@ import { jsonResponse, type GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
 import type { ModelEndpointList, ModelInfo, PriceList } from "../protocol/api-schemas";
 import type { ProviderAdapter } from "../providers/types";
-import type { CatalogModel } from "../routing/catalog";
+import type { CatalogModel, ModelEndpoint } from "../routing/catalog";
 import type { Percentiles } from "../routing/channel-stats";
 import { circuitKey } from "../routing/circuit-breaker";
 import { isEmbeddingModel, embeddingDimensions } from "../routing/model-kind";
@@ -180,6 +180,11 @@ export function handleModelEndpoints(principal: Principal, deps: GatewayDeps, id
   return jsonResponse(200, renderModelEndpoints(visibleModel(principal, deps, id), deps));
 }
 
+/** A model's endpoints in its default routing order: highest priority first, then heaviest weight. */
+export function endpointsInRoutingOrder(model: CatalogModel): ModelEndpoint[] {
+  return [...model.endpoints].sort((a, b) => b.priority - a.priority || b.weight - a.weight);
+}
+
 export function renderModelEndpoints(model: CatalogModel, deps: GatewayDeps): ModelEndpointList {
   return {
     data: {
@@ -188,37 +193,35 @@ export function renderModelEndpoints(model: CatalogModel, deps: GatewayDeps): Mo
       created: model.created,
       description: model.description,
       architecture: { input_modalities: model.inputModalities, output_modalities: model.outputModalities },
-      endpoints: [...model.endpoints]
-        .sort((a, b) => b.priority - a.priority || b.weight - a.weight)
-        .map((endpoint) => {
-          const { channel, upstreamModel } = endpoint;
-          const stats = deps.channelStats.get(channel.id, upstreamModel);
-          const adapter = deps.providers.forChannel(channel).adapter;
-          const cooling = deps.breaker.msUntilAvailable([circuitKey(channel.id, upstreamModel)]) > 0;
-          return {
-            name: `${channel.provider}: ${model.name}`,
-            model_name: model.name,
-            provider_name: channel.provider,
-            tag: channel.name,
-            context_length: model.contextLength,
-            max_completion_tokens: maxCompletionTokens(model),
-            max_prompt_tokens: model.contextLength,
-            pricing: renderPricing(endpoint.prices),
-            quantization: null,
-            supported_parameters: model.supportedParameters.filter((parameter) => {
-              const carried = parametersCarried(adapter, model);
-              return carried === undefined || carried.has(parameter);
-            }),
-            status: cooling ? -1 : 0,
-            uptime_last_5m: percent(stats.last5m.uptime),
-            uptime_last_30m: percent(stats.last30m.uptime),
-            uptime_last_1d: percent(stats.last1d.uptime),
-            error_rate_last_5m: percent(stats.last5m.errorRate),
-            latency_last_30m: seconds(stats.firstTokenMs),
-            duration_last_30m: seconds(stats.latencyMs),
-            throughput_last_30m: rounded(stats.tokensPerSecond),
-          };
-        }),
+      endpoints: endpointsInRoutingOrder(model).map((endpoint) => {
+        const { channel, upstreamModel } = endpoint;
+        const stats = deps.channelStats.get(channel.id, upstreamModel);
+        const adapter = deps.providers.forChannel(channel).adapter;
+        const cooling = deps.breaker.msUntilAvailable([circuitKey(channel.id, upstreamModel)]) > 0;
+        return {
+          name: `${channel.provider}: ${model.name}`,
+          model_name: model.name,
+          provider_name: channel.provider,
+          tag: channel.name,
+          context_length: model.contextLength,
+          max_completion_tokens: maxCompletionTokens(model),
+          max_prompt_tokens: model.contextLength,
+          pricing: renderPricing(endpoint.prices),
+          quantization: null,
+          supported_parameters: model.supportedParameters.filter((parameter) => {
+            const carried = parametersCarried(adapter, model);
+            return carried === undefined || carried.has(parameter);
+          }),
+          status: cooling ? -1 : 0,
+          uptime_last_5m: percent(stats.last5m.uptime),
+          uptime_last_30m: percent(stats.last30m.uptime),
+          uptime_last_1d: percent(stats.last1d.uptime),
+          error_rate_last_5m: percent(stats.last5m.errorRate),
+          latency_last_30m: seconds(stats.firstTokenMs),
+          duration_last_30m: seconds(stats.latencyMs),
+          throughput_last_30m: rounded(stats.tokensPerSecond),
+        };
+      }),
     },
   };
 }

@@ -4,7 +4,7 @@ import { errors } from "../errors";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "../http";
 import type { PublicModel } from "../protocol/api-schemas";
 import type { CatalogModel } from "../routing/catalog";
-import { renderModel, renderModelEndpoints } from "./list-models";
+import { endpointsInRoutingOrder, renderModel, renderModelEndpoints } from "./list-models";
 
 /*
  * The public model catalog, in OpenRouter's `/api/v1/models` shape: every listed model with the prices Tollgate
@@ -26,8 +26,7 @@ function modalitySummary(model: CatalogModel): string {
 
 /** Provider slugs of a model's endpoints in the default routing order, each once. */
 function providersOf(model: CatalogModel): string[] {
-  const ordered = [...model.endpoints].sort((a, b) => b.priority - a.priority || b.weight - a.weight);
-  return [...new Set(ordered.map((endpoint) => endpoint.channel.provider))];
+  return [...new Set(endpointsInRoutingOrder(model).map((endpoint) => endpoint.channel.provider))];
 }
 
 export function renderPublicModel(model: CatalogModel, deps: GatewayDeps): PublicModel {

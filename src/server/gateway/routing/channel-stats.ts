@@ -102,19 +102,28 @@ export interface Percentiles {
   p99: number;
 }
 
-function percentiles(histogram: readonly number[]): Percentiles | null {
+/** The value below which `quantile` of a histogram's samples lie (to its bin's precision); null when it is empty. */
+export function histogramQuantile(histogram: readonly number[], quantile: number): number | null {
   const total = histogram.reduce((sum, count) => sum + count, 0);
   if (total === 0) return null;
-  const at = (quantile: number) => {
-    const rank = Math.max(1, Math.ceil(quantile * total));
-    let seen = 0;
-    for (let bin = 0; bin < histogram.length; bin++) {
-      seen += histogram[bin]!;
-      if (seen >= rank) return binValue(bin);
-    }
-    return binValue(histogram.length - 1);
+  const rank = Math.max(1, Math.ceil(quantile * total));
+  let seen = 0;
+  for (let bin = 0; bin < histogram.length; bin++) {
+    seen += histogram[bin]!;
+    if (seen >= rank) return binValue(bin);
+  }
+  return binValue(histogram.length - 1);
+}
+
+function percentiles(histogram: readonly number[]): Percentiles | null {
+  const p50 = histogramQuantile(histogram, 0.5);
+  if (p50 === null) return null;
+  return {
+    p50,
+    p75: histogramQuantile(histogram, 0.75)!,
+    p90: histogramQuantile(histogram, 0.9)!,
+    p99: histogramQuantile(histogram, 0.99)!,
   };
-  return { p50: at(0.5), p75: at(0.75), p90: at(0.9), p99: at(0.99) };
 }
 
 export interface WindowStats {

@@ -35,7 +35,7 @@ function recordWrites(socket: Socket): void {
 }
 
 beforeAll(async () => {
-  const gateway: Gateway = { handle: () => Promise.resolve(answer()) };
+  const gateway: Pick<Gateway, "handle"> = { handle: () => Promise.resolve(answer()) };
   server = createServer((request, response) => {
     void serveGatewayRequest(gateway, request, response, { maxBodyBytes: 1024 });
   });
