@@ -10,9 +10,6 @@ export const metadata: Metadata = {
   description: "Every model Tollgate serves, with its providers, context length and the prices charged per token.",
 };
 
-// The catalog changes when an operator edits it: render it for each request (from memory, no database query).
-export const dynamic = "force-dynamic";
-
 export default async function ModelsPage({
   searchParams,
 }: {

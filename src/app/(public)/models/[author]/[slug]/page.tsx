@@ -11,8 +11,6 @@ import { publicOrigin } from "~/server/public-origin";
 import { endpointHistoryKey, readEndpointHistory } from "~/server/services/endpoint-history";
 import "../../catalog.css";
 
-export const dynamic = "force-dynamic";
-
 type Params = Promise<{ author: string; slug: string }>;
 
 async function findModel(params: Params) {
