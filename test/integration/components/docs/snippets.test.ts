@@ -142,9 +142,8 @@ describe("the docs' code samples", () => {
   });
 
   it.each(cases)("$topic in $language", async ({ topic, language }) => {
-    const render = DOC_SNIPPETS[topic][language as keyof (typeof DOC_SNIPPETS)[typeof topic]] as
-      ((context: SnippetContext) => string) | undefined;
-    const code = render!(context);
+    const snippets: Partial<Record<SnippetLanguage, (context: SnippetContext) => string>> = DOC_SNIPPETS[topic];
+    const code = snippets[language]!(context);
     expect(code).not.toContain(apiKey);
     if (language === "python") {
       if (!hasPython) return;
