@@ -79,6 +79,26 @@ describe("a visitor finds a model and copies its id, without signing in", () => 
 
   const modelNames = () => page.locator(".catalog-item__id").allInnerTexts();
 
+  it("starts on the landing page: live counts, the cheapest and the most capable models, the ways in", async () => {
+    await page.goto(`${server.origin}/`);
+    expect(await page.getByTestId("catalog-counts").innerText()).toBe(
+      "6 models from 2 providers, from $0.15 per million tokens",
+    );
+    const cheapest = page.getByRole("region", { name: "Cheapest" });
+    expect(await cheapest.getByRole("link").allInnerTexts()).toEqual([
+      "OpenAI: GPT-4o-mini",
+      "OpenAI: GPT-4.1 Mini",
+      "OpenAI: o4 Mini",
+    ]);
+    const capable = page.getByRole("region", { name: "Most capable" });
+    expect((await capable.getByRole("link").allInnerTexts())[0]).toBe("Anthropic: Claude Sonnet 4.5");
+    await page.getByRole("link", { name: "Read the docs" }).waitFor();
+    await page.getByRole("link", { name: "Create an account" }).waitFor();
+    await shots.take(page, "landing");
+    await page.getByRole("link", { name: "6 models" }).click();
+    await page.waitForURL(`${server.origin}/models`);
+  });
+
   it("lists every model the operator connected, with prices, on a page that needs no account", async () => {
     await page.goto(`${server.origin}/models`);
     await expect.poll(() => page.getByRole("heading", { level: 1 }).innerText()).toBe("Models");
@@ -162,6 +182,45 @@ describe("a visitor finds a model and copies its id, without signing in", () => 
   it("answers 404 for a model that is not listed", async () => {
     const response = await page.goto(`${server.origin}/models/openai/no-such-model`);
     expect(response?.status()).toBe(404);
+  });
+
+  it("reads the docs: samples with this server's address, a tab per language, copied whole", async () => {
+    await page.goto(`${server.origin}/models`);
+    await page.getByRole("link", { name: "Docs" }).click();
+    await page.waitForURL(`${server.origin}/docs`);
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).innerText()).toBe("Quick start");
+    expect(await page.getByRole("link", { name: "Quick start" }).getAttribute("aria-current")).toBe("page");
+    // The cheapest connected chat model is the example; the base URL is this server's.
+    const curl = await page.locator(".code-samples pre").first().innerText();
+    expect(curl).toContain(`curl ${server.origin}/v1/chat/completions`);
+    expect(curl).toContain('"model": "openai/gpt-4o-mini"');
+    await page.getByRole("tab", { name: "Vercel AI SDK" }).first().click();
+    const aiSdk = await page.locator(".code-samples pre").first().innerText();
+    expect(aiSdk).toContain("createOpenAICompatible");
+    await page.getByRole("button", { name: "Copy Vercel AI SDK" }).first().click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(aiSdk);
+    await page.locator(".docs-keys").getByRole("link", { name: "create an account" }).waitFor();
+    await shots.take(page, "docs-quick-start");
+
+    await page.getByRole("navigation", { name: "Docs" }).getByRole("link", { name: "Tools" }).click();
+    await page.waitForURL(`${server.origin}/docs/tools`);
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).innerText()).toBe("Tools");
+    expect(await page.locator(".code-samples pre").first().innerText()).toContain('"tools": [');
+    await shots.take(page, "docs-tools");
+    expect((await page.goto(`${server.origin}/docs/no-such-page`))?.status()).toBe(404);
+  });
+
+  it("shows a signed-in reader's keys on the quick start", async () => {
+    await page.goto(`${server.origin}/sign-in`);
+    await page.getByLabel("Email").fill(EMAIL);
+    await page.getByLabel("Password").fill("a long enough password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/keys$/);
+    await page.goto(`${server.origin}/docs`);
+    const keys = page.getByRole("region", { name: "Your keys" });
+    await keys.waitFor();
+    expect(await keys.innerText()).toMatch(/stats sk-gw-[0-9a-f]{4,}…/);
+    await shots.take(page, "docs-signed-in");
   });
 
   it("serves the same catalog as JSON without a key", async () => {

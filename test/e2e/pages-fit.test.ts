@@ -108,12 +108,14 @@ describe.each(VIEWPORTS)("every page fits $name ($width×$height)", (viewport) =
     expect(await overflowingBoxes(page), `boxes on ${name} too narrow for their content`).toEqual([]);
   }
 
-  it("signed out: the landing, sign-in, sign-up, model catalog, model and not-found pages", async () => {
+  it("signed out: the landing, sign-in, sign-up, model catalog, model, docs and not-found pages", async () => {
     await visit("/", "landing");
     await visit("/sign-in", "sign-in");
     await visit("/sign-up", "sign-up");
     await visit("/models", "models");
     await visit("/models/tollgate/echo", "model-echo");
+    await visit("/docs", "docs");
+    await visit("/docs/errors", "docs-errors");
     const missing = await page.goto(`${server.origin}/no-such-page`);
     expect(missing?.status()).toBe(404);
     await shots.take(page, "not-found");

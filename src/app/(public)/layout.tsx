@@ -11,6 +11,7 @@ export default async function PublicLayout({ children }: { children: ReactNode }
     <>
       <SiteHeader>
         <NavLink href="/models">Models</NavLink>
+        <NavLink href="/docs">Docs</NavLink>
         {session !== null ? (
           <Link href="/activity" className="button button--primary">
             Dashboard
