@@ -1,10 +1,11 @@
 import Link from "next/link";
-import { SiteHeader } from "~/components/ui/site-header";
+import { PublicHeader } from "~/components/ui/public-header";
 
+/** Keeps the site's header (signed in or not), so a wrong address is one click from anywhere. */
 export default function NotFound() {
   return (
     <>
-      <SiteHeader />
+      <PublicHeader />
       <main className="auth-main">
         <div className="card auth-card">
           <h1 className="auth-card__title">Page not found</h1>

@@ -2,8 +2,7 @@ import Link from "next/link";
 import { toCatalogEntry, type CatalogEntry } from "~/components/catalog/catalog-entry";
 import { applyCatalogFilters, NO_FILTERS } from "~/components/catalog/catalog-filters";
 import { formatTokenCount, formatUsd } from "~/components/ui/format";
-import { NavLink } from "~/components/ui/nav-link";
-import { SiteHeader } from "~/components/ui/site-header";
+import { PublicHeader } from "~/components/ui/public-header";
 import { auth } from "~/server/auth";
 import { getContainer } from "~/server/container";
 import { publicOrigin } from "~/server/public-origin";
@@ -13,9 +12,10 @@ const DEMO_MODEL = "tollgate/echo";
 /** A short list of models with their prices, each linking to its page. */
 function ModelShortlist({ title, entries }: { title: string; entries: CatalogEntry[] }) {
   if (entries.length === 0) return null;
+  const headingId = `shortlist-${title.toLowerCase().replaceAll(" ", "-")}`;
   return (
-    <section className="card shortlist" aria-labelledby={`shortlist-${title}`}>
-      <h2 className="card__title" id={`shortlist-${title}`}>
+    <section className="card shortlist" aria-labelledby={headingId}>
+      <h2 className="card__title" id={headingId}>
         {title}
       </h2>
       <ul className="shortlist__items">
@@ -60,22 +60,7 @@ export default async function HomePage() {
 
   return (
     <>
-      <SiteHeader>
-        <NavLink href="/models">Models</NavLink>
-        <NavLink href="/docs">Docs</NavLink>
-        {session !== null ? (
-          <Link href="/keys" className="button button--primary">
-            Go to dashboard
-          </Link>
-        ) : (
-          <>
-            <NavLink href="/sign-in">Sign in</NavLink>
-            <Link href="/sign-up" className="button button--primary">
-              Sign up
-            </Link>
-          </>
-        )}
-      </SiteHeader>
+      <PublicHeader />
       <main>
         <section className="hero">
           <div className="container">

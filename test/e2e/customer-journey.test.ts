@@ -248,6 +248,25 @@ describe("a new customer, from sign-up to a metered call and back out", () => {
     await shots.take(page, "keys-after-sign-out");
   });
 
+  it("signs in again from a bookmarked page and lands back on it", async () => {
+    await page.goto(`${server.origin}/billing`);
+    expect(page.url()).toBe(`${server.origin}/sign-in?next=%2Fbilling`);
+    await page.getByLabel("Email").fill(EMAIL);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${server.origin}/billing`);
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).innerText()).toBe("Billing");
+    // The header marks where the customer is, and a wrong address keeps it.
+    expect(await page.getByRole("link", { name: "Billing" }).getAttribute("aria-current")).toBe("page");
+    const errorsBefore = diagnostics.consoleErrors.length;
+    const missing = await page.goto(`${server.origin}/no-such-page`);
+    expect(missing?.status()).toBe(404);
+    // Chromium logs the 404 it was sent to on purpose: that one is not an error of the pages.
+    diagnostics.consoleErrors.splice(errorsBefore);
+    await page.getByRole("link", { name: "Dashboard" }).waitFor();
+    await shots.take(page, "not-found-signed-in");
+  });
+
   it("logged no errors in the browser on the way", () => {
     expect(diagnostics.consoleErrors).toEqual([]);
   });

@@ -219,8 +219,25 @@ describe("a visitor finds a model and copies its id, without signing in", () => 
     await page.goto(`${server.origin}/docs`);
     const keys = page.getByRole("region", { name: "Your keys" });
     await keys.waitFor();
-    expect(await keys.innerText()).toMatch(/stats sk-gw-[0-9a-f]{4,}…/);
+    expect(await keys.innerText()).toMatch(/stats\s+sk-gw-[0-9a-f]{4,}…/);
     await shots.take(page, "docs-signed-in");
+  });
+
+  it("follows the system's dark theme", async () => {
+    await page.emulateMedia({ colorScheme: "dark" });
+    for (const [pathname, name] of [
+      ["/", "dark-landing"],
+      ["/models", "dark-models"],
+      ["/models/tollgate/echo", "dark-model-echo"],
+      ["/docs/streaming", "dark-docs"],
+      ["/activity", "dark-activity"],
+    ] as const) {
+      await page.goto(`${server.origin}${pathname}`, { waitUntil: "networkidle" });
+      const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      expect(background, pathname).toBe("rgb(15, 15, 18)");
+      await shots.take(page, name);
+    }
+    await page.emulateMedia({ colorScheme: "light" });
   });
 
   it("serves the same catalog as JSON without a key", async () => {

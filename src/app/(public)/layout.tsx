@@ -1,30 +1,11 @@
-import Link from "next/link";
 import type { ReactNode } from "react";
-import { NavLink } from "~/components/ui/nav-link";
-import { SiteHeader } from "~/components/ui/site-header";
-import { auth } from "~/server/auth";
+import { PublicHeader } from "~/components/ui/public-header";
 
-/** Pages anyone may read (the model catalog): the header offers the dashboard to the signed in, sign-in to the rest. */
-export default async function PublicLayout({ children }: { children: ReactNode }) {
-  const session = await auth();
+/** Pages anyone may read: the model catalog and the docs. */
+export default function PublicLayout({ children }: { children: ReactNode }) {
   return (
     <>
-      <SiteHeader>
-        <NavLink href="/models">Models</NavLink>
-        <NavLink href="/docs">Docs</NavLink>
-        {session !== null ? (
-          <Link href="/activity" className="button button--primary">
-            Dashboard
-          </Link>
-        ) : (
-          <>
-            <NavLink href="/sign-in">Sign in</NavLink>
-            <Link href="/sign-up" className="button button--primary">
-              Sign up
-            </Link>
-          </>
-        )}
-      </SiteHeader>
+      <PublicHeader />
       <main className="container public-main">{children}</main>
     </>
   );

@@ -4,13 +4,21 @@ import Link from "next/link";
 import { useActionState } from "react";
 import { signInWithPassword, type SignInState } from "~/server/auth/actions";
 
-export function SignInForm({ initialError }: { initialError?: string | undefined }) {
+/** `returnTo`: the page the visitor asked for before being sent to sign in (checked again by the action). */
+export function SignInForm({
+  initialError,
+  returnTo,
+}: {
+  initialError?: string | undefined;
+  returnTo?: string | null;
+}) {
   const [state, formAction, pending] = useActionState<SignInState, FormData>(
     signInWithPassword,
     initialError === undefined ? {} : { error: initialError },
   );
   return (
     <form action={formAction} className="form">
+      {returnTo != null && <input type="hidden" name="next" value={returnTo} />}
       {state.error !== undefined && (
         <p className="alert alert--error" role="alert">
           {state.error}

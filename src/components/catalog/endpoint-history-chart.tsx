@@ -38,17 +38,17 @@ export function EndpointHistoryChart({ series, metric }: { series: HistorySeries
     <div className="history-chart" data-testid={`history-${metric}`}>
       <ResponsiveContainer width="100%" height={220}>
         <LineChart data={points} margin={{ top: 8, right: 12, bottom: 0, left: 8 }}>
-          <CartesianGrid stroke="#e4e4e7" vertical={false} />
+          <CartesianGrid stroke="var(--color-border)" vertical={false} />
           <XAxis
             dataKey="hour"
             tickFormatter={(hour: number) => hourLabel.format(new Date(hour))}
-            tick={{ fontSize: 12, fill: "#63636b" }}
+            tick={{ fontSize: 12, fill: "var(--color-muted)" }}
             minTickGap={24}
           />
           <YAxis
             domain={uptime ? [0, 100] : [0, "auto"]}
             tickFormatter={format}
-            tick={{ fontSize: 12, fill: "#63636b" }}
+            tick={{ fontSize: 12, fill: "var(--color-muted)" }}
             width={64}
           />
           <Tooltip

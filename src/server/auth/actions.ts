@@ -2,6 +2,7 @@
 
 import { AuthError } from "next-auth";
 import { signIn, signOut } from "./index";
+import { DEFAULT_AFTER_SIGN_IN, safeReturnPath } from "./return-path";
 
 export interface SignInState {
   error?: string;
@@ -20,7 +21,8 @@ export async function signInWithPassword(_previous: SignInState, formData: FormD
     return { error: "Enter your email and password.", email: typeof email === "string" ? email : "" };
   }
   try {
-    await signIn("credentials", { email, password, redirectTo: "/keys" });
+    const redirectTo = safeReturnPath(formData.get("next")) ?? DEFAULT_AFTER_SIGN_IN;
+    await signIn("credentials", { email, password, redirectTo });
   } catch (error) {
     if (error instanceof AuthError) {
       return {

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { SignInForm } from "~/components/auth/sign-in-form";
+import { safeReturnPath } from "~/server/auth/return-path";
 
 export const metadata: Metadata = { title: "Sign in" };
 
@@ -14,12 +15,12 @@ export default async function SignInPage({
 }: {
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 }) {
-  const { error } = await searchParams;
+  const { error, next } = await searchParams;
   return (
     <>
       <h1 className="auth-card__title">Sign in</h1>
       <p className="muted">Manage your API keys and balance.</p>
-      <SignInForm initialError={messageFor(error)} />
+      <SignInForm initialError={messageFor(error)} returnTo={safeReturnPath(next)} />
     </>
   );
 }

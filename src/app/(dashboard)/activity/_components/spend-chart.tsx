@@ -35,14 +35,14 @@ export function SpendChart({ summary }: { summary: Summary }) {
     <div className="spend-chart" data-testid="spend-chart">
       <ResponsiveContainer width="100%" height={280}>
         <BarChart data={points} margin={{ top: 8, right: 8, bottom: 0, left: 8 }}>
-          <CartesianGrid stroke="#e4e4e7" vertical={false} />
+          <CartesianGrid stroke="var(--color-border)" vertical={false} />
           <XAxis
             dataKey="at"
             tickFormatter={(at: string) => (byHour ? hourLabel : dayLabel).format(new Date(at))}
-            tick={{ fontSize: 12, fill: "#63636b" }}
+            tick={{ fontSize: 12, fill: "var(--color-muted)" }}
             minTickGap={16}
           />
-          <YAxis tickFormatter={usd} tick={{ fontSize: 12, fill: "#63636b" }} width={64} />
+          <YAxis tickFormatter={usd} tick={{ fontSize: 12, fill: "var(--color-muted)" }} width={64} />
           <Tooltip
             labelFormatter={(at) => (typeof at === "string" ? `${fullLabel.format(new Date(at))} UTC` : "")}
             formatter={(value, name) => [usd(Number(value)), name]}
