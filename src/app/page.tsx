@@ -33,7 +33,12 @@ function ModelShortlist({ title, entries }: { title: string; entries: CatalogEnt
   );
 }
 
-export default async function HomePage() {
+export default async function HomePage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
+  const { deleted } = await searchParams;
   const [session, origin, { gateway }] = await Promise.all([auth(), publicOrigin(), getContainer()]);
   const entries = gateway.publicCatalog.list().map(toCatalogEntry);
   // The offline demo model is for trying the API, not a model to choose: it is shown below, not counted.
@@ -64,6 +69,11 @@ export default async function HomePage() {
       <main>
         <section className="hero">
           <div className="container">
+            {deleted === "1" && (
+              <p className="alert alert--info" role="status">
+                Your account was deleted and its keys revoked. Thank you for using Tollgate.
+              </p>
+            )}
             <h1 className="hero__title">One API for every model.</h1>
             <p className="hero__lead">
               Tollgate is an OpenAI-compatible gateway to OpenAI, Anthropic, Google, DeepSeek and more. Point any OpenAI

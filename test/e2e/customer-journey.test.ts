@@ -267,6 +267,56 @@ describe("a new customer, from sign-up to a metered call and back out", () => {
     await shots.take(page, "not-found-signed-in");
   });
 
+  it("renames the account on /account and signs out of every session at once", async () => {
+    await page.goto(`${server.origin}/billing`);
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.waitForURL(`${server.origin}/account`);
+    const profile = page.getByRole("region", { name: "Profile" });
+    await profile.getByLabel("Name").fill("Ada King");
+    await profile.getByRole("button", { name: "Save" }).click();
+    await profile.getByText("Saved.").waitFor();
+    await page.reload();
+    expect(await page.getByRole("region", { name: "Profile" }).getByLabel("Name").inputValue()).toBe("Ada King");
+    await shots.take(page, "account");
+
+    await page.getByRole("button", { name: "Sign out everywhere" }).click();
+    await page.waitForURL(`${server.origin}/sign-in`);
+    // The browser still holds its session cookie, but that session is over.
+    await page.goto(`${server.origin}/keys`);
+    expect(new URL(page.url()).pathname).toBe("/sign-in");
+  });
+
+  it("deletes the account after reading what is lost: its key is refused at once and it cannot sign in", async () => {
+    await page.getByLabel("Email").fill(EMAIL);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${server.origin}/keys`);
+    await page.goto(`${server.origin}/account`);
+    const summary = page.getByTestId("deletion-summary");
+    await summary.waitFor();
+    const balance = nanoFromDisplayed(await summary.locator("strong").innerText());
+    expect(balance).toBe(balanceBeforeCalls - costs.reduce((sum, cost) => sum + cost, 0n));
+    expect(await summary.innerText()).toContain("your 1 active key stops working at once");
+    await page.getByRole("button", { name: "Delete my account…" }).click();
+    await page.getByLabel("Your password, to confirm").fill(PASSWORD);
+    await shots.take(page, "account-delete-confirm");
+    await page.getByRole("button", { name: "Delete my account for good" }).click();
+    await page.waitForURL(`${server.origin}/?deleted=1`);
+    await page.getByText("Your account was deleted and its keys revoked.").waitFor();
+
+    const call = await fetch(`${server.origin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "tollgate/echo", messages: [{ role: "user", content: "still there?" }] }),
+    });
+    expect(call.status).toBe(401);
+    await page.goto(`${server.origin}/sign-in`);
+    await page.getByLabel("Email").fill(EMAIL);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("Wrong email or password.").waitFor();
+  });
+
   it("logged no errors in the browser on the way", () => {
     expect(diagnostics.consoleErrors).toEqual([]);
   });

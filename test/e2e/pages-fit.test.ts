@@ -205,6 +205,13 @@ describe.each(VIEWPORTS)("every page fits $name ($width×$height)", (viewport) =
     await production.getByRole("button", { name: "Cancel" }).click();
   });
 
+  it("signed in: /account", async () => {
+    await visit("/account", "account");
+    await page.getByRole("button", { name: "Delete my account…" }).click();
+    await shots.take(page, "account-delete-confirm");
+    await expectToFit("account-delete-confirm");
+  });
+
   it("signed in: /billing", async () => {
     await visit("/billing", "billing");
     expect(await page.getByTestId("billing-balance").innerText()).toMatch(/^\$1,234\.4\d*$/);

@@ -29,6 +29,7 @@ export default async function DashboardLayout({ children }: { children: ReactNod
         <NavLink href="/activity">Activity</NavLink>
         <NavLink href="/keys">API keys</NavLink>
         <NavLink href="/billing">Billing</NavLink>
+        <NavLink href="/account">Account</NavLink>
         <span className="muted small nav-user">{me.email}</span>
         <SignOutButton />
       </SiteHeader>

@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Container } from "~/server/container";
 import type { Database } from "~/server/db";
 import { accounts, sessions, users, verificationTokens } from "~/server/db/schema";
+import { isSessionCurrent } from "~/server/services/account-settings";
 import { authenticateUser, emailSchema, type UserRole } from "~/server/services/users";
 
 declare module "next-auth" {
@@ -20,6 +21,8 @@ declare module "@auth/core/jwt" {
   interface JWT {
     id?: string;
     role?: UserRole;
+    /** Epoch milliseconds of the sign-in that made the token (`iat` has whole seconds only). */
+    signedInAt?: number;
   }
 }
 
@@ -86,12 +89,18 @@ export function createAuthConfig(container: Pick<Container, "db" | "authSecret" 
       }),
     ],
     callbacks: {
-      jwt({ token, user }) {
+      async jwt({ token, user }) {
         // `user` is only present on the sign-in that creates the token.
         if (user?.id !== undefined) {
           token.id = user.id;
           token.role = user.role ?? "user";
+          token.signedInAt = Date.now();
+          return token;
         }
+        // Every later request: a session ended since (sign out everywhere, a new password, a deleted account) is over.
+        const userId = token.id ?? token.sub;
+        const signedInAt = token.signedInAt ?? (token.iat ?? 0) * 1000;
+        if (userId === undefined || !(await isSessionCurrent(db, userId, signedInAt))) return null;
         return token;
       },
       session({ session, token }) {

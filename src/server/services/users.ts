@@ -73,7 +73,8 @@ let decoyHash: Promise<string> | undefined;
 /** Checks an email and password; returns the user or null without saying (or timing) which part was wrong. */
 export async function authenticateUser(db: Database, email: string, password: string): Promise<User | null> {
   const user = await findUserByEmail(db, email);
-  if (user?.passwordHash == null) {
+  // A deleted account signs in no more; it is checked like an unknown one, so it cannot be told apart either.
+  if (user?.passwordHash == null || user.deletedAt !== null) {
     decoyHash ??= hashPassword("decoy password that no account has");
     await verifyPassword(await decoyHash, password);
     return null;

@@ -15,11 +15,16 @@ export default async function SignInPage({
 }: {
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 }) {
-  const { error, next } = await searchParams;
+  const { error, next, changed } = await searchParams;
   return (
     <>
       <h1 className="auth-card__title">Sign in</h1>
       <p className="muted">Manage your API keys and balance.</p>
+      {changed === "password" && (
+        <p className="alert alert--info" role="status">
+          Your password was changed and every session ended: sign in with the new one.
+        </p>
+      )}
       <SignInForm initialError={messageFor(error)} returnTo={safeReturnPath(next)} />
     </>
   );

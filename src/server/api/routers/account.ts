@@ -3,9 +3,34 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { users } from "~/server/db/schema";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
+import {
+  changePassword,
+  deleteAccount,
+  describeAccountDeletion,
+  endAllSessions,
+  renameUser,
+  WrongPasswordError,
+} from "~/server/services/account-settings";
 import { getBalanceNano } from "~/server/services/credits";
-import { createUser, emailSchema, passwordSchema, UserExistsError } from "~/server/services/users";
+import { createUser, emailSchema, NotFoundError, passwordSchema, UserExistsError } from "~/server/services/users";
 import { createTRPCRouter, protectedProcedure, publicProcedure } from "../trpc";
+
+/**
+ * A wrong confirmation password is the customer's mistake to correct, not a failure; an account deleted meanwhile
+ * (another tab) is gone.
+ */
+async function settingsChange<T>(change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (error) {
+    if (error instanceof WrongPasswordError) {
+      throw new TRPCError({ code: "BAD_REQUEST", message: error.message, cause: error });
+    }
+    if (error instanceof NotFoundError)
+      throw new TRPCError({ code: "NOT_FOUND", message: error.message, cause: error });
+    throw error;
+  }
+}
 
 export const accountRouter = createTRPCRouter({
   signUp: publicProcedure
@@ -41,6 +66,36 @@ export const accountRouter = createTRPCRouter({
     // A valid token for a deleted user.
     if (user === undefined) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first" });
     return user;
+  }),
+
+  rename: protectedProcedure.input(z.object({ name: z.string().trim().max(100) })).mutation(async ({ ctx, input }) => {
+    await settingsChange(() =>
+      renameUser(ctx.container.db, ctx.session.user.id, input.name === "" ? null : input.name),
+    );
+  }),
+
+  /** Ends every session, this one included: the page sends the customer to sign in with the new password. */
+  changePassword: protectedProcedure
+    .input(z.object({ current: z.string().max(256), next: passwordSchema }))
+    .mutation(async ({ ctx, input }) => {
+      await settingsChange(() => changePassword(ctx.container.db, ctx.session.user.id, input));
+    }),
+
+  endAllSessions: protectedProcedure.mutation(async ({ ctx }) => {
+    await settingsChange(() => endAllSessions(ctx.container.db, ctx.session.user.id));
+  }),
+
+  /** What deleting would leave behind: stated before the customer confirms. */
+  deletionSummary: protectedProcedure.query(async ({ ctx }) => {
+    const { balanceNano, activeKeys } = await settingsChange(() =>
+      describeAccountDeletion(ctx.container.db, ctx.session.user.id),
+    );
+    return { balanceUsd: formatNanoAsUsd(balanceNano), activeKeys };
+  }),
+
+  delete: protectedProcedure.input(z.object({ password: z.string().max(256) })).mutation(async ({ ctx, input }) => {
+    const { db, changes } = ctx.container;
+    return settingsChange(() => deleteAccount(db, changes, ctx.session.user.id, input.password));
   }),
 
   balance: protectedProcedure.query(async ({ ctx }) => {

@@ -19,6 +19,13 @@ export const users = pgTable("users", {
   requestsPerMinute: integer(),
   tokensPerMinute: integer(),
   concurrentRequests: integer(),
+  /** Sessions signed in before this are over ("sign out everywhere", a new password, a deleted account). */
+  sessionsValidAfter: timestamp({ withTimezone: true }),
+  /**
+   * When the customer deleted the account: it can no longer sign in and its keys were revoked, but the row stays,
+   * with its ledger and usage, so the books still add up.
+   */
+  deletedAt: timestamp({ withTimezone: true }),
   createdAt: timestamp({ withTimezone: true })
     .notNull()
     .default(sql`now()`),

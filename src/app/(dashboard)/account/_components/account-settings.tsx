@@ -1,0 +1,204 @@
+"use client";
+
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { formatUsd } from "~/components/ui/format";
+import { useTRPC } from "~/trpc/react";
+
+/** Where to go once the sessions are over: this one ended with them. */
+function leaveTo(path: string): void {
+  window.location.assign(path);
+}
+
+function ErrorLine({ error }: { error: { message: string } | null }) {
+  if (error === null) return null;
+  return (
+    <p className="alert alert--error" role="alert">
+      {error.message}
+    </p>
+  );
+}
+
+function ProfileCard({ email, name }: { email: string; name: string | null }) {
+  const trpc = useTRPC();
+  const [value, setValue] = useState(name ?? "");
+  const rename = useMutation(trpc.account.rename.mutationOptions());
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    rename.mutate({ name: value });
+  }
+  return (
+    <section className="card" aria-labelledby="profile-heading">
+      <h2 id="profile-heading" className="card__title">
+        Profile
+      </h2>
+      <form className="form form--tight" onSubmit={onSubmit}>
+        <label className="field">
+          <span className="field__label">Name</span>
+          <input
+            className="input"
+            name="name"
+            autoComplete="name"
+            maxLength={100}
+            value={value}
+            onChange={(event) => setValue(event.target.value)}
+          />
+        </label>
+        <div className="field">
+          <span className="field__label">Email</span>
+          <span>{email}</span>
+        </div>
+        <ErrorLine error={rename.error} />
+        {rename.isSuccess && (
+          <p className="alert alert--success" role="status">
+            Saved.
+          </p>
+        )}
+        <button type="submit" className="button button--primary" disabled={rename.isPending}>
+          {rename.isPending ? "Saving…" : "Save"}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function PasswordCard() {
+  const trpc = useTRPC();
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const change = useMutation(
+    trpc.account.changePassword.mutationOptions({ onSuccess: () => leaveTo("/sign-in?changed=password") }),
+  );
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    change.mutate({ current, next });
+  }
+  return (
+    <section className="card" aria-labelledby="password-heading">
+      <h2 id="password-heading" className="card__title">
+        Password
+      </h2>
+      <form className="form form--tight" onSubmit={onSubmit}>
+        <label className="field">
+          <span className="field__label">Current password</span>
+          <input
+            className="input"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={current}
+            onChange={(event) => setCurrent(event.target.value)}
+          />
+        </label>
+        <label className="field">
+          <span className="field__label">New password</span>
+          <input
+            className="input"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={8}
+            value={next}
+            onChange={(event) => setNext(event.target.value)}
+          />
+          <span className="field__hint">
+            At least 8 characters. Every session ends: sign in again with the new one.
+          </span>
+        </label>
+        <ErrorLine error={change.error} />
+        <button type="submit" className="button button--primary" disabled={change.isPending}>
+          {change.isPending ? "Changing…" : "Change password"}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function SessionsCard() {
+  const trpc = useTRPC();
+  const end = useMutation(trpc.account.endAllSessions.mutationOptions({ onSuccess: () => leaveTo("/sign-in") }));
+  return (
+    <section className="card" aria-labelledby="sessions-heading">
+      <h2 id="sessions-heading" className="card__title">
+        Sessions
+      </h2>
+      <p className="muted">
+        Signed in on a computer you no longer use? Sign out of every browser at once, this one included. API keys keep
+        working: revoke those on the API keys page.
+      </p>
+      <ErrorLine error={end.error} />
+      <button type="button" className="button button--secondary" disabled={end.isPending} onClick={() => end.mutate()}>
+        Sign out everywhere
+      </button>
+    </section>
+  );
+}
+
+function DeleteCard() {
+  const trpc = useTRPC();
+  const summary = useQuery(trpc.account.deletionSummary.queryOptions());
+  const [confirming, setConfirming] = useState(false);
+  const [password, setPassword] = useState("");
+  const remove = useMutation(trpc.account.delete.mutationOptions({ onSuccess: () => leaveTo("/?deleted=1") }));
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    remove.mutate({ password });
+  }
+  return (
+    <section className="card" aria-labelledby="delete-heading">
+      <h2 id="delete-heading" className="card__title">
+        Delete account
+      </h2>
+      {summary.data === undefined ? (
+        <p className="muted">{summary.error?.message ?? "Loading…"}</p>
+      ) : (
+        <p data-testid="deletion-summary">
+          Your remaining balance of <strong>{formatUsd(summary.data.balanceUsd)}</strong> will no longer be usable, and{" "}
+          {summary.data.activeKeys === 1
+            ? "your 1 active key stops"
+            : `your ${summary.data.activeKeys} active keys stop`}{" "}
+          working at once. Your usage history and billing records are kept. This cannot be undone.
+        </p>
+      )}
+      {!confirming ? (
+        <button type="button" className="button button--danger" onClick={() => setConfirming(true)}>
+          Delete my account…
+        </button>
+      ) : (
+        <form className="form form--tight" onSubmit={onSubmit}>
+          <label className="field">
+            <span className="field__label">Your password, to confirm</span>
+            <input
+              className="input"
+              type="password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={(event) => setPassword(event.target.value)}
+            />
+          </label>
+          <ErrorLine error={remove.error} />
+          <div className="confirm__buttons">
+            <button type="submit" className="button button--danger" disabled={remove.isPending}>
+              {remove.isPending ? "Deleting…" : "Delete my account for good"}
+            </button>
+            <button type="button" className="button button--secondary" onClick={() => setConfirming(false)}>
+              Keep my account
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}
+
+export function AccountSettings({ email, name }: { email: string; name: string | null }) {
+  return (
+    <div className="account-settings">
+      <ProfileCard email={email} name={name} />
+      <PasswordCard />
+      <SessionsCard />
+      <DeleteCard />
+    </div>
+  );
+}
