@@ -19,6 +19,12 @@ import { createApiKeyAuthenticator, type ApiKeyAuthenticator } from "./gateway/k
 import { findApiKeyByHash } from "./gateway/keys/find-api-key-by-hash";
 import { createMemoryRateLimiter, type RateLimiter, type RateLimits } from "./gateway/limits/rate-limiter";
 import { createRedisRateLimiter } from "./gateway/limits/redis-rate-limiter";
+import {
+  createMemoryFailureCounts,
+  createRedisFailureCounts,
+  createSignInThrottle,
+  type SignInThrottle,
+} from "./auth/sign-in-throttle";
 import { createJsonLogger, type Logger } from "./gateway/logger";
 import { createSafeImageFetcher } from "./gateway/net/safe-image-fetch";
 import { createHttpTransport } from "./gateway/providers/call-upstream";
@@ -51,6 +57,8 @@ export interface Container {
   gateway: Gateway;
   /** The upstream adapters and transports the gateway calls through (admins' channel tests use them too). */
   providers: ProviderRegistry;
+  /** Failed sign-ins per account and address (in Redis when configured, so every instance counts together). */
+  signInThrottle: SignInThrottle;
   /** Flushes pending usage and closes upstream pools and the database. */
   close(): Promise<void>;
 }
@@ -278,6 +286,11 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     channelStatsPersistence,
     gateway,
     providers,
+    signInThrottle: createSignInThrottle(
+      redis === null
+        ? createMemoryFailureCounts()
+        : createRedisFailureCounts(redis, (error) => logger.error("sign-in throttle: redis failed", { error })),
+    ),
     close() {
       closing ??= (async () => {
         clearInterval(expiredHoldSweep);

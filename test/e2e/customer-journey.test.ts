@@ -315,6 +315,16 @@ describe("a new customer, from sign-up to a metered call and back out", () => {
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByText("Wrong email or password.").waitFor();
+    // Guessing on: after five failures for the account the form stops checking passwords for a while.
+    for (let failure = 2; failure <= 5; failure++) {
+      await page.getByLabel("Password").fill(`guess ${failure}`);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in" }).and(page.locator(":enabled")).waitFor();
+    }
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("Too many failed sign-ins for this account or from this network.", { exact: false }).waitFor();
+    await shots.take(page, "sign-in-throttled");
   });
 
   it("logged no errors in the browser on the way", () => {

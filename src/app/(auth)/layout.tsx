@@ -1,10 +1,10 @@
 import type { ReactNode } from "react";
-import { SiteHeader } from "~/components/ui/site-header";
+import { PublicHeader } from "~/components/ui/public-header";
 
 export default function AuthLayout({ children }: { children: ReactNode }) {
   return (
     <>
-      <SiteHeader />
+      <PublicHeader />
       <main className="auth-main">
         <div className="card auth-card">{children}</div>
       </main>

@@ -25,14 +25,18 @@ export async function signInWithPassword(_previous: SignInState, formData: FormD
     await signIn("credentials", { email, password, redirectTo });
   } catch (error) {
     if (error instanceof AuthError) {
-      return {
-        error: error.type === "CredentialsSignin" ? "Wrong email or password." : "Could not sign in. Please try again.",
-        email,
-      };
+      return { error: signInErrorMessage(error), email };
     }
     throw error;
   }
   return {};
+}
+
+function signInErrorMessage(error: AuthError): string {
+  if (error.type !== "CredentialsSignin") return "Could not sign in. Please try again.";
+  return "code" in error && error.code === "throttled"
+    ? "Too many failed sign-ins for this account or from this network. Wait 15 minutes and try again."
+    : "Wrong email or password.";
 }
 
 export async function signOutAndLeave(): Promise<void> {

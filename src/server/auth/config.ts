@@ -1,4 +1,5 @@
 import { DrizzleAdapter } from "@auth/drizzle-adapter";
+import { CredentialsSignin } from "@auth/core/errors";
 import type { DefaultSession, NextAuthConfig } from "next-auth";
 import Credentials from "next-auth/providers/credentials";
 import { z } from "zod";
@@ -6,6 +7,7 @@ import type { Container } from "~/server/container";
 import type { Database } from "~/server/db";
 import { accounts, sessions, users, verificationTokens } from "~/server/db/schema";
 import { isSessionCurrent } from "~/server/services/account-settings";
+import { clientAddress, type SignInThrottle } from "./sign-in-throttle";
 import { authenticateUser, emailSchema, type UserRole } from "~/server/services/users";
 
 declare module "next-auth" {
@@ -40,19 +42,39 @@ export interface AuthorizedUser {
   role: UserRole;
 }
 
+/** Too many failed sign-ins for this account or from this address: the sign-in form says so. */
+export class ThrottledSignInError extends CredentialsSignin {
+  override code = "throttled";
+}
+
 /**
  * The Credentials provider's check: email and password against the argon2id hash. Returns null for anything wrong
- * (malformed input, unknown email, bad password) without saying which, as Auth.js expects.
+ * (malformed input, unknown email, bad password) without saying which, as Auth.js expects. With a throttle, an
+ * account or address past its failures is refused before the password is looked at (ThrottledSignInError).
  */
-export async function authorizeCredentials(db: Database, credentials: unknown): Promise<AuthorizedUser | null> {
+export async function authorizeCredentials(
+  db: Database,
+  credentials: unknown,
+  throttling?: { throttle: SignInThrottle; ip: string | null },
+): Promise<AuthorizedUser | null> {
   const parsed = credentialsSchema.safeParse(credentials);
   if (!parsed.success) return null;
+  const attempt = { email: parsed.data.email, ip: throttling?.ip ?? null };
+  if (throttling !== undefined && (await throttling.throttle.retryAfterSeconds(attempt)) > 0) {
+    throw new ThrottledSignInError();
+  }
   const user = await authenticateUser(db, parsed.data.email, parsed.data.password);
-  if (user === null) return null;
+  if (user === null) {
+    await throttling?.throttle.recordFailure(attempt);
+    return null;
+  }
+  await throttling?.throttle.recordSuccess(attempt);
   return { id: user.id, email: user.email, name: user.name, image: user.image, role: user.role };
 }
 
-export function createAuthConfig(container: Pick<Container, "db" | "authSecret" | "logger">): NextAuthConfig {
+export function createAuthConfig(
+  container: Pick<Container, "db" | "authSecret" | "logger" | "signInThrottle">,
+): NextAuthConfig {
   const { db, logger } = container;
   return {
     secret: container.authSecret,
@@ -85,7 +107,11 @@ export function createAuthConfig(container: Pick<Container, "db" | "authSecret" 
           email: { label: "Email", type: "email" },
           password: { label: "Password", type: "password" },
         },
-        authorize: (credentials) => authorizeCredentials(db, credentials),
+        authorize: (credentials, request) =>
+          authorizeCredentials(db, credentials, {
+            throttle: container.signInThrottle,
+            ip: clientAddress(request.headers),
+          }),
       }),
     ],
     callbacks: {
