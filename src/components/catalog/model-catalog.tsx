@@ -30,6 +30,35 @@ const SORT_CHOICES: { value: CatalogSort; label: string }[] = [
 
 const MODALITY_LABELS: Record<string, string> = { text: "Text", image: "Images", file: "Files", audio: "Audio" };
 
+/** A labelled drop-down of the filter bar. */
+function SelectField(props: {
+  id: string;
+  label: string;
+  value: string;
+  choices: readonly { value: string; label: string }[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <div className="field">
+      <label className="field__label" htmlFor={props.id}>
+        {props.label}
+      </label>
+      <select
+        id={props.id}
+        className="input"
+        value={props.value}
+        onChange={(event) => props.onChange(event.target.value)}
+      >
+        {props.choices.map((choice) => (
+          <option key={choice.value} value={choice.value}>
+            {choice.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 /** The whole catalog arrives with the page (it is small); searching and filtering happen in the browser. */
 export function ModelCatalog({ entries, initialFilters }: { entries: CatalogEntry[]; initialFilters: CatalogFilters }) {
   const [filters, setFilters] = useState(initialFilters);
@@ -61,42 +90,26 @@ export function ModelCatalog({ entries, initialFilters }: { entries: CatalogEntr
             onChange={(event) => update({ search: event.target.value })}
           />
         </div>
-        <div className="field">
-          <label className="field__label" htmlFor="catalog-provider">
-            Provider
-          </label>
-          <select
-            id="catalog-provider"
-            className="input"
-            value={filters.provider}
-            onChange={(event) => update({ provider: event.target.value })}
-          >
-            <option value="">All providers</option>
-            {providers.map((provider) => (
-              <option key={provider} value={provider}>
-                {provider}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label className="field__label" htmlFor="catalog-modality">
-            Input
-          </label>
-          <select
-            id="catalog-modality"
-            className="input"
-            value={filters.modality}
-            onChange={(event) => update({ modality: event.target.value })}
-          >
-            <option value="">Any input</option>
-            {modalities.map((modality) => (
-              <option key={modality} value={modality}>
-                {MODALITY_LABELS[modality] ?? modality}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="catalog-provider"
+          label="Provider"
+          value={filters.provider}
+          choices={[
+            { value: "", label: "All providers" },
+            ...providers.map((provider) => ({ value: provider, label: provider })),
+          ]}
+          onChange={(provider) => update({ provider })}
+        />
+        <SelectField
+          id="catalog-modality"
+          label="Input"
+          value={filters.modality}
+          choices={[
+            { value: "", label: "Any input" },
+            ...modalities.map((modality) => ({ value: modality, label: MODALITY_LABELS[modality] ?? modality })),
+          ]}
+          onChange={(modality) => update({ modality })}
+        />
         <div className="field">
           <label className="field__label" htmlFor="catalog-max-price">
             Max input price ($ / 1M tokens)
@@ -116,40 +129,20 @@ export function ModelCatalog({ entries, initialFilters }: { entries: CatalogEntr
             }}
           />
         </div>
-        <div className="field">
-          <label className="field__label" htmlFor="catalog-context">
-            Context
-          </label>
-          <select
-            id="catalog-context"
-            className="input"
-            value={filters.minContext}
-            onChange={(event) => update({ minContext: Number(event.target.value) })}
-          >
-            {CONTEXT_CHOICES.map((choice) => (
-              <option key={choice.value} value={choice.value}>
-                {choice.label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label className="field__label" htmlFor="catalog-sort">
-            Sort by
-          </label>
-          <select
-            id="catalog-sort"
-            className="input"
-            value={filters.sort}
-            onChange={(event) => update({ sort: event.target.value as CatalogSort })}
-          >
-            {SORT_CHOICES.map((choice) => (
-              <option key={choice.value} value={choice.value}>
-                {choice.label}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="catalog-context"
+          label="Context"
+          value={String(filters.minContext)}
+          choices={CONTEXT_CHOICES.map((choice) => ({ value: String(choice.value), label: choice.label }))}
+          onChange={(minContext) => update({ minContext: Number(minContext) })}
+        />
+        <SelectField
+          id="catalog-sort"
+          label="Sort by"
+          value={filters.sort}
+          choices={SORT_CHOICES}
+          onChange={(sort) => update({ sort: sort as CatalogSort })}
+        />
         <fieldset className="catalog-filters__features">
           <legend className="field__label">Supports</legend>
           <label className="checkbox">

@@ -55,6 +55,16 @@ const aiSdkProvider = (context: SnippetContext) =>
     "  includeUsage: true,",
     "});",
   );
+const langchainModel = (context: SnippetContext) =>
+  lines(
+    'import { ChatOpenAI } from "@langchain/openai";',
+    "",
+    "const model = new ChatOpenAI({",
+    `  model: "${context.model}",`,
+    "  apiKey: process.env.TOLLGATE_API_KEY,",
+    `  configuration: { baseURL: "${context.baseUrl}" },`,
+    "});",
+  );
 const curlPost = (context: SnippetContext, path: string, body: string) =>
   lines(
     `curl ${context.baseUrl}${path} \\`,
@@ -104,13 +114,7 @@ const QUICKSTART: TopicSnippets = {
     ),
   langchain: (context) =>
     lines(
-      'import { ChatOpenAI } from "@langchain/openai";',
-      "",
-      "const model = new ChatOpenAI({",
-      `  model: "${context.model}",`,
-      "  apiKey: process.env.TOLLGATE_API_KEY,",
-      `  configuration: { baseURL: "${context.baseUrl}" },`,
-      "});",
+      langchainModel(context),
       'const answer = await model.invoke("Say hello in five words.");',
       "console.log(answer.content);",
     ),
@@ -167,13 +171,7 @@ const STREAMING: TopicSnippets = {
     ),
   langchain: (context) =>
     lines(
-      'import { ChatOpenAI } from "@langchain/openai";',
-      "",
-      "const model = new ChatOpenAI({",
-      `  model: "${context.model}",`,
-      "  apiKey: process.env.TOLLGATE_API_KEY,",
-      `  configuration: { baseURL: "${context.baseUrl}" },`,
-      "});",
+      langchainModel(context),
       'for await (const chunk of await model.stream("Count to ten.")) process.stdout.write(String(chunk.content));',
     ),
 };
