@@ -296,7 +296,7 @@ describe("a new customer, from sign-up to a metered call and back out", () => {
     await summary.waitFor();
     const balance = nanoFromDisplayed(await summary.locator("strong").innerText());
     expect(balance).toBe(balanceBeforeCalls - costs.reduce((sum, cost) => sum + cost, 0n));
-    expect(await summary.innerText()).toContain("your 1 active key stops working at once");
+    expect(await summary.innerText()).toContain("your 1 key is revoked at once");
     await page.getByRole("button", { name: "Delete my account…" }).click();
     await page.getByLabel("Your password, to confirm").fill(PASSWORD);
     await shots.take(page, "account-delete-confirm");

@@ -85,7 +85,7 @@ export const accountRouter = createTRPCRouter({
     await settingsChange(() => endAllSessions(ctx.container.db, ctx.session.user.id));
   }),
 
-  /** What deleting would leave behind: stated before the customer confirms. */
+  /** What deleting would leave behind: stated before the customer confirms (keys not yet revoked, disabled included). */
   deletionSummary: protectedProcedure.query(async ({ ctx }) => {
     const { balanceNano, activeKeys } = await settingsChange(() =>
       describeAccountDeletion(ctx.container.db, ctx.session.user.id),

@@ -155,9 +155,9 @@ function DeleteCard() {
         <p data-testid="deletion-summary">
           Your remaining balance of <strong>{formatUsd(summary.data.balanceUsd)}</strong> will no longer be usable, and{" "}
           {summary.data.activeKeys === 1
-            ? "your 1 active key stops"
-            : `your ${summary.data.activeKeys} active keys stop`}{" "}
-          working at once. Your usage history and billing records are kept. This cannot be undone.
+            ? "your 1 key is revoked"
+            : `your ${summary.data.activeKeys} keys (disabled ones included) are revoked`}{" "}
+          at once. Your usage history and billing records are kept. This cannot be undone.
         </p>
       )}
       {!confirming ? (
