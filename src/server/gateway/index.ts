@@ -5,8 +5,13 @@ import { handleEmbeddings } from "./handlers/embeddings";
 import { handleCountTokens, handleMessages } from "./handlers/messages";
 import { handleResponses } from "./handlers/responses";
 import { handleActivity, handleCredits, handleGeneration, handleKeyInfo } from "./handlers/account";
-import { handleGetModel, handleListModels, handleModelEndpoints, handlePrices } from "./handlers/list-models";
-import { renderModelEndpoints } from "./handlers/list-models";
+import {
+  handleGetModel,
+  handleListModels,
+  handleModelEndpoints,
+  handlePrices,
+  renderModelEndpoints,
+} from "./handlers/list-models";
 import {
   findPublicModel,
   handlePublicModelEndpoints,
