@@ -91,6 +91,11 @@ const envSchema = z.object({
   USAGE_FLUSH_MS: z.coerce.number().int().positive().max(MAX_TIMER_MS).default(100),
   /** How often each process writes its channel statistics to the database and reads back every process's totals. */
   CHANNEL_STATS_FLUSH_MS: z.coerce.number().int().positive().default(60_000),
+  /**
+   * Pause between the words of the offline demo model's streamed answers, so it streams at a pace a person can watch
+   * (and stop); 0 sends the whole answer at once.
+   */
+  DEMO_STREAM_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
   /** Idle time before a waiting stream gets an SSE keep-alive comment, and between comments. */
   STREAM_KEEPALIVE_MS: z.coerce.number().int().positive().default(3_000),
   /** Largest image the gateway downloads from an image URL for providers that need images inline (Gemini). */

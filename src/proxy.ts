@@ -11,4 +11,6 @@ export function proxy(request: NextRequest): NextResponse {
   return NextResponse.next({ request: { headers } });
 }
 
-export const config = { matcher: ["/activity/:path*", "/keys/:path*", "/billing/:path*", "/account/:path*"] };
+export const config = {
+  matcher: ["/activity/:path*", "/keys/:path*", "/billing/:path*", "/account/:path*", "/playground/:path*"],
+};

@@ -226,7 +226,10 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     idleTimeoutMs: env.UPSTREAM_IDLE_TIMEOUT_MS,
     totalTimeoutMs: env.UPSTREAM_TOTAL_TIMEOUT_MS,
   });
-  const providers = createProviderRegistry({ http: http.send, demo: createDemoUpstream(clock) });
+  const providers = createProviderRegistry({
+    http: http.send,
+    demo: createDemoUpstream(clock, { streamDelayMs: env.DEMO_STREAM_DELAY_MS }),
+  });
   const imageFetcher = createSafeImageFetcher({
     maxBytes: env.IMAGE_FETCH_MAX_BYTES,
     timeoutMs: env.IMAGE_FETCH_TIMEOUT_MS,

@@ -212,6 +212,13 @@ describe.each(VIEWPORTS)("every page fits $name ($width×$height)", (viewport) =
     await expectToFit("account-delete-confirm");
   });
 
+  it("signed in: /playground, one model and two side by side", async () => {
+    await visit("/playground", "playground");
+    await page.getByRole("button", { name: "Compare with another model" }).click();
+    await shots.take(page, "playground-compare");
+    await expectToFit("playground comparing two models");
+  });
+
   it("signed in: /billing", async () => {
     await visit("/billing", "billing");
     expect(await page.getByTestId("billing-balance").innerText()).toMatch(/^\$1,234\.4\d*$/);

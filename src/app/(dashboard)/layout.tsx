@@ -26,6 +26,7 @@ export default async function DashboardLayout({ children }: { children: ReactNod
       <SiteHeader>
         <NavLink href="/models">Models</NavLink>
         <NavLink href="/docs">Docs</NavLink>
+        <NavLink href="/playground">Playground</NavLink>
         <NavLink href="/activity">Activity</NavLink>
         <NavLink href="/keys">API keys</NavLink>
         <NavLink href="/billing">Billing</NavLink>

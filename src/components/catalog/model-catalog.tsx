@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useMemo, useState } from "react";
 import { formatTokenCount, formatUsd } from "~/components/ui/format";
+import { SelectField } from "~/components/ui/select-field";
 import type { CatalogEntry } from "./catalog-entry";
 import {
   applyCatalogFilters,
@@ -31,34 +32,6 @@ const SORT_CHOICES: { value: CatalogSort; label: string }[] = [
 const MODALITY_LABELS: Record<string, string> = { text: "Text", image: "Images", file: "Files", audio: "Audio" };
 
 /** A labelled drop-down of the filter bar. */
-function SelectField(props: {
-  id: string;
-  label: string;
-  value: string;
-  choices: readonly { value: string; label: string }[];
-  onChange: (value: string) => void;
-}) {
-  return (
-    <div className="field">
-      <label className="field__label" htmlFor={props.id}>
-        {props.label}
-      </label>
-      <select
-        id={props.id}
-        className="input"
-        value={props.value}
-        onChange={(event) => props.onChange(event.target.value)}
-      >
-        {props.choices.map((choice) => (
-          <option key={choice.value} value={choice.value}>
-            {choice.label}
-          </option>
-        ))}
-      </select>
-    </div>
-  );
-}
-
 /** The whole catalog arrives with the page (it is small); searching and filtering happen in the browser. */
 export function ModelCatalog({ entries, initialFilters }: { entries: CatalogEntry[]; initialFilters: CatalogFilters }) {
   const [filters, setFilters] = useState(initialFilters);

@@ -47,17 +47,29 @@ export async function handleWebRequest(
   request: Request,
   maxBodyBytes: number,
 ): Promise<Response> {
-  const body = await readLimitedBody(request, maxBodyBytes);
-  const url = new URL(request.url);
   const headers: Record<string, string> = {};
   request.headers.forEach((value, name) => {
     headers[name] = value;
   });
+  return forwardWebRequest(gateway, request, maxBodyBytes, { path: new URL(request.url).pathname, headers });
+}
+
+/**
+ * Serves a Web Request's body as a gateway request of the server's making: its own path and headers (none of the
+ * browser's, its cookies included). The client going away still aborts the call.
+ */
+export async function forwardWebRequest(
+  gateway: Pick<Gateway, "handle">,
+  request: Request,
+  maxBodyBytes: number,
+  target: { path: string; headers: Record<string, string> },
+): Promise<Response> {
+  const body = await readLimitedBody(request, maxBodyBytes);
   const answer = await gateway.handle({
     method: request.method,
-    path: url.pathname,
-    query: url.searchParams,
-    headers,
+    path: target.path,
+    query: new URL(request.url).searchParams,
+    headers: target.headers,
     body: body ?? new Uint8Array(),
     ...(body === null ? { bodyOverLimit: maxBodyBytes } : {}),
     signal: request.signal,

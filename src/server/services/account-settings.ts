@@ -74,7 +74,7 @@ export async function describeAccountDeletion(
     db
       .select({ count: sql<number>`count(*)::int` })
       .from(apiKeys)
-      .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt))),
+      .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt), eq(apiKeys.purpose, "api"))),
   ]);
   return { balanceNano, activeKeys: keys?.count ?? 0 };
 }

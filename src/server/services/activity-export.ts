@@ -2,6 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Database } from "~/server/db";
 import { rowsOf } from "~/server/db/raw-rows";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
+import { PLAYGROUND_KEY_NAME } from "./playground-key";
 import {
   activityFilterSchema,
   activityWindow,
@@ -130,7 +131,9 @@ async function* sliceCsv(db: Database, userId: string, slice: LogSlice): AsyncGe
       await db.execute(sql`
         select ${REQUEST_LOG_LINE} as line
         from generations left join (
-          select id, ${csvText(sql`name || ' (' || prefix || '…)'`)} as label from api_keys where user_id = ${userId}
+          select id, ${csvText(
+            sql`case when purpose = 'playground' then ${PLAYGROUND_KEY_NAME} else name || ' (' || prefix || '…)' end`,
+          )} as label from api_keys where user_id = ${userId}
         ) as keys on keys.id = generations.api_key_id
         where ${slice.where(cursor)}
         order by generations.created_at desc, generations.id desc

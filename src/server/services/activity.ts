@@ -2,8 +2,9 @@ import { and, desc, eq, gte, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "~/server/db";
 import { rowsOf } from "~/server/db/raw-rows";
-import { apiKeys, generations, type GenerationAttempt } from "~/server/db/schema";
+import { apiKeys, generations, type ApiKeyPurpose, type GenerationAttempt } from "~/server/db/schema";
 import { formatNanoAsUsd, nanoToUsdNumber } from "~/server/gateway/billing/money";
+import { PLAYGROUND_KEY_NAME } from "./playground-key";
 
 /*
  * What a customer's activity page and exports read. Totals, charts and breakdowns come from `usage_hourly` (the
@@ -96,7 +97,9 @@ function rollupWhere(userId: string, filter: z.output<typeof activityFilterSchem
 }
 
 /** How a key is named on the page and in exports: its name and display prefix, "laptop (sk-gw-1a2b3c4d…)". */
-export function keyLabelOf(name: string, prefix: string): string {
+export function keyLabelOf(name: string, prefix: string, purpose: ApiKeyPurpose = "api"): string {
+  // The playground key's prefix means nothing to its owner, who never saw the key.
+  if (purpose === "playground") return PLAYGROUND_KEY_NAME;
   return `${name} (${prefix}…)`;
 }
 
@@ -184,12 +187,12 @@ export async function summarizeActivity(
         sum(prompt_tokens + completion_tokens)::text as tokens, sum(cost_nano)::text as cost
       from usage_hourly where ${where} group by 1 order by sum(cost_nano) desc, 1`),
     db
-      .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix })
+      .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, purpose: apiKeys.purpose })
       .from(apiKeys)
       .where(eq(apiKeys.userId, userId)),
   ]);
 
-  const keyLabel = new Map(keyNames.map((key) => [key.id, keyLabelOf(key.name, key.prefix)]));
+  const keyLabel = new Map(keyNames.map((key) => [key.id, keyLabelOf(key.name, key.prefix, key.purpose)]));
   const labelOf = (grouping: ActivityGroup, id: string | null) =>
     grouping === "key" ? (id === null ? "No key" : (keyLabel.get(id) ?? id)) : (id ?? "—");
   const breakdown = (grouping: ActivityGroup, rows: GroupRow[]): ActivityBreakdownRow[] =>
@@ -269,6 +272,8 @@ export interface RequestLogRow {
   provider: string;
   apiKeyId: string | null;
   keyLabel: string | null;
+  /** Made from the dashboard's playground rather than with one of the customer's keys. */
+  playground: boolean;
   streamed: boolean;
   cancelled: boolean;
   promptTokens: number;
@@ -363,8 +368,8 @@ function requestLogWhere(
 /** A generation as the request log shows it; its key as "name (prefix…)". */
 function requestLogRow(
   generation: typeof generations.$inferSelect,
-  keyName: string | null,
-  keyPrefix: string | null,
+  /** Null when the call was made with no key (or its key row is gone). */
+  key: { name: string; prefix: string; purpose: ApiKeyPurpose } | null,
 ): RequestLogRow {
   return {
     id: generation.id,
@@ -372,7 +377,8 @@ function requestLogRow(
     modelId: generation.modelId,
     provider: generation.provider,
     apiKeyId: generation.apiKeyId,
-    keyLabel: keyName === null ? null : keyLabelOf(keyName, keyPrefix ?? ""),
+    keyLabel: key === null ? null : keyLabelOf(key.name, key.prefix, key.purpose),
+    playground: key?.purpose === "playground",
     streamed: generation.streamed,
     cancelled: generation.cancelled,
     promptTokens: generation.promptTokens,
@@ -477,17 +483,14 @@ export async function listRequestLog(
   const rows = await db
     .select({
       generation: generations,
-      keyName: apiKeys.name,
-      keyPrefix: apiKeys.prefix,
+      key: { name: apiKeys.name, prefix: apiKeys.prefix, purpose: apiKeys.purpose },
     })
     .from(generations)
     .leftJoin(apiKeys, eq(apiKeys.id, generations.apiKeyId))
     .where(where)
     .orderBy(desc(generations.createdAt), desc(generations.id))
     .limit(page.limit + 1);
-  const items = rows
-    .slice(0, page.limit)
-    .map(({ generation, keyName, keyPrefix }) => requestLogRow(generation, keyName, keyPrefix));
+  const items = rows.slice(0, page.limit).map(({ generation, key }) => requestLogRow(generation, key));
   const last = items.at(-1);
   return {
     items,
@@ -506,7 +509,10 @@ export interface GenerationDetail extends RequestLogRow {
 /** One of the account's generations with its upstream attempts; null for another account's or an unknown id. */
 export async function findGenerationDetail(db: Database, userId: string, id: string): Promise<GenerationDetail | null> {
   const [row] = await db
-    .select({ generation: generations, keyName: apiKeys.name, keyPrefix: apiKeys.prefix })
+    .select({
+      generation: generations,
+      key: { name: apiKeys.name, prefix: apiKeys.prefix, purpose: apiKeys.purpose },
+    })
     .from(generations)
     .leftJoin(apiKeys, eq(apiKeys.id, generations.apiKeyId))
     .where(and(eq(generations.id, id), eq(generations.userId, userId)))
@@ -514,7 +520,7 @@ export async function findGenerationDetail(db: Database, userId: string, id: str
   if (row === undefined) return null;
   const { generation } = row;
   return {
-    ...requestLogRow(generation, row.keyName, row.keyPrefix),
+    ...requestLogRow(generation, row.key),
     cacheWriteTokens: generation.cacheWriteTokens,
     upstreamModel: generation.upstreamModel,
     upstreamId: generation.upstreamId,
@@ -543,7 +549,7 @@ export async function activityFilterOptions(
   const since = new Date(now.getTime() - MAX_RANGE_DAYS * DAY_MS).toISOString();
   const [keys, used] = await Promise.all([
     db
-      .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix })
+      .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, purpose: apiKeys.purpose })
       .from(apiKeys)
       .where(eq(apiKeys.userId, userId))
       .orderBy(desc(apiKeys.createdAt)),
@@ -553,7 +559,7 @@ export async function activityFilterOptions(
   ]);
   const rows = rowsOf<{ model_id: string; provider: string }>(used);
   return {
-    keys: keys.map((key) => ({ id: key.id, label: keyLabelOf(key.name, key.prefix) })),
+    keys: keys.map((key) => ({ id: key.id, label: keyLabelOf(key.name, key.prefix, key.purpose) })),
     models: [...new Set(rows.map((row) => row.model_id))].sort(),
     providers: [...new Set(rows.map((row) => row.provider))].sort(),
   };

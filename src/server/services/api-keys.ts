@@ -143,7 +143,12 @@ export async function createApiKey(
 }
 
 export async function listApiKeys(db: Database, userId: string): Promise<ApiKeySummary[]> {
-  const keys = await db.select().from(apiKeys).where(eq(apiKeys.userId, userId)).orderBy(desc(apiKeys.createdAt));
+  // The playground's key is the dashboard's own, not one the customer manages.
+  const keys = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.userId, userId), eq(apiKeys.purpose, "api")))
+    .orderBy(desc(apiKeys.createdAt));
   return keys.map(summarise);
 }
 
@@ -160,7 +165,7 @@ export async function findLiveApiKey(
   const candidates = await db
     .select()
     .from(apiKeys)
-    .where(and(match, owner, isNull(apiKeys.revokedAt)));
+    .where(and(match, owner, isNull(apiKeys.revokedAt), eq(apiKeys.purpose, "api")));
   if (candidates.length === 0) throw new NotFoundError(`No active key matches ${ref}`);
   if (candidates.length > 1) throw new NotFoundError(`${candidates.length} keys match ${ref}; use the key id`);
   return candidates[0]!;

@@ -1,9 +1,17 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, integer, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { users } from "./users";
 
 /** When a key's spend limit starts over: at 00:00 UTC each day, each Monday, or on the 1st of each month. */
 export const keyLimitReset = pgEnum("key_limit_reset", ["daily", "weekly", "monthly"]);
+
+/**
+ * What a key is for: `api` keys are the customer's own (listed, created and revoked on the keys page); the one
+ * `playground` key per account is the dashboard's, which the playground calls /v1 with. Its plaintext is never stored
+ * nor shown: the server derives it again when needed (services/playground-key.ts).
+ */
+export const apiKeyPurpose = pgEnum("api_key_purpose", ["api", "playground"]);
+export type ApiKeyPurpose = (typeof apiKeyPurpose.enumValues)[number];
 
 /** Bearer keys for /v1. Only the SHA-256 of the key is stored; `prefix` is what people see in lists. */
 export const apiKeys = pgTable(
@@ -44,6 +52,13 @@ export const apiKeys = pgTable(
     requestsPerMinute: integer(),
     tokensPerMinute: integer(),
     concurrentRequests: integer(),
+    purpose: apiKeyPurpose().notNull().default("api"),
   },
-  (table) => [index().on(table.userId), index().on(table.prefix)],
+  (table) => [
+    index().on(table.userId),
+    index().on(table.prefix),
+    uniqueIndex("api_keys_one_playground_key_per_user")
+      .on(table.userId)
+      .where(sql`${table.purpose} = 'playground' and ${table.revokedAt} is null`),
+  ],
 );

@@ -154,7 +154,15 @@ export function RequestLog({
                     {row.streamed && <span className="badge">stream</span>}
                     <div className="muted small">{row.provider}</div>
                   </td>
-                  <td data-label="Key">{row.keyLabel ?? <span className="muted">—</span>}</td>
+                  <td data-label="Key">
+                    {row.playground ? (
+                      <span className="badge badge--playground" title="Made in the playground">
+                        {row.keyLabel}
+                      </span>
+                    ) : (
+                      (row.keyLabel ?? <span className="muted">—</span>)
+                    )}
+                  </td>
                   <td data-label="Tokens" className="table__number">
                     {integer.format(row.promptTokens)} / {integer.format(row.completionTokens)}
                     {(row.cachedTokens > 0 || row.reasoningTokens > 0) && (
@@ -178,7 +186,11 @@ export function RequestLog({
                     <span className={`status ${row.httpStatus >= 400 ? "status--error" : "status--ok"}`}>
                       {row.httpStatus}
                     </span>
-                    {row.finishReason !== null && <div className="muted small">{row.finishReason}</div>}
+                    {row.cancelled ? (
+                      <div className="muted small">cancelled</div>
+                    ) : (
+                      row.finishReason !== null && <div className="muted small">{row.finishReason}</div>
+                    )}
                   </td>
                 </tr>
               ))}
@@ -228,7 +240,7 @@ function GenerationPanel({ id, onClose }: { id: string; onClose: () => void }) {
               </span>
             </dd>
             <dt>Key</dt>
-            <dd>{data.keyLabel ?? "—"}</dd>
+            <dd>{data.playground ? "Playground (made in the dashboard, no key of yours)" : (data.keyLabel ?? "—")}</dd>
             <dt>Status</dt>
             <dd>
               {data.httpStatus}

@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { countTokens } from "gpt-tokenizer";
 import type { Clock } from "../../deps";
 import type { UpstreamResponse, UpstreamTransport } from "../types";
@@ -36,6 +37,14 @@ export function demoAnswer(messages: DemoMessage[]): string {
     : `Hello from Tollgate's offline demo model. You said: ${said}`;
 }
 
+/** The events one by one, `delayMs` apart; the pause ends early (and the stream with it) when the client goes away. */
+async function* paced(events: string[], delayMs: number, signal: AbortSignal): AsyncGenerator<Buffer> {
+  for (const [index, event] of events.entries()) {
+    if (index > 0 && delayMs > 0) await sleep(delayMs, undefined, { signal });
+    yield Buffer.from(event);
+  }
+}
+
 function respond(status: number, contentType: string, text: string): UpstreamResponse {
   return {
     status,
@@ -54,8 +63,9 @@ function json(status: number, value: unknown): UpstreamResponse {
  * last user message), real token counts, streaming in word-sized chunks. It is priced like any model, so a
  * newcomer's first call shows metering and billing working end to end.
  */
-export function createDemoUpstream(clock: Clock): UpstreamTransport {
-  return (request) => {
+export function createDemoUpstream(clock: Clock, options: { streamDelayMs?: number } = {}): UpstreamTransport {
+  const streamDelayMs = options.streamDelayMs ?? 0;
+  return (request, signal) => {
     let body: { model?: unknown; messages?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown } };
     try {
       body = JSON.parse(request.body ?? "{}") as typeof body;
@@ -116,7 +126,7 @@ export function createDemoUpstream(clock: Clock): UpstreamTransport {
     return Promise.resolve({
       status: 200,
       headers: { "content-type": "text/event-stream" },
-      body: Readable.from(sse.map((event) => Buffer.from(event))),
+      body: Readable.from(paced(sse, streamDelayMs, signal)),
       text: () => Promise.resolve(sse.join("")),
     });
   };

@@ -125,6 +125,11 @@ export default async function ModelPage({ params }: { params: Params }) {
         <div className="model-page__id">
           <code data-testid="model-id">{model.id}</code>
           <CopyButton text={model.id} label="Copy id" />
+          {model.architecture.output_modalities.includes("text") && (
+            <Link className="button button--secondary" href={`/playground?model=${encodeURIComponent(model.id)}`}>
+              Try in the playground
+            </Link>
+          )}
         </div>
         <p className="muted small">
           By {model.owned_by} · released {releaseDate.format(new Date(model.created * 1000))} ·{" "}
