@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { createParser } from "eventsource-parser";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseUsdToNano } from "~/server/gateway/billing/money";
-import { launchChromium, Screenshots, watchPage, type PageDiagnostics } from "../helpers/browser";
+import type { PageDiagnostics, Screenshots } from "../helpers/browser";
+import { browserJourney } from "../helpers/browser-journey";
 import { startDashboardServer, type DashboardServer } from "../helpers/dashboard-server";
 
 /*
@@ -42,38 +43,23 @@ interface Chunk {
 
 describe("a new customer, from sign-up to a metered call and back out", () => {
   let server: DashboardServer;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let diagnostics: PageDiagnostics;
   let shots: Screenshots;
-  let failed = false;
   let apiKey = "";
   let balanceBeforeCalls = 0n;
   const costs: bigint[] = [];
 
   beforeAll(async () => {
     server = await startDashboardServer("journey");
-    browser = await launchChromium(inject("chromiumPath"));
-    context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "en-GB", timezoneId: "UTC" });
-    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.origin });
-    page = await context.newPage();
-    diagnostics = watchPage(page);
-    shots = new Screenshots(inject("screenshotFolder"), "customer-journey");
   });
 
   afterAll(async () => {
-    await browser?.close();
     await server?.stop();
   });
 
-  beforeEach(({ skip, onTestFailed }) => {
-    if (failed) skip("an earlier step failed");
-    onTestFailed(() => {
-      failed = true;
-      console.error(`Page at failure: ${page.url()}\n${diagnostics.report()}\nScreenshots: ${shots.folder}`);
-    });
-  });
+  const journey = browserJourney("customer-journey", { clipboardOrigin: () => server.origin });
+  beforeAll(() => ({ page, diagnostics, shots } = journey));
 
   it("signs up with email and password and lands on the keys page, signed in", async () => {
     await page.goto(`${server.origin}/`);

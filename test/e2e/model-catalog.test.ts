@@ -1,6 +1,7 @@
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { launchChromium, Screenshots, watchPage, type PageDiagnostics } from "../helpers/browser";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Screenshots } from "../helpers/browser";
+import { browserJourney } from "../helpers/browser-journey";
 import { startDashboardServer, type DashboardServer } from "../helpers/dashboard-server";
 
 /*
@@ -16,12 +17,8 @@ const ANTHROPIC_MODELS = ["anthropic/claude-haiku-4.5", "anthropic/claude-sonnet
 
 describe("a visitor finds a model and copies its id, without signing in", () => {
   let server: DashboardServer;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
-  let diagnostics: PageDiagnostics;
   let shots: Screenshots;
-  let failed = false;
 
   beforeAll(async () => {
     // Statistics reach the database every half second, so the echo model's history shows the calls below.
@@ -56,26 +53,14 @@ describe("a visitor finds a model and copies its id, without signing in", () => 
       expect(response.status).toBe(200);
       await response.text();
     }
-    browser = await launchChromium(inject("chromiumPath"));
-    context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "en-GB", timezoneId: "UTC" });
-    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.origin });
-    page = await context.newPage();
-    diagnostics = watchPage(page);
-    shots = new Screenshots(inject("screenshotFolder"), "model-catalog");
   });
 
   afterAll(async () => {
-    await browser?.close();
     await server?.stop();
   });
 
-  beforeEach(({ skip, onTestFailed }) => {
-    if (failed) skip("an earlier step failed");
-    onTestFailed(() => {
-      failed = true;
-      console.error(`Page at failure: ${page.url()}\n${diagnostics.report()}\nScreenshots: ${shots.folder}`);
-    });
-  });
+  const journey = browserJourney("model-catalog", { clipboardOrigin: () => server.origin });
+  beforeAll(() => ({ page, shots } = journey));
 
   const modelNames = () => page.locator(".catalog-item__id").allInnerTexts();
 

@@ -1,14 +1,8 @@
 import { countTokens } from "gpt-tokenizer";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import {
-  horizontalOverflow,
-  launchChromium,
-  overflowingBoxes,
-  Screenshots,
-  watchPage,
-  type PageDiagnostics,
-} from "../helpers/browser";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { horizontalOverflow, overflowingBoxes, type PageDiagnostics, type Screenshots } from "../helpers/browser";
+import { browserJourney } from "../helpers/browser-journey";
 import { startDashboardServer, type DashboardServer } from "../helpers/dashboard-server";
 import { startReplayUpstream, type ReplayUpstream } from "../helpers/replay-upstream";
 import { demoAnswer } from "~/server/gateway/providers/demo/demo-upstream";
@@ -30,12 +24,9 @@ const usd = (text: string) => Number(text.replace(/[$,]/g, ""));
 describe("a customer tries models in the playground", () => {
   let server: DashboardServer;
   let upstream: ReplayUpstream;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let diagnostics: PageDiagnostics;
   let shots: Screenshots;
-  let failed = false;
   const billed: number[] = [];
 
   beforeAll(async () => {
@@ -52,26 +43,15 @@ describe("a customer tries models in the playground", () => {
     ]);
     await run(["user", "create", "--email", EMAIL, "--password", PASSWORD]);
     await run(["credits", "add", "--email", EMAIL, "--usd", "5"]);
-    browser = await launchChromium(inject("chromiumPath"));
-    context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "en-GB", timezoneId: "UTC" });
-    page = await context.newPage();
-    diagnostics = watchPage(page);
-    shots = new Screenshots(inject("screenshotFolder"), "playground");
   });
 
   afterAll(async () => {
-    await browser?.close();
     await server?.stop();
     await upstream?.close();
   });
 
-  beforeEach(({ skip, onTestFailed }) => {
-    if (failed) skip("an earlier step failed");
-    onTestFailed(() => {
-      failed = true;
-      console.error(`Page at failure: ${page.url()}\n${diagnostics.report()}\nScreenshots: ${shots.folder}`);
-    });
-  });
+  const journey = browserJourney("playground");
+  beforeAll(() => ({ page, diagnostics, shots } = journey));
 
   const composer = () => page.getByLabel("Message", { exact: true });
   const answers = () => page.locator(".chat-message--assistant");
