@@ -44,6 +44,23 @@ const envSchema = z.object({
   AUTH_SECRET: optionalString,
   /** 32 bytes, hex or base64, for AES-256-GCM encryption of upstream keys at rest. */
   ENCRYPTION_KEY: optionalString,
+  /**
+   * Outgoing mail (password resets, address confirmations): `smtp://user:pass@host:587` or `smtps://…:465`. Unset,
+   * mails are written to the server log instead (for local starts only: the log then holds live links).
+   */
+  SMTP_URL: optionalString,
+  EMAIL_FROM: z.string().trim().min(3).default("Tollgate <no-reply@localhost>"),
+  /** Sign-in with GitHub, Google, and a company's OpenID Connect provider, each when its client id is set. */
+  AUTH_GITHUB_ID: optionalString,
+  AUTH_GITHUB_SECRET: optionalString,
+  AUTH_GOOGLE_ID: optionalString,
+  AUTH_GOOGLE_SECRET: optionalString,
+  /** The provider's issuer URL; its `/.well-known/openid-configuration` names the rest. */
+  AUTH_OIDC_ISSUER: optionalString,
+  AUTH_OIDC_ID: optionalString,
+  AUTH_OIDC_SECRET: optionalString,
+  /** What the sign-in button says: "Continue with …". */
+  AUTH_OIDC_NAME: z.string().trim().min(1).default("single sign-on"),
   ADMIN_EMAIL: optionalString,
   ADMIN_PASSWORD: optionalString,
   OPENAI_API_KEY: optionalString,

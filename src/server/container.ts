@@ -23,6 +23,7 @@ import {
   createMemoryFailureCounts,
   createRedisFailureCounts,
   createSignInThrottle,
+  PASSWORD_RESET_LIMITS,
   type SignInThrottle,
 } from "./auth/sign-in-throttle";
 import { createJsonLogger, type Logger } from "./gateway/logger";
@@ -36,6 +37,7 @@ import { createCircuitBreaker } from "./gateway/routing/circuit-breaker";
 import { markChannelBroken } from "./services/channels";
 import { createCatalog, type Catalog } from "./gateway/routing/catalog";
 import { loadCatalog } from "./gateway/routing/load-catalog";
+import { createMailer, type Mailer } from "./mail/mailer";
 import { resolveSecrets } from "./secrets";
 
 /** The process-wide composition root: one of each, shared by the node:http entry, Next route handlers and tRPC. */
@@ -59,6 +61,10 @@ export interface Container {
   providers: ProviderRegistry;
   /** Failed sign-ins per account and address (in Redis when configured, so every instance counts together). */
   signInThrottle: SignInThrottle;
+  /** Password reset requests per account and address, counted the same way. */
+  resetThrottle: SignInThrottle;
+  /** Outgoing mail: SMTP_URL, or the log when unset. */
+  mailer: Mailer;
   /** Flushes pending usage and closes upstream pools and the database. */
   close(): Promise<void>;
 }
@@ -272,6 +278,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     rateLimiter,
   });
 
+  const mailer = createMailer({ smtpUrl: env.SMTP_URL, from: env.EMAIL_FROM, logger });
   let closing: Promise<void> | undefined;
   return {
     env,
@@ -294,6 +301,17 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
         ? createMemoryFailureCounts()
         : createRedisFailureCounts(redis, (error) => logger.error("sign-in throttle: redis failed", { error })),
     ),
+    resetThrottle: createSignInThrottle(
+      redis === null
+        ? createMemoryFailureCounts()
+        : createRedisFailureCounts(
+            redis,
+            (error) => logger.error("reset throttle: redis failed", { error }),
+            "tollgate:password-reset:",
+          ),
+      PASSWORD_RESET_LIMITS,
+    ),
+    mailer,
     close() {
       closing ??= (async () => {
         clearInterval(expiredHoldSweep);
@@ -304,6 +322,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
         await changes.close();
         await http.close();
         await imageFetcher.close();
+        mailer.close();
         await redis?.quit();
         await database.close();
       })();

@@ -108,10 +108,12 @@ describe.each(VIEWPORTS)("every page fits $name ($width×$height)", (viewport) =
     expect(await overflowingBoxes(page), `boxes on ${name} too narrow for their content`).toEqual([]);
   }
 
-  it("signed out: the landing, sign-in, sign-up, model catalog, model, docs and not-found pages", async () => {
+  it("signed out: the landing, sign-in, sign-up, password reset, model catalog, model, docs and not-found pages", async () => {
     await visit("/", "landing");
     await visit("/sign-in", "sign-in");
     await visit("/sign-up", "sign-up");
+    await visit("/forgot-password", "forgot-password");
+    await visit("/reset-password/no-such-link", "reset-password-dead-link");
     await visit("/models", "models");
     await visit("/models/tollgate/echo", "model-echo");
     await visit("/docs", "docs");

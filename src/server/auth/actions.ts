@@ -1,7 +1,9 @@
 "use server";
 
 import { AuthError } from "next-auth";
+import { getContainer } from "~/server/container";
 import { signIn, signOut } from "./index";
+import { signInButtons } from "./oauth-providers";
 import { DEFAULT_AFTER_SIGN_IN, safeReturnPath } from "./return-path";
 
 export interface SignInState {
@@ -37,6 +39,14 @@ function signInErrorMessage(error: AuthError): string {
   return "code" in error && error.code === "throttled"
     ? "Too many failed sign-ins for this account or from this network. Wait 15 minutes and try again."
     : "Wrong email or password.";
+}
+
+/** Form action of the "Continue with …" buttons: off to the provider, then back to the page asked for. */
+export async function signInWithProvider(formData: FormData): Promise<void> {
+  const provider = formData.get("provider");
+  const { env } = await getContainer();
+  if (typeof provider !== "string" || !signInButtons(env).some((button) => button.id === provider)) return;
+  await signIn(provider, { redirectTo: safeReturnPath(formData.get("next")) ?? DEFAULT_AFTER_SIGN_IN });
 }
 
 export async function signOutAndLeave(): Promise<void> {

@@ -1,12 +1,16 @@
+import type { Adapter } from "@auth/core/adapters";
 import { DrizzleAdapter } from "@auth/drizzle-adapter";
 import { CredentialsSignin } from "@auth/core/errors";
 import type { DefaultSession, NextAuthConfig } from "next-auth";
 import Credentials from "next-auth/providers/credentials";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Container } from "~/server/container";
 import type { Database } from "~/server/db";
-import { accounts, sessions, users, verificationTokens } from "~/server/db/schema";
+import { accounts, balances, sessions, users, verificationTokens } from "~/server/db/schema";
 import { isSessionCurrent } from "~/server/services/account-settings";
+import { oauthProviders } from "./oauth-providers";
+import { decideOAuthSignIn } from "./oauth-sign-in";
 import { clientAddress, type SignInThrottle } from "./sign-in-throttle";
 import { authenticateUser, emailSchema, type UserRole } from "~/server/services/users";
 
@@ -42,6 +46,12 @@ export interface AuthorizedUser {
   role: UserRole;
 }
 
+/** What a provider's refusal carries (oauth4webapi's ResponseBodyError), when the failure was one. */
+interface ProviderFailure {
+  error?: unknown;
+  error_description?: unknown;
+}
+
 /** Too many failed sign-ins for this account or from this address: the sign-in form says so. */
 export class ThrottledSignInError extends CredentialsSignin {
   override code = "throttled";
@@ -72,8 +82,29 @@ export async function authorizeCredentials(
   return { id: user.id, email: user.email, name: user.name, image: user.image, role: user.role };
 }
 
+/**
+ * Auth.js's Drizzle adapter, which stores the users that providers sign in and their links to them, with one addition:
+ * a user it makes gets a balance, as one signed up with a password does.
+ */
+function createAdapter(db: Database): Adapter {
+  const adapter = DrizzleAdapter(db, {
+    usersTable: users,
+    accountsTable: accounts,
+    sessionsTable: sessions,
+    verificationTokensTable: verificationTokens,
+  });
+  return {
+    ...adapter,
+    async createUser(data) {
+      const user = await adapter.createUser!(data);
+      await db.insert(balances).values({ userId: user.id }).onConflictDoNothing();
+      return user;
+    },
+  };
+}
+
 export function createAuthConfig(
-  container: Pick<Container, "db" | "authSecret" | "logger" | "signInThrottle">,
+  container: Pick<Container, "db" | "authSecret" | "logger" | "signInThrottle" | "env">,
 ): NextAuthConfig {
   const { db, logger } = container;
   return {
@@ -84,7 +115,19 @@ export function createAuthConfig(
         // Auth.js errors carry a stable `type`; class names do not survive minification.
         if ("type" in error && error.type === "CredentialsSignin")
           logger.info("sign-in refused: wrong email or password");
-        else logger.error("auth error", { error });
+        else {
+          // Auth.js wraps what went wrong (a provider's refusal, a network error) as the cause; its message is a link.
+          const cause = (error as { cause?: ProviderFailure & { err?: ProviderFailure } }).cause;
+          const reason = cause?.err ?? cause;
+          logger.error("auth error", {
+            error,
+            type: "type" in error ? error.type : undefined,
+            cause: reason,
+            // A provider's OAuth error (oauth4webapi's ResponseBodyError): what it refused, in its words.
+            providerError: reason?.error,
+            providerErrorDescription: reason?.error_description,
+          });
+        }
       },
       warn(code) {
         logger.warn("auth warning", { code });
@@ -94,13 +137,9 @@ export function createAuthConfig(
     trustHost: true,
     // Credentials sign-ins cannot use database sessions; the adapter is still wired so OAuth providers can be added.
     session: { strategy: "jwt" },
-    adapter: DrizzleAdapter(db, {
-      usersTable: users,
-      accountsTable: accounts,
-      sessionsTable: sessions,
-      verificationTokensTable: verificationTokens,
-    }),
-    pages: { signIn: "/sign-in" },
+    adapter: createAdapter(db),
+    // Refusals (a provider sign-in refused, a denied one) are explained on the sign-in page, from `?error=`.
+    pages: { signIn: "/sign-in", error: "/sign-in" },
     providers: [
       Credentials({
         credentials: {
@@ -113,8 +152,32 @@ export function createAuthConfig(
             ip: clientAddress(request.headers),
           }),
       }),
+      ...oauthProviders(container.env),
     ],
+    events: {
+      // The provider vouched for the address (signIn below allows nothing else): it counts as confirmed.
+      async signIn({ user, account }) {
+        if (account?.type !== "oauth" && account?.type !== "oidc") return;
+        if (user.id === undefined) return;
+        await db
+          .update(users)
+          .set({ emailVerified: sql`coalesce(${users.emailVerified}, now())` })
+          .where(eq(users.id, user.id));
+      },
+    },
     callbacks: {
+      async signIn({ account, profile }) {
+        if (account?.type !== "oauth" && account?.type !== "oidc") return true;
+        const decision = await decideOAuthSignIn(db, {
+          provider: account.provider,
+          providerAccountId: account.providerAccountId,
+          email: profile?.email,
+          emailVerified: profile?.email_verified,
+        });
+        if (decision === "allow") return true;
+        logger.info("provider sign-in refused", { provider: account.provider, reason: decision });
+        return `/sign-in?error=${decision}`;
+      },
       async jwt({ token, user }) {
         // `user` is only present on the sign-in that creates the token.
         if (user?.id !== undefined) {

@@ -26,6 +26,16 @@ export const DEFAULT_SIGN_IN_LIMITS: SignInThrottleLimits = {
   windowMs: 15 * 60_000,
 };
 
+/**
+ * "Forgot your password?" requests, each counted as an attempt: a few per account an hour (a person who lost the
+ * first mail asks again) and per address, so that the form cannot flood a mailbox.
+ */
+export const PASSWORD_RESET_LIMITS: SignInThrottleLimits = {
+  failuresPerEmail: 3,
+  failuresPerIp: 20,
+  windowMs: 60 * 60_000,
+};
+
 /** A fixed-window counter of failures per key. */
 interface FailureCounts {
   /** Failures in the key's current window, and the milliseconds until it ends. */

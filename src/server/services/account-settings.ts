@@ -19,7 +19,8 @@ export class WrongPasswordError extends Error {
   }
 }
 
-async function requireUser(db: Database, userId: string) {
+/** A live (not deleted) account, or NotFoundError. */
+export async function requireUser(db: Database, userId: string) {
   const [user] = await db
     .select()
     .from(users)
@@ -30,7 +31,7 @@ async function requireUser(db: Database, userId: string) {
 }
 
 /** An account signed up through a provider (no password) has nothing to check. */
-async function confirmPassword(passwordHash: string | null, password: string): Promise<void> {
+export async function confirmPassword(passwordHash: string | null, password: string): Promise<void> {
   if (passwordHash !== null && !(await verifyPassword(passwordHash, password))) throw new WrongPasswordError();
 }
 

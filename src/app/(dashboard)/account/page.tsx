@@ -10,9 +10,14 @@ export default async function AccountPage() {
     <>
       <div className="page-heading">
         <h1>Account</h1>
-        <p className="muted">Your name, password and sessions, and closing the account.</p>
+        <p className="muted">Your name, email, password and sessions, and closing the account.</p>
       </div>
-      <AccountSettings email={me.email} name={me.name} />
+      <AccountSettings
+        email={me.email}
+        name={me.name}
+        emailVerified={me.emailVerified !== null}
+        hasPassword={me.hasPassword}
+      />
     </>
   );
 }

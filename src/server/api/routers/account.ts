@@ -1,5 +1,5 @@
 import { TRPCError } from "@trpc/server";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { users } from "~/server/db/schema";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
@@ -12,8 +12,10 @@ import {
   WrongPasswordError,
 } from "~/server/services/account-settings";
 import { getBalanceNano } from "~/server/services/credits";
+import { requestEmailChange, sendEmailVerification, type EmailLinkDeps } from "~/server/services/email-links";
+import { originFrom } from "~/server/public-origin";
 import { createUser, emailSchema, NotFoundError, passwordSchema, UserExistsError } from "~/server/services/users";
-import { createTRPCRouter, protectedProcedure, publicProcedure } from "../trpc";
+import { createTRPCRouter, protectedProcedure, publicProcedure, type TRPCContext } from "../trpc";
 
 /**
  * A wrong confirmation password is the customer's mistake to correct, not a failure; an account deleted meanwhile
@@ -32,6 +34,11 @@ async function settingsChange<T>(change: () => Promise<T>): Promise<T> {
   }
 }
 
+function emailLinkDeps(ctx: TRPCContext): EmailLinkDeps {
+  const { db, mailer, logger, env } = ctx.container;
+  return { db, mailer, logger, origin: originFrom(env, ctx.headers) };
+}
+
 export const accountRouter = createTRPCRouter({
   signUp: publicProcedure
     .input(
@@ -48,6 +55,8 @@ export const accountRouter = createTRPCRouter({
           password: input.password,
           name: input.name === undefined || input.name === "" ? null : input.name,
         });
+        // The confirmation link is on its way while the new customer looks around; failing to send it is logged.
+        await sendEmailVerification(emailLinkDeps(ctx), user.id);
         return { id: user.id, email: user.email };
       } catch (error) {
         if (error instanceof UserExistsError) {
@@ -57,9 +66,42 @@ export const accountRouter = createTRPCRouter({
       }
     }),
 
+  /** Mails a new link that confirms the account's address (a no-op once it is confirmed). */
+  sendVerification: protectedProcedure.mutation(({ ctx }) =>
+    settingsChange(() => sendEmailVerification(emailLinkDeps(ctx), ctx.session.user.id)),
+  ),
+
+  /** Mails a link to the new address, which the account moves to when it is followed; the password confirms. */
+  requestEmailChange: protectedProcedure
+    .input(z.object({ newEmail: emailSchema, password: z.string().max(256) }))
+    .mutation(({ ctx, input }) =>
+      settingsChange(async () => {
+        try {
+          return await requestEmailChange(emailLinkDeps(ctx), { userId: ctx.session.user.id, ...input });
+        } catch (error) {
+          if (error instanceof UserExistsError) {
+            throw new TRPCError({
+              code: "CONFLICT",
+              message: "Another account uses that address already.",
+              cause: error,
+            });
+          }
+          throw error;
+        }
+      }),
+    ),
+
   me: protectedProcedure.query(async ({ ctx }) => {
     const [user] = await ctx.container.db
-      .select({ id: users.id, email: users.email, name: users.name, role: users.role, createdAt: users.createdAt })
+      .select({
+        id: users.id,
+        email: users.email,
+        emailVerified: users.emailVerified,
+        name: users.name,
+        role: users.role,
+        createdAt: users.createdAt,
+        hasPassword: sql<boolean>`${users.passwordHash} is not null`,
+      })
       .from(users)
       .where(eq(users.id, ctx.session.user.id))
       .limit(1);

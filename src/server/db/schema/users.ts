@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, pgEnum, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const userRole = pgEnum("user_role", ["user", "admin"]);
 
@@ -71,4 +71,34 @@ export const verificationTokens = pgTable(
     expires: timestamp({ mode: "date", withTimezone: true }).notNull(),
   },
   (table) => [primaryKey({ columns: [table.identifier, table.token] })],
+);
+
+/** What a link sent by email does when followed. */
+export const emailTokenPurpose = pgEnum("email_token_purpose", ["password_reset", "verify_email", "change_email"]);
+export type EmailTokenPurpose = (typeof emailTokenPurpose.enumValues)[number];
+
+/**
+ * The links Tollgate mails (services/email-links.ts): single use, short-lived, and stored only as a hash, so a
+ * database leak yields no working link.
+ */
+export const emailTokens = pgTable(
+  "email_tokens",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: emailTokenPurpose().notNull(),
+    /** Hex SHA-256 of the token in the link. */
+    tokenHash: text().notNull().unique(),
+    /** Where the link was sent: the account's address, or for a change the new one. */
+    email: text().notNull(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    /** Followed, or replaced by a newer link of the same purpose. */
+    usedAt: timestamp({ withTimezone: true }),
+    createdAt: timestamp({ withTimezone: true })
+      .notNull()
+      .default(sql`now()`),
+  },
+  (table) => [index().on(table.userId)],
 );

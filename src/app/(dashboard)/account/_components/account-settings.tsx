@@ -19,7 +19,7 @@ function ErrorLine({ error }: { error: { message: string } | null }) {
   );
 }
 
-function ProfileCard({ email, name }: { email: string; name: string | null }) {
+function ProfileCard({ name }: { name: string | null }) {
   const trpc = useTRPC();
   const [value, setValue] = useState(name ?? "");
   const rename = useMutation(trpc.account.rename.mutationOptions());
@@ -44,10 +44,6 @@ function ProfileCard({ email, name }: { email: string; name: string | null }) {
             onChange={(event) => setValue(event.target.value)}
           />
         </label>
-        <div className="field">
-          <span className="field__label">Email</span>
-          <span>{email}</span>
-        </div>
         <ErrorLine error={rename.error} />
         {rename.isSuccess && (
           <p className="alert alert--success" role="status">
@@ -192,10 +188,96 @@ function DeleteCard() {
   );
 }
 
-export function AccountSettings({ email, name }: { email: string; name: string | null }) {
+/** The sign-in address: confirmed or not (a new link on request), and moving to another one through a mailed link. */
+function EmailCard({ email, verified, hasPassword }: { email: string; verified: boolean; hasPassword: boolean }) {
+  const trpc = useTRPC();
+  const [newEmail, setNewEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const resend = useMutation(trpc.account.sendVerification.mutationOptions());
+  const change = useMutation(trpc.account.requestEmailChange.mutationOptions());
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    change.mutate({ newEmail, password });
+  }
+  return (
+    <section className="card" aria-labelledby="email-heading">
+      <h2 id="email-heading" className="card__title">
+        Email
+      </h2>
+      <p>
+        <span data-testid="account-email">{email}</span>{" "}
+        {verified ? (
+          <span className="badge badge--active">Confirmed</span>
+        ) : (
+          <span className="badge badge--revoked">Not confirmed</span>
+        )}
+      </p>
+      {!verified && (
+        <>
+          <p className="muted small">
+            Confirm it to be able to sign in with your company or Google account under the same address.
+          </p>
+          <button
+            type="button"
+            className="button button--secondary"
+            onClick={() => resend.mutate()}
+            disabled={resend.isPending || resend.isSuccess}
+          >
+            {resend.isSuccess ? "Link sent: check your mail" : "Send a confirmation link"}
+          </button>
+          <ErrorLine error={resend.error} />
+        </>
+      )}
+      <form className="form form--tight" onSubmit={onSubmit}>
+        <label className="field">
+          <span className="field__label">New email address</span>
+          <input
+            className="input"
+            type="email"
+            autoComplete="email"
+            required
+            value={newEmail}
+            onChange={(event) => setNewEmail(event.target.value)}
+          />
+        </label>
+        {hasPassword && (
+          <label className="field">
+            <span className="field__label">Current password, to confirm</span>
+            <input
+              className="input"
+              type="password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={(event) => setPassword(event.target.value)}
+            />
+          </label>
+        )}
+        <ErrorLine error={change.error} />
+        {change.isSuccess && (
+          <p className="alert alert--success" role="status">
+            We sent a link to {change.data.sentTo}. Your address changes when you follow it; until then, sign in with{" "}
+            {email}.
+          </p>
+        )}
+        <button type="submit" className="button button--primary" disabled={change.isPending}>
+          {change.isPending ? "Sending…" : "Change email"}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+export function AccountSettings(props: {
+  email: string;
+  name: string | null;
+  emailVerified: boolean;
+  hasPassword: boolean;
+}) {
   return (
     <div className="account-settings">
-      <ProfileCard email={email} name={name} />
+      <ProfileCard name={props.name} />
+      <EmailCard email={props.email} verified={props.emailVerified} hasPassword={props.hasPassword} />
       <PasswordCard />
       <SessionsCard />
       <DeleteCard />
