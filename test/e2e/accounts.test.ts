@@ -70,6 +70,16 @@ describe("an account people can keep", () => {
     await inbox?.close();
   });
 
+  /** A fresh browser (signed out here and at the provider) signs in through the SSO as `login`. */
+  async function signInThroughSso(login: string): Promise<void> {
+    await context.clearCookies();
+    await page.goto(`${server.origin}/sign-in`);
+    await page.getByRole("button", { name: "Continue with Acme SSO" }).click();
+    await page.locator("input[name=login]").fill(login);
+    await page.locator("input[name=password]").fill("anything");
+    await page.getByRole("button", { name: "Sign-in" }).click();
+  }
+
   const journey = browserJourney("accounts");
   beforeAll(() => ({ context, page, shots } = journey));
 
@@ -147,12 +157,7 @@ describe("an account people can keep", () => {
   });
 
   it("refuses an address the provider has not confirmed, saying why", async () => {
-    await context.clearCookies();
-    await page.goto(`${server.origin}/sign-in`);
-    await page.getByRole("button", { name: "Continue with Acme SSO" }).click();
-    await page.locator("input[name=login]").fill("eve");
-    await page.locator("input[name=password]").fill("anything");
-    await page.getByRole("button", { name: "Sign-in" }).click();
+    await signInThroughSso("eve");
     await page.waitForURL(`${server.origin}/sign-in?error=EmailNotVerified`);
     expect(await page.locator(".alert--error").innerText()).toContain(
       "Your provider has not confirmed your email address",
@@ -161,12 +166,7 @@ describe("an account people can keep", () => {
   });
 
   it("makes a new account, with its address confirmed, for a colleague's first SSO sign-in", async () => {
-    await context.clearCookies();
-    await page.goto(`${server.origin}/sign-in`);
-    await page.getByRole("button", { name: "Continue with Acme SSO" }).click();
-    await page.locator("input[name=login]").fill("grace");
-    await page.locator("input[name=password]").fill("anything");
-    await page.getByRole("button", { name: "Sign-in" }).click();
+    await signInThroughSso("grace");
     await page.waitForURL(`${server.origin}/keys`);
     await page.goto(`${server.origin}/account`);
     expect(await page.getByTestId("account-email").innerText()).toBe("grace@corp.example");

@@ -71,19 +71,22 @@ async function issueLink(db: Database, userId: string, purpose: EmailTokenPurpos
   return `${origin.replace(/\/+$/, "")}${LINK_PATH[purpose]}/${token}`;
 }
 
+/** The link with this token and purpose, when it is neither used (or replaced) nor expired. */
+function usable(token: string, purpose: EmailTokenPurpose) {
+  return and(
+    eq(emailTokens.tokenHash, hashToken(token)),
+    eq(emailTokens.purpose, purpose),
+    isNull(emailTokens.usedAt),
+    gt(emailTokens.expiresAt, sql`now()`),
+  );
+}
+
 /** Marks the link used and returns what it was for; InvalidLinkError if it cannot be used (any more). */
 async function consumeLink(tx: Database, token: string, purpose: EmailTokenPurpose) {
   const [link] = await tx
     .update(emailTokens)
     .set({ usedAt: sql`now()` })
-    .where(
-      and(
-        eq(emailTokens.tokenHash, hashToken(token)),
-        eq(emailTokens.purpose, purpose),
-        isNull(emailTokens.usedAt),
-        gt(emailTokens.expiresAt, sql`now()`),
-      ),
-    )
+    .where(usable(token, purpose))
     .returning({ userId: emailTokens.userId, email: emailTokens.email });
   if (link === undefined) throw new InvalidLinkError();
   return link;
@@ -94,18 +97,7 @@ async function consumeLink(tx: Database, token: string, purpose: EmailTokenPurpo
  * after the form is filled in.
  */
 export async function isLinkUsable(db: Database, token: string, purpose: EmailTokenPurpose): Promise<boolean> {
-  const [link] = await db
-    .select({ id: emailTokens.id })
-    .from(emailTokens)
-    .where(
-      and(
-        eq(emailTokens.tokenHash, hashToken(token)),
-        eq(emailTokens.purpose, purpose),
-        isNull(emailTokens.usedAt),
-        gt(emailTokens.expiresAt, sql`now()`),
-      ),
-    )
-    .limit(1);
+  const [link] = await db.select({ id: emailTokens.id }).from(emailTokens).where(usable(token, purpose)).limit(1);
   return link !== undefined;
 }
 

@@ -5,6 +5,23 @@ import { useState, type FormEvent } from "react";
 import { formatUsd } from "~/components/ui/format";
 import { useTRPC } from "~/trpc/react";
 
+/** The account's current password, asked for to confirm a change. */
+function CurrentPasswordField(props: { label: string; value: string; onChange: (value: string) => void }) {
+  return (
+    <label className="field">
+      <span className="field__label">{props.label}</span>
+      <input
+        className="input"
+        type="password"
+        autoComplete="current-password"
+        required
+        value={props.value}
+        onChange={(event) => props.onChange(event.target.value)}
+      />
+    </label>
+  );
+}
+
 /** Where to go once the sessions are over: this one ended with them. */
 function leaveTo(path: string): void {
   window.location.assign(path);
@@ -75,17 +92,7 @@ function PasswordCard() {
         Password
       </h2>
       <form className="form form--tight" onSubmit={onSubmit}>
-        <label className="field">
-          <span className="field__label">Current password</span>
-          <input
-            className="input"
-            type="password"
-            autoComplete="current-password"
-            required
-            value={current}
-            onChange={(event) => setCurrent(event.target.value)}
-          />
-        </label>
+        <CurrentPasswordField label="Current password" value={current} onChange={setCurrent} />
         <label className="field">
           <span className="field__label">New password</span>
           <input
@@ -162,17 +169,7 @@ function DeleteCard() {
         </button>
       ) : (
         <form className="form form--tight" onSubmit={onSubmit}>
-          <label className="field">
-            <span className="field__label">Your password, to confirm</span>
-            <input
-              className="input"
-              type="password"
-              autoComplete="current-password"
-              required
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-            />
-          </label>
+          <CurrentPasswordField label="Your password, to confirm" value={password} onChange={setPassword} />
           <ErrorLine error={remove.error} />
           <div className="confirm__buttons">
             <button type="submit" className="button button--danger" disabled={remove.isPending}>
@@ -241,17 +238,7 @@ function EmailCard({ email, verified, hasPassword }: { email: string; verified: 
           />
         </label>
         {hasPassword && (
-          <label className="field">
-            <span className="field__label">Current password, to confirm</span>
-            <input
-              className="input"
-              type="password"
-              autoComplete="current-password"
-              required
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-            />
-          </label>
+          <CurrentPasswordField label="Current password, to confirm" value={password} onChange={setPassword} />
         )}
         <ErrorLine error={change.error} />
         {change.isSuccess && (

@@ -1,3 +1,0 @@
-import { PageLoading } from "~/components/ui/page-error";
-
-export default PageLoading;
