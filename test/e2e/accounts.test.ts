@@ -175,4 +175,25 @@ describe("an account people can keep", () => {
     expect(await page.getByTestId("billing-balance").innerText()).toBe("$0.00");
     await shots.take(page, "sso-new-account");
   });
+
+  it("gives the provider-made account a password of its own through a mailed link", async () => {
+    await page.goto(`${server.origin}/account`);
+    const password = page.getByRole("region", { name: "Password" });
+    await password.getByRole("button", { name: "Email me a link to set a password" }).click();
+    await password.getByText("A link to choose a password is on its way").waitFor();
+    await shots.take(page, "set-password-sent");
+    const link = inbox.linkIn(
+      await inbox.waitFor("grace@corp.example", "Reset your Tollgate password"),
+      "/reset-password/",
+    );
+    await page.goto(link);
+    await page.getByLabel("New password", { exact: true }).fill("graces own password");
+    await page.getByLabel("New password again").fill("graces own password");
+    await page.getByRole("button", { name: "Set the new password" }).click();
+    await page.waitForURL(`${server.origin}/sign-in?changed=reset`);
+    await page.getByLabel("Email").fill("grace@corp.example");
+    await page.getByLabel("Password").fill("graces own password");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.waitForURL(`${server.origin}/keys`);
+  });
 });

@@ -12,7 +12,13 @@ import {
   WrongPasswordError,
 } from "~/server/services/account-settings";
 import { getBalanceNano } from "~/server/services/credits";
-import { requestEmailChange, sendEmailVerification, type EmailLinkDeps } from "~/server/services/email-links";
+import {
+  requestEmailChange,
+  requestPasswordReset,
+  sendEmailVerification,
+  type EmailLinkDeps,
+} from "~/server/services/email-links";
+import { clientAddress } from "~/server/auth/sign-in-throttle";
 import { originFrom } from "~/server/public-origin";
 import { createUser, emailSchema, NotFoundError, passwordSchema, UserExistsError } from "~/server/services/users";
 import { createTRPCRouter, protectedProcedure, publicProcedure, type TRPCContext } from "../trpc";
@@ -65,6 +71,23 @@ export const accountRouter = createTRPCRouter({
         throw error;
       }
     }),
+
+  /** Mails a link to choose a password: how an account made through a provider gets one. Throttled as resets are. */
+  sendPasswordLink: protectedProcedure.mutation(async ({ ctx }) => {
+    const [user] = await ctx.container.db
+      .select({ email: users.email })
+      .from(users)
+      .where(eq(users.id, ctx.session.user.id))
+      .limit(1);
+    if (user === undefined) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first" });
+    const outcome = await requestPasswordReset(
+      { ...emailLinkDeps(ctx), throttle: ctx.container.resetThrottle },
+      { email: user.email, ip: clientAddress(ctx.headers) },
+    );
+    if (outcome === "throttled") {
+      throw new TRPCError({ code: "TOO_MANY_REQUESTS", message: "Too many links asked for: wait an hour." });
+    }
+  }),
 
   /** Mails a new link that confirms the account's address (a no-op once it is confirmed). */
   sendVerification: protectedProcedure.mutation(({ ctx }) =>

@@ -75,6 +75,37 @@ function ProfileCard({ name }: { name: string | null }) {
   );
 }
 
+/** An account made through a provider has no password; it gets one through a mailed link, as a forgotten one. */
+function SetPasswordCard() {
+  const trpc = useTRPC();
+  const send = useMutation(trpc.account.sendPasswordLink.mutationOptions());
+  return (
+    <section className="card" aria-labelledby="password-heading">
+      <h2 id="password-heading" className="card__title">
+        Password
+      </h2>
+      <p className="muted">
+        You sign in through your provider. To sign in with a password as well, we email you a link to choose one.
+      </p>
+      <ErrorLine error={send.error} />
+      {send.isSuccess ? (
+        <p className="alert alert--success" role="status">
+          A link to choose a password is on its way. It works for an hour.
+        </p>
+      ) : (
+        <button
+          type="button"
+          className="button button--secondary"
+          onClick={() => send.mutate()}
+          disabled={send.isPending}
+        >
+          Email me a link to set a password
+        </button>
+      )}
+    </section>
+  );
+}
+
 function PasswordCard() {
   const trpc = useTRPC();
   const [current, setCurrent] = useState("");
@@ -265,7 +296,7 @@ export function AccountSettings(props: {
     <div className="account-settings">
       <ProfileCard name={props.name} />
       <EmailCard email={props.email} verified={props.emailVerified} hasPassword={props.hasPassword} />
-      <PasswordCard />
+      {props.hasPassword ? <PasswordCard /> : <SetPasswordCard />}
       <SessionsCard />
       <DeleteCard />
     </div>
