@@ -72,11 +72,21 @@ export async function resolveChromium(): Promise<string> {
   return binary;
 }
 
+/**
+ * Starts Chromium, trying once more if the first start fails: on a busy 2-core machine it has been seen to crash
+ * (SIGSEGV) while starting, once, and start at once on the next try. A browser that cannot start twice is a real
+ * problem, reported with how to get one.
+ */
 export async function launchChromium(executablePath: string): Promise<Browser> {
+  const launch = () => chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
   try {
-    return await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
-  } catch (error) {
-    throw new Error(`Chromium at ${executablePath} did not start: ${String(error)}\n${NO_BROWSER_HELP}`);
+    return await launch();
+  } catch {
+    try {
+      return await launch();
+    } catch (error) {
+      throw new Error(`Chromium at ${executablePath} did not start: ${String(error)}\n${NO_BROWSER_HELP}`);
+    }
   }
 }
 
