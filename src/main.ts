@@ -31,7 +31,8 @@ async function main(): Promise<void> {
     env.DATABASE_URL === undefined
       ? await startControlServer({
           socketPath: controlSocketPath(env),
-          run: async (argv: string[]) => runCli(argv, createCliContextFromContainer(await ready.promise)),
+          run: async (argv: string[], actorLabel: string | undefined) =>
+            runCli(argv, createCliContextFromContainer(await ready.promise, actorLabel)),
         })
       : null;
   const containerPromise = createContainer({ env });

@@ -6,6 +6,7 @@ import { openDatabase, type Database, type DatabaseHandle } from "~/server/db";
 import { migrate } from "~/server/db/migrate";
 import type { Logger } from "~/server/gateway/logger";
 import { resolveSecrets } from "~/server/secrets";
+import { cliActor, type AuditActor } from "~/server/services/audit-actor";
 import type { Invoker } from "./command";
 
 /** Everything a command may touch. Built either by the CLI process itself or from a running server's container. */
@@ -22,11 +23,15 @@ export interface CliContext {
    * the command runs in a server: the CLI resolves those references before it forwards a command.
    */
   invoker?: Invoker;
+  /** Who runs the command, for the audit log of the admin actions it takes. */
+  actor: AuditActor;
 }
 
 /** For the server: run CLI commands against its own database, so that its ChangeBus applies changes in-process. */
 export function createCliContextFromContainer(
   container: Pick<Container, "env" | "database" | "db" | "changes" | "secretBox">,
+  /** The label the CLI sent for whoever ran it; without one, this process's own user. */
+  actorLabel?: string,
 ): CliContext {
   return {
     db: container.db,
@@ -35,6 +40,7 @@ export function createCliContextFromContainer(
     secretBox: container.secretBox,
     env: container.env,
     origin: "server",
+    actor: actorLabel === undefined ? cliActor() : { userId: null, label: actorLabel, via: "cli" },
   };
 }
 
@@ -81,6 +87,7 @@ export async function openCliContext(
     env,
     origin: "cli",
     invoker,
+    actor: cliActor(invoker.variables),
   };
   return {
     context,

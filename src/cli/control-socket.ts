@@ -12,7 +12,8 @@ import type { CliResult } from "./command";
  * runs the server may connect, and that user could open the database directly anyway.
  */
 
-const requestSchema = z.object({ argv: z.array(z.string()) });
+/** `actor`: who runs the CLI (`cli:<os user>@<host>`), for the audit log of the commands it runs here. */
+const requestSchema = z.object({ argv: z.array(z.string()), actor: z.string().min(1).max(300).optional() });
 const resultSchema = z.object({ exitCode: z.number().int(), stdout: z.string(), stderr: z.string() });
 /** Far above any real command line; stops a misbehaving client from growing a buffer without bound. */
 const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -29,7 +30,7 @@ export interface ControlServer {
 
 export interface ControlServerOptions {
   socketPath: string;
-  run: (argv: string[]) => Promise<CliResult>;
+  run: (argv: string[], actorLabel: string | undefined) => Promise<CliResult>;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -101,7 +102,7 @@ async function answer(line: string, run: ControlServerOptions["run"]): Promise<C
   const request = requestSchema.safeParse(safeJsonParse(line));
   if (!request.success) return { exitCode: 2, stdout: "", stderr: "error: malformed control request\n" };
   try {
-    return await run(request.data.argv);
+    return await run(request.data.argv, request.data.actor);
   } catch (error) {
     return failed(error instanceof Error ? (error.message.split("\n", 1)[0] ?? error.name) : String(error));
   }
@@ -172,14 +173,18 @@ export async function startControlServer(options: ControlServerOptions): Promise
  * For the CLI: runs a command in the server listening on `socketPath`. Resolves to null when no server listens
  * there (no socket file, or a stale one), so the caller can open the database itself.
  */
-export function sendToControlServer(socketPath: string, argv: readonly string[]): Promise<CliResult | null> {
+export function sendToControlServer(
+  socketPath: string,
+  argv: readonly string[],
+  actorLabel?: string,
+): Promise<CliResult | null> {
   return new Promise((resolve, reject) => {
     let connected = false;
     const socket = connect(socketPath);
     socket.once("connect", () => {
       connected = true;
       // Not end(): a server that is not half-open would close its side before answering.
-      socket.write(`${JSON.stringify({ argv })}\n`);
+      socket.write(`${JSON.stringify({ argv, actor: actorLabel })}\n`);
       readLine(socket, Number.MAX_SAFE_INTEGER).then(
         (line) => {
           socket.destroy();

@@ -1,5 +1,6 @@
 import { env as readProcessEnv, loadDotEnv } from "~/env";
 import { createJsonLogger } from "~/server/gateway/logger";
+import { cliActor } from "~/server/services/audit-actor";
 import type { CliResult, Invoker } from "./command";
 import { controlSocketPath, sendToControlServer } from "./control-socket";
 import { answerWithoutDatabase, describeError, localizeArgv, runCli } from "./run-cli";
@@ -24,7 +25,7 @@ async function main(argv: string[]): Promise<CliResult> {
   if (env.DATABASE_URL === undefined) {
     const localized = localizeArgv(argv, invoker);
     if ("failure" in localized) return localized.failure;
-    const answer = await sendToControlServer(controlSocketPath(env), localized.argv);
+    const answer = await sendToControlServer(controlSocketPath(env), localized.argv, cliActor(invoker.variables).label);
     if (answer !== null) return answer;
   }
 

@@ -1,3 +1,4 @@
+import { SYSTEM_ACTOR } from "./services/audit-actor";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { eq } from "drizzle-orm";
@@ -94,13 +95,19 @@ export async function bootstrap(context: BootstrapContext): Promise<void> {
   for (const channel of wanted) {
     const [existing] = await db.select().from(channels).where(eq(channels.name, channel.name)).limit(1);
     if (existing === undefined) {
-      const { endpointCount } = await addChannel(db, secretBox, nullChanges, {
-        kind: channel.kind,
-        name: channel.name,
-        provider: channel.provider,
-        baseUrl: channel.baseUrl,
-        apiKey: channel.apiKey ?? null,
-      });
+      const { endpointCount } = await addChannel(
+        db,
+        secretBox,
+        nullChanges,
+        {
+          kind: channel.kind,
+          name: channel.name,
+          provider: channel.provider,
+          baseUrl: channel.baseUrl,
+          apiKey: channel.apiKey ?? null,
+        },
+        SYSTEM_ACTOR,
+      );
       logger.info("channel created from configuration", { channel: channel.name, endpoints: endpointCount });
       continue;
     }

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "./audit";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -40,10 +41,16 @@ export async function startGatewayPair(options: {
   };
   const gateways = [await startGatewayProcess(variables)];
   const changes = await createChangeBus(database.handle, silentLogger, { listen: false });
-  await addChannel(database.handle.db, createSecretBox(Buffer.from(TEST_SECRETS.ENCRYPTION_KEY, "hex")), changes, {
-    kind: "openai-compatible",
-    ...options.channel,
-  });
+  await addChannel(
+    database.handle.db,
+    createSecretBox(Buffer.from(TEST_SECRETS.ENCRYPTION_KEY, "hex")),
+    changes,
+    {
+      kind: "openai-compatible",
+      ...options.channel,
+    },
+    TEST_ACTOR,
+  );
   for (let started = 1; started < (options.processes ?? 2); started++) {
     gateways.push(await startGatewayProcess(variables));
   }

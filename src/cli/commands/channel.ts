@@ -240,7 +240,7 @@ export const channelAdd: CommandSpec = {
     },
   },
   localize: localizeApiKey,
-  async run(input: CommandInput, { db, secretBox, changes }) {
+  async run(input: CommandInput, { db, secretBox, changes, actor }) {
     const kind = readKind(requiredString(input, "kind"));
     const name = requiredString(input, "name").trim();
     if (name === "") throw new UsageError("--name must not be blank");
@@ -259,17 +259,23 @@ export const channelAdd: CommandSpec = {
     const aggregator = readBoolean("aggregator", optionString(input, "aggregator"));
 
     if ((await findChannelByName(db, name)) !== null) throw new CommandError(`a channel named ${name} already exists`);
-    const { channel, endpointCount } = await addChannel(db, secretBox, changes, {
-      kind,
-      name,
-      provider,
-      baseUrl,
-      apiKey: apiKey ?? null,
-      priority,
-      weight,
-      aggregator,
-      models,
-    });
+    const { channel, endpointCount } = await addChannel(
+      db,
+      secretBox,
+      changes,
+      {
+        kind,
+        name,
+        provider,
+        baseUrl,
+        apiKey: apiKey ?? null,
+        priority,
+        weight,
+        aggregator,
+        models,
+      },
+      actor,
+    );
     const served =
       endpointCount === 0
         ? `serves no models yet (import a catalog with models by ${channel.provider}, or pass --models)`
@@ -388,7 +394,7 @@ export const channelEdit: CommandSpec = {
     ),
   },
   localize: localizeApiKey,
-  async run(input, { db, secretBox, changes }) {
+  async run(input, { db, secretBox, changes, actor }) {
     const patch: ChannelPatch = {};
     const name = optionString(input, "name")?.trim();
     if (name === "") throw new UsageError("--name must not be blank");
@@ -421,7 +427,7 @@ export const channelEdit: CommandSpec = {
 
     const before = await requireChannel(db, input.positionals[0]!);
     // A taken name or a refused change (ChannelNameTakenError, ChannelInputError) is a one-line failure, exit 1.
-    const channel = await updateChannel(db, changes, secretBox, before.id, patch);
+    const channel = await updateChannel(db, changes, secretBox, before.id, patch, actor);
     const changed = (Object.keys(patch) as (keyof ChannelPatch)[]).map((field) => EDITED_FIELDS[field]);
     return {
       text: `Updated channel ${channel.name}: ${changed.join(", ")}${describeClearedMark(before, channel)}`,
@@ -435,9 +441,9 @@ export const channelEnable: CommandSpec = {
   summary: "Route to a channel again, clearing its broken mark (fix its key first with channel edit)",
   positionals: [CHANNEL_REFERENCE],
   options: {},
-  async run(input, { db, changes }) {
+  async run(input, { db, changes, actor }) {
     const before = await requireChannel(db, input.positionals[0]!);
-    const channel = await setChannelEnabled(db, changes, before.id, true);
+    const channel = await setChannelEnabled(db, changes, before.id, true, actor);
     return {
       text: `Enabled channel ${channel.name}${describeClearedMark(before, channel)}`,
       json: describeChannel(channel),
@@ -450,9 +456,9 @@ export const channelDisable: CommandSpec = {
   summary: "Stop routing to a channel; gateways drop its endpoints at once",
   positionals: [CHANNEL_REFERENCE],
   options: {},
-  async run(input, { db, changes }) {
+  async run(input, { db, changes, actor }) {
     const before = await requireChannel(db, input.positionals[0]!);
-    const channel = await setChannelEnabled(db, changes, before.id, false);
+    const channel = await setChannelEnabled(db, changes, before.id, false, actor);
     return { text: `Disabled channel ${channel.name}`, json: describeChannel(channel) };
   },
 };

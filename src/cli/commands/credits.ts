@@ -31,11 +31,16 @@ export const creditsAdd: CommandSpec = {
     },
     note: { type: "string", valueName: "TEXT", description: "Why, kept with the ledger entry" },
   },
-  async run(input, { db, changes }) {
+  async run(input, { db, changes, actor }) {
     const amountNano = readAmountNano(requiredString(input, "usd"));
     const user = await requireUserByEmail(db, readEmail(input));
     const note = optionText(input, "note");
-    const { balanceNano } = await addCredits(db, changes, { userId: user.id, amountNano, note });
+    const { balanceNano } = await addCredits(
+      db,
+      changes,
+      { userId: user.id, amountNano, note },
+      { actor, action: "credits.grant", targetLabel: user.email },
+    );
     const verb = amountNano < 0n ? `Removed ${formatUsd(-amountNano)} from` : `Added ${formatUsd(amountNano)} to`;
     return {
       text: `${verb} ${user.email}. Balance: ${formatUsd(balanceNano)}`,
@@ -64,12 +69,17 @@ export const creditsAdjust: CommandSpec = {
     },
     note: { type: "string", valueName: "TEXT", required: true, description: "Why, kept with the ledger entry" },
   },
-  async run(input, { db, changes }) {
+  async run(input, { db, changes, actor }) {
     const amountNano = readAmountNano(requiredString(input, "usd"));
     const note = optionText(input, "note");
     if (note === null) throw new UsageError("--note must say why");
     const user = await requireUserByEmail(db, readEmail(input));
-    const { balanceNano } = await adjustCredits(db, changes, { userId: user.id, amountNano, note });
+    const { balanceNano } = await adjustCredits(
+      db,
+      changes,
+      { userId: user.id, amountNano, note },
+      { actor, targetLabel: user.email },
+    );
     const change = amountNano < 0n ? `-${formatUsd(-amountNano)}` : `+${formatUsd(amountNano)}`;
     return {
       text: `Adjusted ${user.email} by ${change} (${note}). Balance: ${formatUsd(balanceNano)}`,

@@ -26,7 +26,7 @@ export const promoCreate: CommandSpec = {
       description: "Not redeemable from then on, e.g. 2030-01-31T00:00:00Z",
     },
   },
-  async run(input, { db }) {
+  async run(input, { db, actor }) {
     const code = promoCodeSchema.safeParse(requiredString(input, "code"));
     if (!code.success) throw new UsageError(`--code: ${code.error.issues[0]?.message ?? "invalid"}`);
     const usd = requiredString(input, "usd");
@@ -45,7 +45,7 @@ export const promoCreate: CommandSpec = {
     const expiresAt = expiresText === undefined ? null : readExpiry("expires", expiresText, false);
 
     const promo = describePromoCode(
-      await createPromoCode(db, { code: code.data, amountNano, maxRedemptions, expiresAt }),
+      await createPromoCode(db, { code: code.data, amountNano, maxRedemptions, expiresAt }, actor),
     );
     return {
       text:

@@ -46,10 +46,10 @@ export const userRateLimit: CommandSpec = {
     tpm: { type: "string", valueName: "N|none", description: "Tokens (prompt + completion) per minute" },
     concurrency: { type: "string", valueName: "N|none", description: "Completions in flight at once" },
   },
-  async run(input, { db, changes }) {
+  async run(input, { db, changes, actor }) {
     const limits = readRateLimits(input);
     const user = await requireUserByEmail(db, readEmail(input));
-    const set = await setAccountRateLimits(db, changes, { userId: user.id, ...limits });
+    const set = await setAccountRateLimits(db, changes, { userId: user.id, ...limits }, actor);
     const shown = (value: number | null) => (value === null ? "no limit" : String(value));
     return {
       text:

@@ -9,6 +9,7 @@ import superjson from "superjson";
 import { z, ZodError } from "zod";
 import { getContainer, type Container } from "~/server/container";
 import { users } from "~/server/db/schema";
+import { consoleActor } from "~/server/services/audit-actor";
 
 export interface TRPCContext {
   headers: Headers;
@@ -75,5 +76,6 @@ export const adminProcedure = protectedProcedure.use(async ({ ctx, next }) => {
     .where(eq(users.id, ctx.session.user.id))
     .limit(1);
   if (row?.role !== "admin") throw new TRPCError({ code: "FORBIDDEN", message: "Admins only" });
-  return next();
+  // Who the audit log names for what this procedure changes.
+  return next({ ctx: { actor: consoleActor(ctx.session.user) } });
 });

@@ -6,6 +6,8 @@ import { currentPeriodStart } from "~/server/gateway/billing/balance-holds";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
 import { generateApiKey } from "~/server/gateway/keys/api-key-format";
 import { NotFoundError } from "./users";
+import type { AuditActor } from "./audit-actor";
+import { changedFields, recordAudit } from "./audit-log";
 
 export type ApiKey = typeof apiKeys.$inferSelect;
 /** What may be shown about a key: never its hash. */
@@ -281,13 +283,33 @@ export async function setAccountRateLimits(
   db: Database,
   changes: ChangeBus,
   input: { userId: string } & ApiKeyRateLimitsInput,
+  actor: AuditActor,
 ): Promise<Required<ApiKeyRateLimitsInput>> {
-  const [updated] = await db.update(users).set(rateLimitChanges(input)).where(eq(users.id, input.userId)).returning({
+  const limitColumns = {
     requestsPerMinute: users.requestsPerMinute,
     tokensPerMinute: users.tokensPerMinute,
     concurrentRequests: users.concurrentRequests,
+  };
+  const updated = await db.transaction(async (tx) => {
+    const [before] = await tx
+      .select({ ...limitColumns, email: users.email })
+      .from(users)
+      .where(eq(users.id, input.userId))
+      .for("update");
+    if (before === undefined) throw new NotFoundError(`No user with id ${input.userId}`);
+    const [after] = await tx
+      .update(users)
+      .set(rateLimitChanges(input))
+      .where(eq(users.id, input.userId))
+      .returning(limitColumns);
+    const { email, ...limitsBefore } = before;
+    await recordAudit(tx, actor, {
+      action: "account.rate-limits",
+      target: { type: "user", id: input.userId, label: email },
+      ...changedFields(limitsBefore, after!),
+    });
+    return after!;
   });
-  if (updated === undefined) throw new NotFoundError(`No user with id ${input.userId}`);
   const keys = await db
     .select()
     .from(apiKeys)

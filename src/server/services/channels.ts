@@ -5,6 +5,8 @@ import { channels, modelEndpoints, models } from "~/server/db/schema";
 import type { ChangeBus } from "~/server/changes";
 import type { SecretBox } from "~/server/crypto/secret-box";
 import { NotFoundError } from "./users";
+import type { AuditActor } from "./audit-actor";
+import { changedFields, recordAudit } from "./audit-log";
 
 export type Channel = typeof channels.$inferSelect;
 export type ChannelKind = Channel["kind"];
@@ -138,11 +140,18 @@ export interface AddChannelInput {
   models?: ChannelModelMapping[];
 }
 
+/** A channel's settings as its audit rows show them: never its secret (a key shows only as set or replaced). */
+function auditedChannelFields(channel: Channel): Record<string, unknown> {
+  const { encryptedSecret: _secret, createdAt: _created, updatedAt: _updated, ...fields } = channel;
+  return fields;
+}
+
 export async function addChannel(
   db: Database,
   secretBox: SecretBox,
   changes: ChangeBus,
   input: AddChannelInput,
+  actor: AuditActor,
 ): Promise<{ channel: ChannelSummary; endpointCount: number }> {
   const provider = (input.provider ?? PROVIDER_FOR_KIND[input.kind] ?? input.name).toLowerCase();
   const channel = await db.transaction(async (tx) => {
@@ -160,7 +169,12 @@ export async function addChannel(
       })
       .returning();
     if (created === undefined) throw new Error("channel insert returned nothing");
-    await syncChannelEndpoints(tx, created, input.models);
+    const endpointCount = await syncChannelEndpoints(tx, created, input.models);
+    await recordAudit(tx, actor, {
+      action: "channel.create",
+      target: { type: "channel", id: created.id, label: created.name },
+      after: { ...auditedChannelFields(created), upstreamKey: input.apiKey ? "set" : null, endpointCount },
+    });
     return created;
   });
   await changes.publish({ topic: "catalog-changed" });
@@ -318,6 +332,7 @@ export async function updateChannel(
   secretBox: SecretBox,
   id: string,
   patch: ChannelPatch,
+  actor: AuditActor,
 ): Promise<ChannelSummary> {
   const current = await requireChannel(db, id);
   if (current.kind === "demo" && (patch.name ?? patch.baseUrl ?? patch.provider ?? patch.apiKey) !== undefined) {
@@ -351,12 +366,25 @@ export async function updateChannel(
   }
   if (Object.keys(set).length === 0) return (await listChannels(db, current.id))[0]!;
 
-  const updated = await db
-    .update(channels)
-    .set({ ...set, updatedAt: sql`now()` })
-    .where(eq(channels.id, current.id))
-    .returning({ id: channels.id });
-  if (updated.length === 0) throw new NotFoundError(`No channel ${id}`);
+  await db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(channels)
+      .set({ ...set, updatedAt: sql`now()` })
+      .where(eq(channels.id, current.id))
+      .returning();
+    if (updated === undefined) throw new NotFoundError(`No channel ${id}`);
+    const changed = changedFields(auditedChannelFields(current), auditedChannelFields(updated));
+    // A new key shows as changed, never as itself.
+    if (patch.apiKey !== undefined) {
+      changed.before.upstreamKey = current.encryptedSecret === null ? null : "set";
+      changed.after.upstreamKey = patch.apiKey === null ? null : "replaced";
+    }
+    await recordAudit(tx, actor, {
+      action: "channel.update",
+      target: { type: "channel", id: current.id, label: updated.name },
+      ...changed,
+    });
+  });
   await changes.publish({ topic: "catalog-changed" });
   return (await listChannels(db, current.id))[0]!;
 }
@@ -367,17 +395,26 @@ export async function setChannelEnabled(
   changes: ChangeBus,
   id: string,
   enabled: boolean,
+  actor: AuditActor,
 ): Promise<ChannelSummary> {
-  const updated = await db
-    .update(channels)
-    .set(
-      enabled
-        ? { enabled, brokenAt: null, brokenReason: null, updatedAt: sql`now()` }
-        : { enabled, updatedAt: sql`now()` },
-    )
-    .where(eq(channels.id, id))
-    .returning({ id: channels.id });
-  if (updated.length === 0) throw new NotFoundError(`No channel ${id}`);
+  await db.transaction(async (tx) => {
+    const [current] = await tx.select().from(channels).where(eq(channels.id, id)).for("update");
+    if (current === undefined) throw new NotFoundError(`No channel ${id}`);
+    const [updated] = await tx
+      .update(channels)
+      .set(
+        enabled
+          ? { enabled, brokenAt: null, brokenReason: null, updatedAt: sql`now()` }
+          : { enabled, updatedAt: sql`now()` },
+      )
+      .where(eq(channels.id, id))
+      .returning();
+    await recordAudit(tx, actor, {
+      action: enabled ? "channel.enable" : "channel.disable",
+      target: { type: "channel", id, label: current.name },
+      ...changedFields(auditedChannelFields(current), auditedChannelFields(updated!)),
+    });
+  });
   await changes.publish({ topic: "catalog-changed" });
   return (await listChannels(db, id))[0]!;
 }

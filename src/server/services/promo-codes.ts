@@ -5,6 +5,8 @@ import { promoCodes, promoRedemptions } from "~/server/db/schema";
 import type { ChangeBus } from "~/server/changes";
 import { postLedgerEntries } from "~/server/gateway/billing/ledger";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
+import type { AuditActor } from "./audit-actor";
+import { recordAudit } from "./audit-log";
 
 export type PromoCode = typeof promoCodes.$inferSelect;
 
@@ -44,6 +46,7 @@ export function describePromoCode(promo: PromoCode) {
 export async function createPromoCode(
   db: Database,
   input: { code: string; amountNano: bigint; maxRedemptions?: number | null; expiresAt?: Date | null },
+  actor: AuditActor,
 ): Promise<PromoCode> {
   const parsed = promoCodeSchema.safeParse(input.code);
   if (!parsed.success) throw new PromoCodeError("invalid", `Promo codes are ${parsed.error.issues[0]?.message}`);
@@ -51,13 +54,20 @@ export async function createPromoCode(
   const maxRedemptions = input.maxRedemptions ?? null;
   if (maxRedemptions !== null && !(Number.isSafeInteger(maxRedemptions) && maxRedemptions >= 1))
     throw new PromoCodeError("invalid", "The maximum number of redemptions must be a whole number of at least 1");
-  const [promo] = await db
-    .insert(promoCodes)
-    .values({ code: parsed.data, amountNano: input.amountNano, maxRedemptions, expiresAt: input.expiresAt ?? null })
-    .onConflictDoNothing({ target: promoCodes.code })
-    .returning();
-  if (promo === undefined) throw new PromoCodeError("exists", `A promo code ${parsed.data} already exists`);
-  return promo;
+  return db.transaction(async (tx) => {
+    const [promo] = await tx
+      .insert(promoCodes)
+      .values({ code: parsed.data, amountNano: input.amountNano, maxRedemptions, expiresAt: input.expiresAt ?? null })
+      .onConflictDoNothing({ target: promoCodes.code })
+      .returning();
+    if (promo === undefined) throw new PromoCodeError("exists", `A promo code ${parsed.data} already exists`);
+    await recordAudit(tx, actor, {
+      action: "promo-code.create",
+      target: { type: "promo-code", id: promo.id, label: promo.code },
+      after: { amountUsd: formatNanoAsUsd(promo.amountNano), maxRedemptions, expiresAt: promo.expiresAt },
+    });
+    return promo;
+  });
 }
 
 /** Newest first. Codes are made by hand, so there are few enough to list at once. */

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_CHANNEL_NAME } from "~/server/catalog/demo-model";
@@ -44,13 +45,19 @@ describe("admin channels router", () => {
     const memberUser = await createUser(db, { email: "member@example.com", password: "member-password" });
     member = { id: memberUser.id, email: memberUser.email, role: "user" };
     upstream = await startStubUpstream({ status: RECORDED_COMPLETION.status, body: RECORDED_COMPLETION.body });
-    const { channel } = await addChannel(db, secretBox, changes, {
-      kind: "openai",
-      name: "stub-openai",
-      baseUrl: upstream.baseUrl,
-      apiKey: SECRET,
-      models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
-    });
+    const { channel } = await addChannel(
+      db,
+      secretBox,
+      changes,
+      {
+        kind: "openai",
+        name: "stub-openai",
+        baseUrl: upstream.baseUrl,
+        apiKey: SECRET,
+        models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
+      },
+      TEST_ACTOR,
+    );
     channelId = channel.id;
   });
 

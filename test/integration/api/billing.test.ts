@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { balances } from "~/server/db/schema";
@@ -95,7 +96,7 @@ describe("billing router", () => {
     await credit(carol.id, -1n, "correction");
     await credit(carol.id, 500_000_000n, "bonus");
     await credit(dave.id, 7n, "someone else's");
-    await createPromoCode(app.container.db, { code: "LEDGER-PAGE", amountNano: 250_000_000n });
+    await createPromoCode(app.container.db, { code: "LEDGER-PAGE", amountNano: 250_000_000n }, TEST_ACTOR);
     await app.callerFor(carol).billing.redeemPromo({ code: "ledger-page" });
 
     const caller = app.callerFor(carol);
@@ -192,12 +193,16 @@ describe("billing router", () => {
   });
 
   it("redeems a promo code once and explains refusals", async () => {
-    await createPromoCode(app.container.db, { code: "DAVE-5", amountNano: 5_000_000_000n });
-    await createPromoCode(app.container.db, {
-      code: "OLD-NEWS",
-      amountNano: 1n,
-      expiresAt: new Date(Date.now() - 60_000),
-    });
+    await createPromoCode(app.container.db, { code: "DAVE-5", amountNano: 5_000_000_000n }, TEST_ACTOR);
+    await createPromoCode(
+      app.container.db,
+      {
+        code: "OLD-NEWS",
+        amountNano: 1n,
+        expiresAt: new Date(Date.now() - 60_000),
+      },
+      TEST_ACTOR,
+    );
     const caller = app.callerFor(dave);
     expect(await caller.billing.redeemPromo({ code: " dave-5 " })).toEqual({
       code: "DAVE-5",

@@ -53,6 +53,7 @@ export async function createCliTestContext(
     secretBox: createSecretBox(Buffer.from(CLI_ENCRYPTION_KEY, "hex")),
     env,
     origin: "cli",
+    actor: { userId: null, label: "cli:tester@test-host", via: "cli" },
     invoker: { cwd: REPO_ROOT, variables },
   };
   return {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createParser } from "eventsource-parser";
@@ -149,20 +150,32 @@ export async function startClientsWorld(): Promise<ClientsWorld> {
   await new Promise<void>((resolve) => limited.listen(0, "127.0.0.1", resolve));
   const { port } = limited.address() as AddressInfo;
   const { db, secretBox, changes } = harness.container;
-  await addChannel(db, secretBox, changes, {
-    kind: "openai-compatible",
-    name: "replay",
-    baseUrl: upstream.baseUrl,
-    apiKey: "sk-upstream-secret",
-    models: [{ modelId: REPLAY_MODEL, upstreamModel: "gpt-4o" }],
-  });
-  await addChannel(db, secretBox, changes, {
-    kind: "openai-compatible",
-    name: "rate-limited",
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    apiKey: "sk-upstream-secret",
-    models: [{ modelId: RATE_LIMITED_MODEL, upstreamModel: "gpt-4.1-mini" }],
-  });
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai-compatible",
+      name: "replay",
+      baseUrl: upstream.baseUrl,
+      apiKey: "sk-upstream-secret",
+      models: [{ modelId: REPLAY_MODEL, upstreamModel: "gpt-4o" }],
+    },
+    TEST_ACTOR,
+  );
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai-compatible",
+      name: "rate-limited",
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      apiKey: "sk-upstream-secret",
+      models: [{ modelId: RATE_LIMITED_MODEL, upstreamModel: "gpt-4.1-mini" }],
+    },
+    TEST_ACTOR,
+  );
   return {
     harness,
     upstream,

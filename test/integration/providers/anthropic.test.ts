@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createParser } from "eventsource-parser";
@@ -147,20 +148,32 @@ beforeAll(async () => {
   harness = await startGatewayHarness({ env: { CIRCUIT_BREAKER_FAILURES: "1000" } });
   upstream = await startReplayUpstream();
   scripted = await startScriptedUpstream();
-  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-    kind: "anthropic",
-    name: "anthropic-replay",
-    baseUrl: upstream.baseUrl,
-    apiKey: "sk-ant-test",
-    models: [{ modelId: HAIKU, upstreamModel: "claude-haiku-4-5" }],
-  });
-  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-    kind: "anthropic",
-    name: "anthropic-scripted",
-    baseUrl: scripted.baseUrl,
-    apiKey: "sk-ant-scripted",
-    models: [{ modelId: SONNET, upstreamModel: "claude-sonnet-4-5" }],
-  });
+  await addChannel(
+    harness.container.db,
+    harness.container.secretBox,
+    harness.container.changes,
+    {
+      kind: "anthropic",
+      name: "anthropic-replay",
+      baseUrl: upstream.baseUrl,
+      apiKey: "sk-ant-test",
+      models: [{ modelId: HAIKU, upstreamModel: "claude-haiku-4-5" }],
+    },
+    TEST_ACTOR,
+  );
+  await addChannel(
+    harness.container.db,
+    harness.container.secretBox,
+    harness.container.changes,
+    {
+      kind: "anthropic",
+      name: "anthropic-scripted",
+      baseUrl: scripted.baseUrl,
+      apiKey: "sk-ant-scripted",
+      models: [{ modelId: SONNET, upstreamModel: "claude-sonnet-4-5" }],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { readFileSync } from "node:fs";
 import OpenAI from "openai";
 import type {
@@ -661,14 +662,20 @@ beforeAll(async () => {
   for (const provider of PROVIDERS) {
     const upstream = await startScriptedUpstream("", (request) => provider.answer(request));
     upstreams.set(provider.name, upstream);
-    await addChannel(db, secretBox, changes, {
-      kind: provider.kind,
-      name: `${provider.name}-scripted`,
-      ...(provider.channelProvider === undefined ? {} : { provider: provider.channelProvider }),
-      baseUrl: `${upstream.baseUrl}${provider.basePath}`,
-      apiKey: `sk-${provider.name}-upstream`,
-      models: [{ modelId: provider.model, upstreamModel: provider.upstreamModel }],
-    });
+    await addChannel(
+      db,
+      secretBox,
+      changes,
+      {
+        kind: provider.kind,
+        name: `${provider.name}-scripted`,
+        ...(provider.channelProvider === undefined ? {} : { provider: provider.channelProvider }),
+        baseUrl: `${upstream.baseUrl}${provider.basePath}`,
+        apiKey: `sk-${provider.name}-upstream`,
+        models: [{ modelId: provider.model, upstreamModel: provider.upstreamModel }],
+      },
+      TEST_ACTOR,
+    );
   }
 });
 

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
@@ -64,13 +65,19 @@ beforeAll(async () => {
 
   harness = await startGatewayHarness({ env: { IMAGE_FETCH_ALLOW_PRIVATE_ADDRESSES: "true" } });
   upstream = await startReplayUpstream();
-  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-    kind: "gemini",
-    name: "gemini-replay",
-    baseUrl: upstream.baseUrl,
-    apiKey: "gm-test",
-    models: [{ modelId: FLASH, upstreamModel: "gemini-2.5-flash" }],
-  });
+  await addChannel(
+    harness.container.db,
+    harness.container.secretBox,
+    harness.container.changes,
+    {
+      kind: "gemini",
+      name: "gemini-replay",
+      baseUrl: upstream.baseUrl,
+      apiKey: "gm-test",
+      models: [{ modelId: FLASH, upstreamModel: "gemini-2.5-flash" }],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

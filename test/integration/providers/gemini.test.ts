@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createParser } from "eventsource-parser";
@@ -111,20 +112,32 @@ beforeAll(async () => {
   upstream = await startReplayUpstream();
   scripted = await startScriptedUpstream();
   const { db, secretBox, changes } = harness.container;
-  await addChannel(db, secretBox, changes, {
-    kind: "gemini",
-    name: "gemini-replay",
-    baseUrl: upstream.baseUrl,
-    apiKey: "gm-test",
-    models: [{ modelId: FLASH, upstreamModel: "gemini-2.5-flash" }],
-  });
-  await addChannel(db, secretBox, changes, {
-    kind: "gemini",
-    name: "gemini-scripted",
-    baseUrl: scripted.baseUrl,
-    apiKey: "gm-scripted",
-    models: [{ modelId: PRO, upstreamModel: "gemini-2.5-pro" }],
-  });
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "gemini",
+      name: "gemini-replay",
+      baseUrl: upstream.baseUrl,
+      apiKey: "gm-test",
+      models: [{ modelId: FLASH, upstreamModel: "gemini-2.5-flash" }],
+    },
+    TEST_ACTOR,
+  );
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "gemini",
+      name: "gemini-scripted",
+      baseUrl: scripted.baseUrl,
+      apiKey: "gm-scripted",
+      models: [{ modelId: PRO, upstreamModel: "gemini-2.5-pro" }],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addChannel } from "~/server/services/channels";
 import { fixture, fixtureManifest } from "../../helpers/fixtures";
@@ -76,27 +77,39 @@ beforeAll(async () => {
   const origin = upstream.baseUrl.replace(/\/v1$/, "");
   const { db, secretBox, changes } = harness.container;
   const add = (provider: string, path: string, modelId: string, upstreamModel: string, baseOrigin = origin) =>
-    addChannel(db, secretBox, changes, {
-      kind: "openai-compatible",
-      name: `${provider}-replay`,
-      provider,
-      baseUrl: `${baseOrigin}${path}`,
-      apiKey: `sk-${provider}-upstream`,
-      models: [{ modelId, upstreamModel }],
-    });
+    addChannel(
+      db,
+      secretBox,
+      changes,
+      {
+        kind: "openai-compatible",
+        name: `${provider}-replay`,
+        provider,
+        baseUrl: `${baseOrigin}${path}`,
+        apiKey: `sk-${provider}-upstream`,
+        models: [{ modelId, upstreamModel }],
+      },
+      TEST_ACTOR,
+    );
   // Base URLs as each provider documents them.
   await add("deepseek", "", DEEPSEEK_REASONER, "deepseek-reasoner");
   await add("openrouter", "/api/v1", VIA_OPENROUTER, "minimax/minimax-m2:free");
   await add("groq", "/openai/v1", VIA_GROQ, "llama-3.3-70b-versatile");
   await add("gemini-openai", "/v1beta/openai", GEMINI_PRO, "gemini-2.5-pro-preview-05-06");
-  await addChannel(db, secretBox, changes, {
-    kind: "openai-compatible",
-    name: "deepseek-scripted",
-    provider: "deepseek",
-    baseUrl: scripted.baseUrl,
-    apiKey: "sk-deepseek-scripted",
-    models: [{ modelId: DEEPSEEK_CHAT, upstreamModel: "deepseek-chat" }],
-  });
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai-compatible",
+      name: "deepseek-scripted",
+      provider: "deepseek",
+      baseUrl: scripted.baseUrl,
+      apiKey: "sk-deepseek-scripted",
+      models: [{ modelId: DEEPSEEK_CHAT, upstreamModel: "deepseek-chat" }],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addChannel } from "~/server/services/channels";
 import { fixture, fixtureManifest } from "../../helpers/fixtures";
@@ -50,16 +51,22 @@ let upstream: ReplayUpstream;
 beforeAll(async () => {
   harness = await startGatewayHarness();
   upstream = await startReplayUpstream();
-  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-    kind: "openai",
-    name: "openai-replay",
-    baseUrl: upstream.baseUrl,
-    apiKey: "sk-openai-upstream",
-    models: [
-      { modelId: GPT_4O, upstreamModel: "gpt-4o" },
-      { modelId: O4_MINI, upstreamModel: "o3-mini" },
-    ],
-  });
+  await addChannel(
+    harness.container.db,
+    harness.container.secretBox,
+    harness.container.changes,
+    {
+      kind: "openai",
+      name: "openai-replay",
+      baseUrl: upstream.baseUrl,
+      apiKey: "sk-openai-upstream",
+      models: [
+        { modelId: GPT_4O, upstreamModel: "gpt-4o" },
+        { modelId: O4_MINI, upstreamModel: "o3-mini" },
+      ],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

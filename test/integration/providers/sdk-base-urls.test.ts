@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { eq } from "drizzle-orm";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -57,7 +58,7 @@ async function callThrough(model: string) {
 
 function cli(...argv: string[]) {
   const { db, database, changes, secretBox, env } = harness.container;
-  return runCli(argv, { db, database, changes, secretBox, env, origin: "server" });
+  return runCli(argv, { db, database, changes, secretBox, env, origin: "server", actor: TEST_ACTOR });
 }
 
 async function adminCaller() {

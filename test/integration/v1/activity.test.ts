@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import path from "node:path";
@@ -120,15 +121,21 @@ describe.each(availableDatabaseKinds())("the hourly usage rollup and GET /v1/act
   beforeAll(async () => {
     upstream = await startUpstream();
     harness = await startGatewayHarness({ databaseKind: kind, clock: () => now });
-    await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-      kind: "openai-compatible",
-      name: "activity",
-      baseUrl: upstream.baseUrl,
-      models: [
-        { modelId: NANO, upstreamModel: "gpt-4.1-nano" },
-        { modelId: MINI, upstreamModel: "gpt-4.1-mini" },
-      ],
-    });
+    await addChannel(
+      harness.container.db,
+      harness.container.secretBox,
+      harness.container.changes,
+      {
+        kind: "openai-compatible",
+        name: "activity",
+        baseUrl: upstream.baseUrl,
+        models: [
+          { modelId: NANO, upstreamModel: "gpt-4.1-nano" },
+          { modelId: MINI, upstreamModel: "gpt-4.1-mini" },
+        ],
+      },
+      TEST_ACTOR,
+    );
     await harness.container.catalog.reload();
     owner = await harness.createFundedUser("10");
     const created = await createApiKey(harness.container.db, { userId: owner.userId, name: "second" });

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { channels } from "~/server/db/schema";
@@ -129,24 +130,36 @@ describe("native channels before aggregators", () => {
 
   it("serves every model only on a router that lists them all: a flagged channel keeps the models it is given", async () => {
     const { db, secretBox, changes } = harness.container;
-    const flagged = await addChannel(db, secretBox, changes, {
-      kind: "openai-compatible",
-      name: "litellm-fallback",
-      provider: "litellm",
-      baseUrl: native.baseUrl,
-      aggregator: true,
-    });
-    expect(flagged.channel.aggregator).toBe(true);
-    expect(flagged.endpointCount).toBe(0);
-    await expect(
-      addChannel(db, secretBox, changes, {
+    const flagged = await addChannel(
+      db,
+      secretBox,
+      changes,
+      {
         kind: "openai-compatible",
-        name: "litellm-echo",
+        name: "litellm-fallback",
         provider: "litellm",
         baseUrl: native.baseUrl,
         aggregator: true,
-        models: [{ modelId: "tollgate/echo" }],
-      }),
+      },
+      TEST_ACTOR,
+    );
+    expect(flagged.channel.aggregator).toBe(true);
+    expect(flagged.endpointCount).toBe(0);
+    await expect(
+      addChannel(
+        db,
+        secretBox,
+        changes,
+        {
+          kind: "openai-compatible",
+          name: "litellm-echo",
+          provider: "litellm",
+          baseUrl: native.baseUrl,
+          aggregator: true,
+          models: [{ modelId: "tollgate/echo" }],
+        },
+        TEST_ACTOR,
+      ),
     ).rejects.toThrow(/cannot serve Tollgate's own/);
   });
 

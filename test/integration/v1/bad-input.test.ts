@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addChannel } from "~/server/services/channels";
 import { startGatewayHarness, type GatewayHarness } from "../../helpers/gateway-harness";
@@ -367,13 +368,19 @@ describe("image data URLs no provider could read", () => {
     const { db, secretBox, changes } = harness.container;
     const kinds = ["openai", "anthropic", "gemini"] as const;
     for (const [index, kind] of kinds.entries()) {
-      await addChannel(db, secretBox, changes, {
-        kind,
-        name: `${kind}-images`,
-        baseUrl: upstream.baseUrl,
-        apiKey: "upstream-key",
-        models: [{ modelId: IMAGE_MODELS[index]! }],
-      });
+      await addChannel(
+        db,
+        secretBox,
+        changes,
+        {
+          kind,
+          name: `${kind}-images`,
+          baseUrl: upstream.baseUrl,
+          apiKey: "upstream-key",
+          models: [{ modelId: IMAGE_MODELS[index]! }],
+        },
+        TEST_ACTOR,
+      );
     }
   });
 

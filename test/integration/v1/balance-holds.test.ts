@@ -1,3 +1,4 @@
+import { TEST_ACTOR, TEST_ADJUSTMENT } from "../../helpers/audit";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChangeBus } from "~/server/changes";
@@ -189,12 +190,18 @@ describe.each(availableDatabaseKinds())("balance holds in one gateway on %s", (k
     // Short-lived leases: an idle one is given back within a second.
     harness = await startGatewayHarness({ clock: () => now, databaseKind: kind, env: SHORT_LEASES });
     upstream = await startHeldUpstream();
-    const { channel } = await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-      kind: "openai-compatible",
-      name: "held",
-      baseUrl: upstream.baseUrl,
-      models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
-    });
+    const { channel } = await addChannel(
+      harness.container.db,
+      harness.container.secretBox,
+      harness.container.changes,
+      {
+        kind: "openai-compatible",
+        name: "held",
+        baseUrl: upstream.baseUrl,
+        models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
+      },
+      TEST_ACTOR,
+    );
     channelId = channel.id;
     prices = harness.container.catalog.getModel(MODEL)!.endpoints[0]!.prices;
   });
@@ -250,11 +257,16 @@ describe.each(availableDatabaseKinds())("balance holds in one gateway on %s", (k
     await harness.container.usageWriter.flush();
     const left = await balanceOf(harness.container.db, userId);
     const hold = holdOf(prices);
-    await adjustCredits(harness.container.db, harness.container.changes, {
-      userId,
-      amountNano: -(left - hold / 2n),
-      note: "refunded",
-    });
+    await adjustCredits(
+      harness.container.db,
+      harness.container.changes,
+      {
+        userId,
+        amountNano: -(left - hold / 2n),
+        note: "refunded",
+      },
+      TEST_ADJUSTMENT,
+    );
     const refused = await call(harness.baseUrl, apiKey);
     expect(refused.status).toBe(402);
     expect(refused.body.error?.message).toContain(`$${formatNanoAsUsd(hold / 2n)} is available`);

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
@@ -105,15 +106,21 @@ describe("live channel statistics", () => {
     const { db, secretBox, changes } = harness.container;
     const add = async (name: string, upstream: Upstream, priority: number) =>
       (
-        await addChannel(db, secretBox, changes, {
-          kind: "openai-compatible",
-          name,
-          provider: name,
-          baseUrl: upstream.baseUrl,
-          apiKey: `sk-${name}`,
-          priority,
-          models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
-        })
+        await addChannel(
+          db,
+          secretBox,
+          changes,
+          {
+            kind: "openai-compatible",
+            name,
+            provider: name,
+            baseUrl: upstream.baseUrl,
+            apiKey: `sk-${name}`,
+            priority,
+            models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
+          },
+          TEST_ACTOR,
+        )
       ).channel.id;
     slowId = await add("slow", slow, 10);
     fastId = await add("fast", fast, 0);

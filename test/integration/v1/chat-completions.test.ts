@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeCostNano, type TokenPrices } from "~/server/gateway/billing/compute-cost";
@@ -52,14 +53,20 @@ let upstream: ReplayUpstream;
 beforeAll(async () => {
   harness = await startGatewayHarness();
   upstream = await startReplayUpstream();
-  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-    kind: "openai-compatible",
-    name: "replay",
-    provider: "replay",
-    baseUrl: upstream.baseUrl,
-    apiKey: "sk-upstream-secret",
-    models: [{ modelId: "openai/gpt-4o", upstreamModel: "gpt-4o" }],
-  });
+  await addChannel(
+    harness.container.db,
+    harness.container.secretBox,
+    harness.container.changes,
+    {
+      kind: "openai-compatible",
+      name: "replay",
+      provider: "replay",
+      baseUrl: upstream.baseUrl,
+      apiKey: "sk-upstream-secret",
+      models: [{ modelId: "openai/gpt-4o", upstreamModel: "gpt-4o" }],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createParser } from "eventsource-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addChannel } from "~/server/services/channels";
@@ -21,13 +22,19 @@ let apiKey: string;
 beforeAll(async () => {
   harness = await startGatewayHarness();
   upstream = await startReplayUpstream();
-  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-    kind: "openai-compatible",
-    name: "replay",
-    baseUrl: upstream.baseUrl,
-    apiKey: "sk-upstream-secret",
-    models: [{ modelId: "openai/gpt-4o", upstreamModel: "gpt-4o" }],
-  });
+  await addChannel(
+    harness.container.db,
+    harness.container.secretBox,
+    harness.container.changes,
+    {
+      kind: "openai-compatible",
+      name: "replay",
+      baseUrl: upstream.baseUrl,
+      apiKey: "sk-upstream-secret",
+      models: [{ modelId: "openai/gpt-4o", upstreamModel: "gpt-4o" }],
+    },
+    TEST_ACTOR,
+  );
   ({ apiKey } = await harness.createFundedUser("50"));
 });
 

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nanoToUsdNumber } from "~/server/gateway/billing/money";
@@ -155,23 +156,35 @@ describe("supported parameters", () => {
         .supported_parameters;
 
     // Gemini takes top_k but has no logprobs.
-    await addChannel(db, secretBox, changes, {
-      kind: "gemini",
-      name: "capabilities-gemini",
-      baseUrl: "https://gemini.invalid/v1beta",
-      apiKey: "gm-test",
-      models: [{ modelId: model.id, upstreamModel: "capabilities-1" }],
-    });
+    await addChannel(
+      db,
+      secretBox,
+      changes,
+      {
+        kind: "gemini",
+        name: "capabilities-gemini",
+        baseUrl: "https://gemini.invalid/v1beta",
+        apiKey: "gm-test",
+        models: [{ modelId: model.id, upstreamModel: "capabilities-1" }],
+      },
+      TEST_ACTOR,
+    );
     expect(await listed()).toEqual(["tools", "top_k"]);
 
     // OpenAI carries logprobs: with both endpoints every parameter reaches some provider.
-    await addChannel(db, secretBox, changes, {
-      kind: "openai",
-      name: "capabilities-openai",
-      baseUrl: "https://openai.invalid/v1",
-      apiKey: "sk-test",
-      models: [{ modelId: model.id, upstreamModel: "capabilities-1" }],
-    });
+    await addChannel(
+      db,
+      secretBox,
+      changes,
+      {
+        kind: "openai",
+        name: "capabilities-openai",
+        baseUrl: "https://openai.invalid/v1",
+        apiKey: "sk-test",
+        models: [{ modelId: model.id, upstreamModel: "capabilities-1" }],
+      },
+      TEST_ACTOR,
+    );
     expect(await listed()).toEqual(["tools", "logprobs", "top_k"]);
   });
 });

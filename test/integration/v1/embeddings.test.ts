@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
@@ -152,47 +153,77 @@ beforeAll(async () => {
     body: { error: { message: "The server is overloaded.", type: "server_error", param: null, code: null } },
   }));
   const { db, secretBox, changes } = harness.container;
-  await addChannel(db, secretBox, changes, {
-    kind: "openai",
-    name: "openai-embeddings",
-    baseUrl: `${openaiUpstream.baseUrl}/v1`,
-    apiKey: "sk-openai-test",
-    models: [{ modelId: SMALL, upstreamModel: "text-embedding-3-small" }],
-  });
-  await addChannel(db, secretBox, changes, {
-    kind: "gemini",
-    name: "gemini-embeddings",
-    // The Gemini SDKs' form, without the version: the adapter adds /v1beta.
-    baseUrl: geminiUpstream.baseUrl,
-    apiKey: "gm-test-key",
-    models: [{ modelId: GEMINI, upstreamModel: "gemini-embedding-001" }],
-  });
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai",
+      name: "openai-embeddings",
+      baseUrl: `${openaiUpstream.baseUrl}/v1`,
+      apiKey: "sk-openai-test",
+      models: [{ modelId: SMALL, upstreamModel: "text-embedding-3-small" }],
+    },
+    TEST_ACTOR,
+  );
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "gemini",
+      name: "gemini-embeddings",
+      // The Gemini SDKs' form, without the version: the adapter adds /v1beta.
+      baseUrl: geminiUpstream.baseUrl,
+      apiKey: "gm-test-key",
+      models: [{ modelId: GEMINI, upstreamModel: "gemini-embedding-001" }],
+    },
+    TEST_ACTOR,
+  );
   // LARGE: a primary channel that is overloaded, and a second one that answers.
-  await addChannel(db, secretBox, changes, {
-    kind: "openai-compatible",
-    name: "overloaded",
-    provider: "overloaded",
-    baseUrl: `${overloadedUpstream.baseUrl}/v1`,
-    apiKey: "sk-overloaded",
-    priority: 10,
-    models: [{ modelId: LARGE, upstreamModel: "text-embedding-3-large" }],
-  });
-  await addChannel(db, secretBox, changes, {
-    kind: "openai-compatible",
-    name: "backup",
-    provider: "backup",
-    baseUrl: `${openaiUpstream.baseUrl}/v1`,
-    apiKey: "sk-backup",
-    models: [{ modelId: LARGE, upstreamModel: "text-embedding-3-large" }],
-  });
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai-compatible",
+      name: "overloaded",
+      provider: "overloaded",
+      baseUrl: `${overloadedUpstream.baseUrl}/v1`,
+      apiKey: "sk-overloaded",
+      priority: 10,
+      models: [{ modelId: LARGE, upstreamModel: "text-embedding-3-large" }],
+    },
+    TEST_ACTOR,
+  );
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai-compatible",
+      name: "backup",
+      provider: "backup",
+      baseUrl: `${openaiUpstream.baseUrl}/v1`,
+      apiKey: "sk-backup",
+      models: [{ modelId: LARGE, upstreamModel: "text-embedding-3-large" }],
+    },
+    TEST_ACTOR,
+  );
   // An operator's mistake: an embedding model served only by a provider that makes no embeddings.
-  await addChannel(db, secretBox, changes, {
-    kind: "anthropic",
-    name: "anthropic-only",
-    baseUrl: `${overloadedUpstream.baseUrl}/v1`,
-    apiKey: "sk-ant",
-    models: [{ modelId: ADA, upstreamModel: "text-embedding-ada-002" }],
-  });
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "anthropic",
+      name: "anthropic-only",
+      baseUrl: `${overloadedUpstream.baseUrl}/v1`,
+      apiKey: "sk-ant",
+      models: [{ modelId: ADA, upstreamModel: "text-embedding-ada-002" }],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR, TEST_ADJUSTMENT } from "../../helpers/audit";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
@@ -20,13 +21,19 @@ let funded: { userId: string; apiKey: string; apiKeyId: string };
 beforeAll(async () => {
   harness = await startGatewayHarness();
   upstream = await startReplayUpstream();
-  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-    kind: "openai-compatible",
-    name: "replay",
-    baseUrl: upstream.baseUrl,
-    apiKey: "sk-upstream-secret",
-    models: [{ modelId: "openai/gpt-4o", upstreamModel: "gpt-4o" }],
-  });
+  await addChannel(
+    harness.container.db,
+    harness.container.secretBox,
+    harness.container.changes,
+    {
+      kind: "openai-compatible",
+      name: "replay",
+      baseUrl: upstream.baseUrl,
+      apiKey: "sk-upstream-secret",
+      models: [{ modelId: "openai/gpt-4o", upstreamModel: "gpt-4o" }],
+    },
+    TEST_ACTOR,
+  );
   funded = await harness.createFundedUser("10");
 });
 
@@ -185,7 +192,12 @@ describe("payment", () => {
     await harness.container.usageWriter.flush();
     const { db, changes } = harness.container;
     const left = await readBalanceNano(db, spent.userId);
-    await adjustCredits(db, changes, { userId: spent.userId, amountNano: -left, note: "spend the rest" });
+    await adjustCredits(
+      db,
+      changes,
+      { userId: spent.userId, amountNano: -left, note: "spend the rest" },
+      TEST_ADJUSTMENT,
+    );
     const error = await openai.chat.completions.create(echo).catch((caught: unknown) => caught);
     expect(error).toMatchObject({
       status: 402,
@@ -229,12 +241,18 @@ describe("a client that gives up", () => {
     await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
     const { port } = hanging.address() as AddressInfo;
     try {
-      await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-        kind: "openai-compatible",
-        name: "hanging",
-        baseUrl: `http://127.0.0.1:${port}/v1`,
-        models: [{ modelId: "openai/gpt-4.1-nano", upstreamModel: "gpt-4.1-nano" }],
-      });
+      await addChannel(
+        harness.container.db,
+        harness.container.secretBox,
+        harness.container.changes,
+        {
+          kind: "openai-compatible",
+          name: "hanging",
+          baseUrl: `http://127.0.0.1:${port}/v1`,
+          models: [{ modelId: "openai/gpt-4.1-nano", upstreamModel: "gpt-4.1-nano" }],
+        },
+        TEST_ACTOR,
+      );
       const user = await harness.createFundedUser("1");
       const abort = new AbortController();
       const call = fetch(`${harness.baseUrl}/chat/completions`, {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addChannel } from "~/server/services/channels";
 import { answerFrom, startFaultUpstream, type FaultScript, type FaultUpstream } from "../../helpers/fault-upstream";
@@ -43,14 +44,20 @@ describe("the last attempt goes to a cooling candidate", () => {
       ["flaky", flaky, 10],
       ["steady", steady, 0],
     ] as const) {
-      await addChannel(db, secretBox, changes, {
-        kind: "openai-compatible",
-        name,
-        baseUrl: upstream.baseUrl,
-        apiKey: `sk-${name}`,
-        priority,
-        models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
-      });
+      await addChannel(
+        db,
+        secretBox,
+        changes,
+        {
+          kind: "openai-compatible",
+          name,
+          baseUrl: upstream.baseUrl,
+          apiKey: `sk-${name}`,
+          priority,
+          models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
+        },
+        TEST_ACTOR,
+      );
     }
   });
 

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -150,23 +151,35 @@ describe("failover before the first byte", () => {
     const { db, secretBox, changes } = harness.container;
     const mapping = { models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }] };
     primaryChannelId = (
-      await addChannel(db, secretBox, changes, {
-        kind: "openai-compatible",
-        name: "primary",
-        baseUrl: primary.baseUrl,
-        apiKey: "sk-primary",
-        priority: 10,
-        ...mapping,
-      })
+      await addChannel(
+        db,
+        secretBox,
+        changes,
+        {
+          kind: "openai-compatible",
+          name: "primary",
+          baseUrl: primary.baseUrl,
+          apiKey: "sk-primary",
+          priority: 10,
+          ...mapping,
+        },
+        TEST_ACTOR,
+      )
     ).channel.id;
-    await addChannel(db, secretBox, changes, {
-      kind: "openai-compatible",
-      name: "fallback",
-      baseUrl: fallback.baseUrl,
-      apiKey: "sk-fallback",
-      priority: 0,
-      ...mapping,
-    });
+    await addChannel(
+      db,
+      secretBox,
+      changes,
+      {
+        kind: "openai-compatible",
+        name: "fallback",
+        baseUrl: fallback.baseUrl,
+        apiKey: "sk-fallback",
+        priority: 0,
+        ...mapping,
+      },
+      TEST_ACTOR,
+    );
   });
 
   afterAll(async () => {
@@ -486,24 +499,36 @@ describe("models fallback and provider preferences", () => {
     alpha = await startScripted("alpha");
     beta = await startScripted("beta");
     const { db, secretBox, changes } = harness.container;
-    await addChannel(db, secretBox, changes, {
-      kind: "openai-compatible",
-      name: "alpha",
-      provider: "alpha",
-      baseUrl: alpha.baseUrl,
-      priority: 10,
-      models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
-    });
-    await addChannel(db, secretBox, changes, {
-      kind: "openai-compatible",
-      name: "beta",
-      provider: "beta",
-      baseUrl: beta.baseUrl,
-      models: [
-        { modelId: MODEL, upstreamModel: "gpt-4.1-nano" },
-        { modelId: FALLBACK_MODEL, upstreamModel: "gpt-4.1-mini" },
-      ],
-    });
+    await addChannel(
+      db,
+      secretBox,
+      changes,
+      {
+        kind: "openai-compatible",
+        name: "alpha",
+        provider: "alpha",
+        baseUrl: alpha.baseUrl,
+        priority: 10,
+        models: [{ modelId: MODEL, upstreamModel: "gpt-4.1-nano" }],
+      },
+      TEST_ACTOR,
+    );
+    await addChannel(
+      db,
+      secretBox,
+      changes,
+      {
+        kind: "openai-compatible",
+        name: "beta",
+        provider: "beta",
+        baseUrl: beta.baseUrl,
+        models: [
+          { modelId: MODEL, upstreamModel: "gpt-4.1-nano" },
+          { modelId: FALLBACK_MODEL, upstreamModel: "gpt-4.1-mini" },
+        ],
+      },
+      TEST_ACTOR,
+    );
     ({ apiKey, userId } = await harness.createFundedUser("5"));
   });
 

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -140,12 +141,18 @@ describe.each(availableDatabaseKinds())("holds settle before the answer ends (%s
   beforeAll(async () => {
     upstream = await startUpstream();
     harness = await startGatewayHarness({ databaseKind: kind, env: NO_FLUSH_WHILE_CALLING });
-    await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-      kind: "openai-compatible",
-      name: "sequential",
-      baseUrl: upstream.baseUrl,
-      models: [{ modelId: MODEL, upstreamModel: "gpt-4o-mini" }],
-    });
+    await addChannel(
+      harness.container.db,
+      harness.container.secretBox,
+      harness.container.changes,
+      {
+        kind: "openai-compatible",
+        name: "sequential",
+        baseUrl: upstream.baseUrl,
+        models: [{ modelId: MODEL, upstreamModel: "gpt-4o-mini" }],
+      },
+      TEST_ACTOR,
+    );
     await harness.container.catalog.reload();
   });
 

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAnthropic } from "@ai-sdk/anthropic";
@@ -65,13 +66,19 @@ beforeAll(async () => {
   anthropicUpstream = await startReplayUpstream();
   openaiUpstream = await startReplayUpstream();
   const { db, secretBox, changes } = harness.container;
-  await addChannel(db, secretBox, changes, {
-    kind: "anthropic",
-    name: "anthropic-replay",
-    baseUrl: anthropicUpstream.baseUrl,
-    apiKey: "sk-ant-test",
-    models: [{ modelId: HAIKU, upstreamModel: "claude-haiku-4-5" }],
-  });
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "anthropic",
+      name: "anthropic-replay",
+      baseUrl: anthropicUpstream.baseUrl,
+      apiKey: "sk-ant-test",
+      models: [{ modelId: HAIKU, upstreamModel: "claude-haiku-4-5" }],
+    },
+    TEST_ACTOR,
+  );
   stallingServer = createServer((request, response: ServerResponse) => {
     request.resume();
     stalling.closed = new Promise((resolve) => response.once("close", () => resolve()));
@@ -82,28 +89,46 @@ beforeAll(async () => {
     // …and then nothing more: only the client leaving ends this stream.
   });
   await new Promise<void>((resolve) => stallingServer.listen(0, "127.0.0.1", resolve));
-  await addChannel(db, secretBox, changes, {
-    kind: "anthropic",
-    name: "anthropic-stalling",
-    baseUrl: `http://127.0.0.1:${(stallingServer.address() as AddressInfo).port}/v1`,
-    apiKey: "sk-ant-stalling",
-    models: [{ modelId: SONNET, upstreamModel: "claude-sonnet-4-5" }],
-  });
-  await addChannel(db, secretBox, changes, {
-    kind: "openai-compatible",
-    name: "deepseek-replay",
-    provider: "deepseek",
-    baseUrl: openaiUpstream.baseUrl,
-    apiKey: "sk-deepseek-test",
-    models: [{ modelId: DEEPSEEK_REASONER, upstreamModel: "deepseek-reasoner" }],
-  });
-  await addChannel(db, secretBox, changes, {
-    kind: "openai-compatible",
-    name: "openai-replay",
-    baseUrl: openaiUpstream.baseUrl,
-    apiKey: "sk-openai-test",
-    models: [{ modelId: GPT_4O, upstreamModel: "gpt-4o" }],
-  });
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "anthropic",
+      name: "anthropic-stalling",
+      baseUrl: `http://127.0.0.1:${(stallingServer.address() as AddressInfo).port}/v1`,
+      apiKey: "sk-ant-stalling",
+      models: [{ modelId: SONNET, upstreamModel: "claude-sonnet-4-5" }],
+    },
+    TEST_ACTOR,
+  );
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai-compatible",
+      name: "deepseek-replay",
+      provider: "deepseek",
+      baseUrl: openaiUpstream.baseUrl,
+      apiKey: "sk-deepseek-test",
+      models: [{ modelId: DEEPSEEK_REASONER, upstreamModel: "deepseek-reasoner" }],
+    },
+    TEST_ACTOR,
+  );
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai-compatible",
+      name: "openai-replay",
+      baseUrl: openaiUpstream.baseUrl,
+      apiKey: "sk-openai-test",
+      models: [{ modelId: GPT_4O, upstreamModel: "gpt-4o" }],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { sql } from "drizzle-orm";
@@ -53,12 +54,18 @@ const REASONING_MODEL = "openai/o4-mini";
 /** Routes SCRIPTED_MODEL to the scripted upstream; returns the channel id. */
 async function addScriptedChannel(harness: GatewayHarness, scripted: ScriptedUpstream): Promise<string> {
   const { db, secretBox, changes } = harness.container;
-  const { channel } = await addChannel(db, secretBox, changes, {
-    kind: "openai-compatible",
-    name: "scripted",
-    baseUrl: scripted.baseUrl,
-    models: [{ modelId: SCRIPTED_MODEL, upstreamModel: "gpt-4.1-nano" }],
-  });
+  const { channel } = await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai-compatible",
+      name: "scripted",
+      baseUrl: scripted.baseUrl,
+      models: [{ modelId: SCRIPTED_MODEL, upstreamModel: "gpt-4.1-nano" }],
+    },
+    TEST_ACTOR,
+  );
   return channel.id;
 }
 
@@ -135,13 +142,19 @@ describe("metering", () => {
     const { db, secretBox, changes } = harness.container;
     scriptedChannel = await addScriptedChannel(harness, scripted);
     replayChannel = (
-      await addChannel(db, secretBox, changes, {
-        kind: "openai",
-        name: "replay",
-        baseUrl: replay.baseUrl,
-        apiKey: "sk-replay",
-        models: [{ modelId: REASONING_MODEL, upstreamModel: "o3-mini" }],
-      })
+      await addChannel(
+        db,
+        secretBox,
+        changes,
+        {
+          kind: "openai",
+          name: "replay",
+          baseUrl: replay.baseUrl,
+          apiKey: "sk-replay",
+          models: [{ modelId: REASONING_MODEL, upstreamModel: "o3-mini" }],
+        },
+        TEST_ACTOR,
+      )
     ).channel.id;
   });
 

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
@@ -86,17 +87,23 @@ beforeAll(async () => {
   harness = await startGatewayHarness();
   upstream = await startReplayUpstream();
   await importCatalog(harness.container.db, harness.container.changes, [NATIVE_N_MODEL, ONE_CHOICE_MODEL]);
-  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-    kind: "openai-compatible",
-    name: "replay",
-    provider: "replay",
-    baseUrl: upstream.baseUrl,
-    apiKey: "sk-upstream-secret",
-    models: [
-      { modelId: ONE_CHOICE_MODEL.id, upstreamModel: "gpt-4o" },
-      { modelId: NATIVE_N_MODEL.id, upstreamModel: "gpt-4o" },
-    ],
-  });
+  await addChannel(
+    harness.container.db,
+    harness.container.secretBox,
+    harness.container.changes,
+    {
+      kind: "openai-compatible",
+      name: "replay",
+      provider: "replay",
+      baseUrl: upstream.baseUrl,
+      apiKey: "sk-upstream-secret",
+      models: [
+        { modelId: ONE_CHOICE_MODEL.id, upstreamModel: "gpt-4o" },
+        { modelId: NATIVE_N_MODEL.id, upstreamModel: "gpt-4o" },
+      ],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {
@@ -457,12 +464,18 @@ describe("a client that leaves a fanned-out stream", () => {
     await new Promise<void>((resolve) => holding.listen(0, "127.0.0.1", resolve));
     const { port } = holding.address() as AddressInfo;
     try {
-      await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-        kind: "openai-compatible",
-        name: "holding",
-        baseUrl: `http://127.0.0.1:${port}/v1`,
-        models: [{ modelId: "deepseek/deepseek-reasoner", upstreamModel: "gpt-4.1-nano" }],
-      });
+      await addChannel(
+        harness.container.db,
+        harness.container.secretBox,
+        harness.container.changes,
+        {
+          kind: "openai-compatible",
+          name: "holding",
+          baseUrl: `http://127.0.0.1:${port}/v1`,
+          models: [{ modelId: "deepseek/deepseek-reasoner", upstreamModel: "gpt-4.1-nano" }],
+        },
+        TEST_ACTOR,
+      );
       const { userId, apiKey } = await harness.createFundedUser("1");
       const abort = new AbortController();
       const response = await fetch(`${harness.baseUrl}/chat/completions`, {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CatalogModel as CatalogFileModel } from "~/server/catalog/catalog-file";
@@ -80,24 +81,36 @@ beforeAll(async () => {
     catalogModel("test/channel-off"),
     catalogModel("test/no-tools", { supportedParameters: ["temperature"], inputModalities: ["text"] }),
   ]);
-  await addChannel(db, secretBox, changes, {
-    kind: "openai",
-    name: "public-catalog-openai",
-    baseUrl: "https://openai.invalid/v1",
-    apiKey: "sk-test",
-    models: ["test/listed", "test/switched-off", "test/no-tools"].map((modelId) => ({
-      modelId,
-      upstreamModel: modelId.split("/")[1]!,
-    })),
-  });
-  const { channel } = await addChannel(db, secretBox, changes, {
-    kind: "anthropic",
-    name: "public-catalog-off",
-    baseUrl: "https://anthropic.invalid/v1",
-    apiKey: "sk-ant-test",
-    models: [{ modelId: "test/channel-off", upstreamModel: "channel-off" }],
-  });
-  await setChannelEnabled(db, changes, channel.id, false);
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai",
+      name: "public-catalog-openai",
+      baseUrl: "https://openai.invalid/v1",
+      apiKey: "sk-test",
+      models: ["test/listed", "test/switched-off", "test/no-tools"].map((modelId) => ({
+        modelId,
+        upstreamModel: modelId.split("/")[1]!,
+      })),
+    },
+    TEST_ACTOR,
+  );
+  const { channel } = await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "anthropic",
+      name: "public-catalog-off",
+      baseUrl: "https://anthropic.invalid/v1",
+      apiKey: "sk-ant-test",
+      models: [{ modelId: "test/channel-off", upstreamModel: "channel-off" }],
+    },
+    TEST_ACTOR,
+  );
+  await setChannelEnabled(db, changes, channel.id, false, TEST_ACTOR);
   await db.update(models).set({ enabled: false }).where(eq(models.id, "test/switched-off"));
   await changes.publish({ topic: "catalog-changed" });
 });

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -41,12 +42,18 @@ describe("rate limits in one gateway", () => {
     // A stream whose upstream is held gets its headers after this keep-alive delay, so the test holds an open stream.
     harness = await startGatewayHarness({ env: { STREAM_KEEPALIVE_MS: "20" } });
     upstream = await startHeldUpstream();
-    await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-      kind: "openai-compatible",
-      name: "held",
-      baseUrl: upstream.baseUrl,
-      models: [{ modelId: HELD_MODEL, upstreamModel: "gpt-4.1-nano" }],
-    });
+    await addChannel(
+      harness.container.db,
+      harness.container.secretBox,
+      harness.container.changes,
+      {
+        kind: "openai-compatible",
+        name: "held",
+        baseUrl: upstream.baseUrl,
+        models: [{ modelId: HELD_MODEL, upstreamModel: "gpt-4.1-nano" }],
+      },
+      TEST_ACTOR,
+    );
   });
 
   afterAll(async () => {
@@ -188,7 +195,7 @@ describe("rate limits in one gateway", () => {
     expect((await post(harness.baseUrl, second)).status).toBe(200);
 
     const { db, changes } = harness.container;
-    await setAccountRateLimits(db, changes, { userId, requestsPerMinute: 3 });
+    await setAccountRateLimits(db, changes, { userId, requestsPerMinute: 3 }, TEST_ACTOR);
     expect((await post(harness.baseUrl, apiKey)).headers.get("x-ratelimit-limit-requests")).toBe("3");
     expect((await post(harness.baseUrl, second)).status).toBe(200);
     expect((await post(harness.baseUrl, apiKey)).status).toBe(200);
@@ -199,7 +206,7 @@ describe("rate limits in one gateway", () => {
       /^This account's limit of 3 requests per minute is reached/,
     );
 
-    await setAccountRateLimits(db, changes, { userId, requestsPerMinute: null });
+    await setAccountRateLimits(db, changes, { userId, requestsPerMinute: null }, TEST_ACTOR);
     const lifted = await post(harness.baseUrl, second);
     expect(lifted.status).toBe(200);
     expect(lifted.headers.get("x-ratelimit-limit-requests")).toBe(String(2 ** 31 - 1));

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addChannel } from "~/server/services/channels";
@@ -14,48 +15,78 @@ beforeAll(async () => {
   upstream = await startReplayUpstream();
   const { db, secretBox, changes } = harness.container;
   // The same local upstream behind two kinds of channel: a generic OpenAI-compatible server and OpenAI itself.
-  await addChannel(db, secretBox, changes, {
-    kind: "openai-compatible",
-    name: "compatible",
-    baseUrl: upstream.baseUrl,
-    apiKey: "sk-upstream-secret",
-    models: [{ modelId: "openai/gpt-4o", upstreamModel: "gpt-4o" }],
-  });
-  await addChannel(db, secretBox, changes, {
-    kind: "openai",
-    name: "openai",
-    baseUrl: upstream.baseUrl,
-    apiKey: "sk-upstream-secret",
-    models: [{ modelId: "openai/gpt-4.1", upstreamModel: "gpt-4.1" }],
-  });
-  await addChannel(db, secretBox, changes, {
-    kind: "openai",
-    name: "openai-reasoning",
-    baseUrl: upstream.baseUrl,
-    apiKey: "sk-upstream-secret",
-    models: [{ modelId: "openai/o3", upstreamModel: "o3" }],
-  });
-  await addChannel(db, secretBox, changes, {
-    kind: "anthropic",
-    name: "anthropic-native",
-    baseUrl: upstream.baseUrl,
-    apiKey: "sk-ant-test",
-    models: [{ modelId: "anthropic/claude-sonnet-4.5", upstreamModel: "claude-sonnet-4-5" }],
-  });
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai-compatible",
+      name: "compatible",
+      baseUrl: upstream.baseUrl,
+      apiKey: "sk-upstream-secret",
+      models: [{ modelId: "openai/gpt-4o", upstreamModel: "gpt-4o" }],
+    },
+    TEST_ACTOR,
+  );
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai",
+      name: "openai",
+      baseUrl: upstream.baseUrl,
+      apiKey: "sk-upstream-secret",
+      models: [{ modelId: "openai/gpt-4.1", upstreamModel: "gpt-4.1" }],
+    },
+    TEST_ACTOR,
+  );
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai",
+      name: "openai-reasoning",
+      baseUrl: upstream.baseUrl,
+      apiKey: "sk-upstream-secret",
+      models: [{ modelId: "openai/o3", upstreamModel: "o3" }],
+    },
+    TEST_ACTOR,
+  );
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "anthropic",
+      name: "anthropic-native",
+      baseUrl: upstream.baseUrl,
+      apiKey: "sk-ant-test",
+      models: [{ modelId: "anthropic/claude-sonnet-4.5", upstreamModel: "claude-sonnet-4-5" }],
+    },
+    TEST_ACTOR,
+  );
   // The OpenAI-compatible family: one channel per provider preset (chosen by the provider slug).
   for (const [provider, modelId] of [
     ["openrouter", "anthropic/claude-haiku-4.5"],
     ["deepseek", "deepseek/deepseek-chat"],
     ["mistral", "google/gemini-2.5-flash"],
   ] as const) {
-    await addChannel(db, secretBox, changes, {
-      kind: "openai-compatible",
-      name: `preset-${provider}`,
-      provider,
-      baseUrl: upstream.baseUrl,
-      apiKey: "sk-upstream-secret",
-      models: [{ modelId, upstreamModel: `${provider}-model` }],
-    });
+    await addChannel(
+      db,
+      secretBox,
+      changes,
+      {
+        kind: "openai-compatible",
+        name: `preset-${provider}`,
+        provider,
+        baseUrl: upstream.baseUrl,
+        apiKey: "sk-upstream-secret",
+        models: [{ modelId, upstreamModel: `${provider}-model` }],
+      },
+      TEST_ACTOR,
+    );
   }
   ({ apiKey } = await harness.createFundedUser("5"));
 });

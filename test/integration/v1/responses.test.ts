@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { countTokens } from "gpt-tokenizer";
@@ -44,13 +45,19 @@ beforeAll(async () => {
   anthropicUpstream = await startReplayUpstream();
   openaiUpstream = await startReplayUpstream();
   const { db, secretBox, changes } = harness.container;
-  await addChannel(db, secretBox, changes, {
-    kind: "anthropic",
-    name: "anthropic-replay",
-    baseUrl: anthropicUpstream.baseUrl,
-    apiKey: "sk-ant-test",
-    models: [{ modelId: HAIKU, upstreamModel: "claude-haiku-4-5" }],
-  });
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "anthropic",
+      name: "anthropic-replay",
+      baseUrl: anthropicUpstream.baseUrl,
+      apiKey: "sk-ant-test",
+      models: [{ modelId: HAIKU, upstreamModel: "claude-haiku-4-5" }],
+    },
+    TEST_ACTOR,
+  );
   stallingServer = createServer((request, response: ServerResponse) => {
     request.resume();
     stalling.closed = new Promise((resolve) => response.once("close", () => resolve()));
@@ -62,20 +69,32 @@ beforeAll(async () => {
     // …and then nothing more: only the client leaving ends this stream.
   });
   await new Promise<void>((resolve) => stallingServer.listen(0, "127.0.0.1", resolve));
-  await addChannel(db, secretBox, changes, {
-    kind: "openai-compatible",
-    name: "openai-stalling",
-    baseUrl: `http://127.0.0.1:${(stallingServer.address() as AddressInfo).port}/v1`,
-    apiKey: "sk-openai-stalling",
-    models: [{ modelId: GPT_4_1, upstreamModel: "gpt-4.1" }],
-  });
-  await addChannel(db, secretBox, changes, {
-    kind: "openai-compatible",
-    name: "openai-replay",
-    baseUrl: openaiUpstream.baseUrl,
-    apiKey: "sk-openai-test",
-    models: [{ modelId: GPT_4O, upstreamModel: "gpt-4o" }],
-  });
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai-compatible",
+      name: "openai-stalling",
+      baseUrl: `http://127.0.0.1:${(stallingServer.address() as AddressInfo).port}/v1`,
+      apiKey: "sk-openai-stalling",
+      models: [{ modelId: GPT_4_1, upstreamModel: "gpt-4.1" }],
+    },
+    TEST_ACTOR,
+  );
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai-compatible",
+      name: "openai-replay",
+      baseUrl: openaiUpstream.baseUrl,
+      apiKey: "sk-openai-test",
+      models: [{ modelId: GPT_4O, upstreamModel: "gpt-4o" }],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
@@ -43,12 +44,18 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
   const { port } = upstream.address() as AddressInfo;
-  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-    kind: "openai-compatible",
-    name: "open-ended",
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    models: [{ modelId: MODEL, upstreamModel: "gpt-4o" }],
-  });
+  await addChannel(
+    harness.container.db,
+    harness.container.secretBox,
+    harness.container.changes,
+    {
+      kind: "openai-compatible",
+      name: "open-ended",
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      models: [{ modelId: MODEL, upstreamModel: "gpt-4o" }],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createParser } from "eventsource-parser";
@@ -86,12 +87,18 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => held.listen(0, "127.0.0.1", resolve));
   const { port } = held.address() as AddressInfo;
-  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-    kind: "openai-compatible",
-    name: "held",
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    models: (Object.keys(MODEL_FOR) as Mode[]).map((mode) => ({ modelId: MODEL_FOR[mode], upstreamModel: mode })),
-  });
+  await addChannel(
+    harness.container.db,
+    harness.container.secretBox,
+    harness.container.changes,
+    {
+      kind: "openai-compatible",
+      name: "held",
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      models: (Object.keys(MODEL_FOR) as Mode[]).map((mode) => ({ modelId: MODEL_FOR[mode], upstreamModel: mode })),
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import type { ServerResponse } from "node:http";
 import { createParser } from "eventsource-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -71,12 +72,18 @@ describe("usage in a stream, once", () => {
       response.writeHead(200, { "content-type": "text/event-stream" });
       UPSTREAMS[kind](response);
     });
-    await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-      kind: "openai-compatible",
-      name: "usage-upstream",
-      baseUrl: upstream.baseUrl,
-      models: [{ modelId: "openai/gpt-4.1-nano", upstreamModel: "gpt-4.1-nano" }],
-    });
+    await addChannel(
+      harness.container.db,
+      harness.container.secretBox,
+      harness.container.changes,
+      {
+        kind: "openai-compatible",
+        name: "usage-upstream",
+        baseUrl: upstream.baseUrl,
+        models: [{ modelId: "openai/gpt-4.1-nano", upstreamModel: "gpt-4.1-nano" }],
+      },
+      TEST_ACTOR,
+    );
     ({ apiKey } = await harness.createFundedUser("1"));
   });
 

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createParser } from "eventsource-parser";
 import { eq } from "drizzle-orm";
 import { countTokens } from "gpt-tokenizer";
@@ -70,14 +71,20 @@ beforeAll(async () => {
   stalled = await startStalledListener();
   const { db, secretBox, changes } = harness.container;
   const add = async (name: string, baseUrl: string, priority: number, models: [string, string][]) => {
-    const { channel } = await addChannel(db, secretBox, changes, {
-      kind: "openai-compatible",
-      name,
-      baseUrl,
-      apiKey: `sk-${name}`,
-      priority,
-      models: models.map(([modelId, upstreamModel]) => ({ modelId, upstreamModel })),
-    });
+    const { channel } = await addChannel(
+      db,
+      secretBox,
+      changes,
+      {
+        kind: "openai-compatible",
+        name,
+        baseUrl,
+        apiKey: `sk-${name}`,
+        priority,
+        models: models.map(([modelId, upstreamModel]) => ({ modelId, upstreamModel })),
+      },
+      TEST_ACTOR,
+    );
     channelIds.set(name, channel.id);
   };
   await add("slow", slow.baseUrl, 10, [[FAILOVER_MODEL, "gpt-4.1-nano"]]);

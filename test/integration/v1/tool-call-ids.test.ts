@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
@@ -60,13 +61,19 @@ beforeAll(async () => {
   harness = await startGatewayHarness();
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
   await importCatalog(harness.container.db, harness.container.changes, [MODEL]);
-  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-    kind: "openai-compatible",
-    name: "empty-ids",
-    baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`,
-    apiKey: "sk-upstream",
-    models: [{ modelId: MODEL.id, upstreamModel: "gemini-2.5-pro" }],
-  });
+  await addChannel(
+    harness.container.db,
+    harness.container.secretBox,
+    harness.container.changes,
+    {
+      kind: "openai-compatible",
+      name: "empty-ids",
+      baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`,
+      apiKey: "sk-upstream",
+      models: [{ modelId: MODEL.id, upstreamModel: "gemini-2.5-pro" }],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../helpers/audit";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
@@ -15,13 +16,19 @@ beforeAll(async () => {
   silent = createServer(() => {});
   await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
   const { port } = silent.address() as AddressInfo;
-  await addChannel(harness.container.db, harness.container.secretBox, harness.container.changes, {
-    kind: "openai-compatible",
-    name: "silent",
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    apiKey: "sk-upstream-secret",
-    models: [{ modelId: "openai/gpt-4o", upstreamModel: "gpt-4o" }],
-  });
+  await addChannel(
+    harness.container.db,
+    harness.container.secretBox,
+    harness.container.changes,
+    {
+      kind: "openai-compatible",
+      name: "silent",
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      apiKey: "sk-upstream-secret",
+      models: [{ modelId: "openai/gpt-4o", upstreamModel: "gpt-4o" }],
+    },
+    TEST_ACTOR,
+  );
 });
 
 afterAll(async () => {

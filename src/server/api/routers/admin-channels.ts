@@ -71,7 +71,7 @@ export const adminChannelsRouter = createTRPCRouter({
         if (input.apiKey === undefined && input.kind !== "openai-compatible")
           throw new ChannelInputError(`${input.kind} channels need a key`);
         if ((await findChannelByName(db, input.name)) !== null) throw new ChannelNameTakenError(input.name);
-        return (await addChannel(db, secretBox, changes, input)).channel;
+        return (await addChannel(db, secretBox, changes, input, ctx.actor)).channel;
       } catch (error) {
         throw asTRPCError(error);
       }
@@ -83,7 +83,7 @@ export const adminChannelsRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       const { db, changes, secretBox } = ctx.container;
       try {
-        return await updateChannel(db, changes, secretBox, input.id, input.patch);
+        return await updateChannel(db, changes, secretBox, input.id, input.patch, ctx.actor);
       } catch (error) {
         throw asTRPCError(error);
       }
@@ -94,7 +94,7 @@ export const adminChannelsRouter = createTRPCRouter({
     .input(z.object({ id: z.uuid(), enabled: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
       try {
-        return await setChannelEnabled(ctx.container.db, ctx.container.changes, input.id, input.enabled);
+        return await setChannelEnabled(ctx.container.db, ctx.container.changes, input.id, input.enabled, ctx.actor);
       } catch (error) {
         throw asTRPCError(error);
       }

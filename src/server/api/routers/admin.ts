@@ -5,6 +5,7 @@ import type { Database } from "~/server/db";
 import { balances, users } from "~/server/db/schema";
 import { formatNanoAsUsd, NANO_PER_USD, parseUsdToNano } from "~/server/gateway/billing/money";
 import { setAccountRateLimits } from "~/server/services/api-keys";
+import { auditFilterSchema, listAuditLog } from "~/server/services/audit-log";
 import { addCredits, adjustCredits, usdAmountSchema } from "~/server/services/credits";
 import {
   createPromoCode,
@@ -87,7 +88,7 @@ const usersRouter = createTRPCRouter({
       const user = await findUserByEmail(db, input.email);
       if (user === null) throw new TRPCError({ code: "NOT_FOUND", message: `No user with email ${input.email}` });
       const { email: _email, ...limits } = input;
-      return setAccountRateLimits(db, changes, { userId: user.id, ...limits });
+      return setAccountRateLimits(db, changes, { userId: user.id, ...limits }, ctx.actor);
     }),
 });
 
@@ -114,14 +115,19 @@ const creditsRouter = createTRPCRouter({
       const { db, changes } = ctx.container;
       const user = await findUserByEmail(db, input.email);
       if (user === null) throw new TRPCError({ code: "NOT_FOUND", message: `No user with email ${input.email}` });
-      const by = ctx.session.user.email ?? ctx.session.user.id;
-      const result = await addCredits(db, changes, {
-        userId: user.id,
-        amountNano,
-        kind: "adjustment",
-        ...(input.requestId === undefined ? {} : { externalId: `admin-${input.requestId}` }),
-        note: input.note ? `${input.note} (by ${by})` : `granted by ${by}`,
-      });
+      // The note is the customer's to read on their billing page; who granted it is in the audit log.
+      const result = await addCredits(
+        db,
+        changes,
+        {
+          userId: user.id,
+          amountNano,
+          kind: "adjustment",
+          ...(input.requestId === undefined ? {} : { externalId: `admin-${input.requestId}` }),
+          note: input.note || "Credit granted",
+        },
+        { actor: ctx.actor, action: "credits.grant", targetLabel: user.email },
+      );
       return {
         userId: user.id,
         amountNano,
@@ -142,10 +148,26 @@ async function requireUser(db: Database, input: { userId?: string | undefined; e
   return user;
 }
 
+const auditRouter = createTRPCRouter({
+  /** Every admin action (console, CLI, the server's own set-up), newest first, filtered; 50 at a time by default. */
+  list: adminProcedure
+    .input(
+      auditFilterSchema.extend({
+        limit: z.number().int().min(1).max(200).default(50),
+        cursor: z.number().int().positive().nullish(),
+      }),
+    )
+    .query(({ ctx, input }) => {
+      const { limit, cursor, ...filter } = input;
+      return listAuditLog(ctx.container.db, filter, { limit, cursor: cursor ?? null });
+    }),
+});
+
 export const adminRouter = createTRPCRouter({
   users: usersRouter,
   credits: creditsRouter,
   channels: adminChannelsRouter,
+  audit: auditRouter,
 
   createPromoCode: adminProcedure
     .input(
@@ -159,12 +181,16 @@ export const adminRouter = createTRPCRouter({
     )
     .mutation(async ({ ctx, input }) => {
       try {
-        const promo = await createPromoCode(ctx.container.db, {
-          code: input.code,
-          amountNano: input.amountUsd,
-          maxRedemptions: input.maxRedemptions ?? null,
-          expiresAt: input.expiresAt ?? null,
-        });
+        const promo = await createPromoCode(
+          ctx.container.db,
+          {
+            code: input.code,
+            amountNano: input.amountUsd,
+            maxRedemptions: input.maxRedemptions ?? null,
+            expiresAt: input.expiresAt ?? null,
+          },
+          ctx.actor,
+        );
         return describePromoCode(promo);
       } catch (error) {
         if (error instanceof PromoCodeError)
@@ -198,13 +224,17 @@ export const adminRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       const { db, changes } = ctx.container;
       const user = await requireUser(db, input);
-      const by = ctx.session.user.email ?? ctx.session.user.id;
-      const result = await adjustCredits(db, changes, {
-        userId: user.id,
-        amountNano: input.amountUsd,
-        note: `${input.note} (by ${by})`,
-        ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
-      });
+      const result = await adjustCredits(
+        db,
+        changes,
+        {
+          userId: user.id,
+          amountNano: input.amountUsd,
+          note: input.note,
+          ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+        },
+        { actor: ctx.actor, targetLabel: user.email },
+      );
       return {
         userId: user.id,
         email: user.email,

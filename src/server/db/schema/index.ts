@@ -4,3 +4,4 @@ export * from "./channels";
 export * from "./models";
 export * from "./usage";
 export * from "./billing";
+export * from "./audit";

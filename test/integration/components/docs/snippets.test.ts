@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../../helpers/audit";
 import { execFile } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -77,13 +78,19 @@ beforeAll(async () => {
   harness = await startGatewayHarness();
   ({ apiKey } = await harness.createFundedUser("5"));
   const { db, secretBox, changes } = harness.container;
-  await addChannel(db, secretBox, changes, {
-    kind: "openai",
-    name: "docs-embeddings",
-    baseUrl: await startEmbeddingUpstream(),
-    apiKey: "sk-docs",
-    models: [{ modelId: "openai/text-embedding-3-small", upstreamModel: "text-embedding-3-small" }],
-  });
+  await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai",
+      name: "docs-embeddings",
+      baseUrl: await startEmbeddingUpstream(),
+      apiKey: "sk-docs",
+      models: [{ modelId: "openai/text-embedding-3-small", upstreamModel: "text-embedding-3-small" }],
+    },
+    TEST_ACTOR,
+  );
   context = {
     baseUrl: harness.baseUrl,
     model: "tollgate/echo",

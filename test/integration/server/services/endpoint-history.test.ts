@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../../helpers/audit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createChangeBus, type ChangeBus } from "~/server/changes";
 import { createSecretBox } from "~/server/crypto/secret-box";
@@ -24,13 +25,19 @@ beforeAll(async () => {
   const secretBox = createSecretBox(Buffer.alloc(32, 7));
   ({
     channel: { id: channelId },
-  } = await addChannel(db, secretBox, changes, {
-    kind: "openai",
-    name: "history",
-    baseUrl: "https://openai.invalid/v1",
-    apiKey: "sk-test",
-    models: [],
-  }));
+  } = await addChannel(
+    db,
+    secretBox,
+    changes,
+    {
+      kind: "openai",
+      name: "history",
+      baseUrl: "https://openai.invalid/v1",
+      apiKey: "sk-test",
+      models: [],
+    },
+    TEST_ACTOR,
+  ));
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { TEST_ACTOR } from "../../../helpers/audit";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createChangeBus, type Change, type ChangeBus } from "~/server/changes";
@@ -58,21 +59,23 @@ async function promoRow(code: string) {
 
 describe("createPromoCode", () => {
   it("stores the code upper-case and refuses malformed, duplicate and worthless codes", async () => {
-    const promo = await createPromoCode(db, { code: "  welcome-10 ", amountNano: 10_000_000_000n });
+    const promo = await createPromoCode(db, { code: "  welcome-10 ", amountNano: 10_000_000_000n }, TEST_ACTOR);
     expect(promo).toMatchObject({ code: "WELCOME-10", amountNano: 10_000_000_000n, redemptionCount: 0 });
-    expect(await refusal(createPromoCode(db, { code: "Welcome-10", amountNano: 1n }))).toBe("exists");
+    expect(await refusal(createPromoCode(db, { code: "Welcome-10", amountNano: 1n }, TEST_ACTOR))).toBe("exists");
     for (const code of ["ab", "has space", "émoji", "x".repeat(41)]) {
-      expect(await refusal(createPromoCode(db, { code, amountNano: 1n })), code).toBe("invalid");
+      expect(await refusal(createPromoCode(db, { code, amountNano: 1n }, TEST_ACTOR)), code).toBe("invalid");
     }
-    expect(await refusal(createPromoCode(db, { code: "FREE", amountNano: 0n }))).toBe("invalid");
-    expect(await refusal(createPromoCode(db, { code: "FREE", amountNano: 1n, maxRedemptions: 0 }))).toBe("invalid");
+    expect(await refusal(createPromoCode(db, { code: "FREE", amountNano: 0n }, TEST_ACTOR))).toBe("invalid");
+    expect(await refusal(createPromoCode(db, { code: "FREE", amountNano: 1n, maxRedemptions: 0 }, TEST_ACTOR))).toBe(
+      "invalid",
+    );
     expect((await listPromoCodes(db)).map((row) => row.code)).toEqual(["WELCOME-10"]);
   });
 });
 
 describe("redeemPromoCode", () => {
   it("credits the amount once through a promo ledger entry, case-insensitively, and tells gateways", async () => {
-    const promo = await createPromoCode(db, { code: "ONCE-1", amountNano: 1_500_000_001n });
+    const promo = await createPromoCode(db, { code: "ONCE-1", amountNano: 1_500_000_001n }, TEST_ACTOR);
     const userId = await newUser();
     const result = await redeemPromoCode(db, changes, { userId, code: " once-1 ", now: NOW });
     expect(result).toMatchObject({ amountNano: 1_500_000_001n, balanceNano: 1_500_000_001n });
@@ -94,7 +97,7 @@ describe("redeemPromoCode", () => {
   });
 
   it("credits one user once however many redemptions race", async () => {
-    await createPromoCode(db, { code: "RACE-ONE", amountNano: 2_000_000_000n });
+    await createPromoCode(db, { code: "RACE-ONE", amountNano: 2_000_000_000n }, TEST_ACTOR);
     const userId = await newUser();
     const results = await Promise.allSettled(
       Array.from({ length: 5 }, () => redeemPromoCode(db, changes, { userId, code: "race-one", now: NOW })),
@@ -110,7 +113,7 @@ describe("redeemPromoCode", () => {
   });
 
   it("admits exactly max_redemptions users when more race for the code", async () => {
-    const promo = await createPromoCode(db, { code: "FIRST-3", amountNano: 1_000n, maxRedemptions: 3 });
+    const promo = await createPromoCode(db, { code: "FIRST-3", amountNano: 1_000n, maxRedemptions: 3 }, TEST_ACTOR);
     const userIds = await Promise.all(Array.from({ length: 8 }, () => newUser()));
     const results = await Promise.allSettled(
       userIds.map((userId) => redeemPromoCode(db, changes, { userId, code: "FIRST-3", now: NOW })),
@@ -128,7 +131,7 @@ describe("redeemPromoCode", () => {
 
   it("refuses unknown and expired codes, crediting nothing", async () => {
     const expiresAt = new Date("2026-03-04T12:00:00Z");
-    await createPromoCode(db, { code: "SPRING", amountNano: 1_000n, expiresAt });
+    await createPromoCode(db, { code: "SPRING", amountNano: 1_000n, expiresAt }, TEST_ACTOR);
     const userId = await newUser();
     expect(await refusal(redeemPromoCode(db, changes, { userId, code: "NO-SUCH-CODE", now: NOW }))).toBe("unknown");
     expect(await refusal(redeemPromoCode(db, changes, { userId, code: "?", now: NOW }))).toBe("unknown");
@@ -141,7 +144,7 @@ describe("redeemPromoCode", () => {
   });
 
   it("tells a user who already has a used-up code that they have it", async () => {
-    await createPromoCode(db, { code: "SOLO", amountNano: 1n, maxRedemptions: 1 });
+    await createPromoCode(db, { code: "SOLO", amountNano: 1n, maxRedemptions: 1 }, TEST_ACTOR);
     const userId = await newUser();
     await redeemPromoCode(db, changes, { userId, code: "SOLO", now: NOW });
     expect(await refusal(redeemPromoCode(db, changes, { userId, code: "SOLO", now: NOW }))).toBe("already-redeemed");
