@@ -1,3 +1,4 @@
+import { setAccountDisabled } from "~/server/services/account-status";
 import { setAccountRateLimits } from "~/server/services/api-keys";
 import { createUser, emailSchema, passwordSchema, requireUserByEmail } from "~/server/services/users";
 import { optionFlag, optionText, requiredString, UsageError, type CommandInput, type CommandSpec } from "../command";
@@ -60,4 +61,36 @@ export const userRateLimit: CommandSpec = {
   },
 };
 
-export const userCommands = [userCreate, userRateLimit];
+export const userDisable: CommandSpec = {
+  path: ["user", "disable"],
+  summary: "Disable an account: its keys are refused on every gateway, its sessions end and it cannot sign in",
+  options: {
+    email: { type: "string", valueName: "EMAIL", required: true, description: "The account's sign-in email" },
+    reason: { type: "string", valueName: "TEXT", required: true, description: "Why; shown to the customer at sign-in" },
+  },
+  async run(input, { db, changes, actor }) {
+    const user = await requireUserByEmail(db, readEmail(input));
+    const reason = optionText(input, "reason");
+    if (reason === null) throw new UsageError("--reason must say why");
+    await setAccountDisabled(db, changes, { userId: user.id, disabled: true, reason }, actor);
+    return {
+      text: `Disabled ${user.email} (${reason})`,
+      json: { id: user.id, email: user.email, disabled: true, reason },
+    };
+  },
+};
+
+export const userEnable: CommandSpec = {
+  path: ["user", "enable"],
+  summary: "Enable a disabled account again: its keys and sign-in work as before",
+  options: {
+    email: { type: "string", valueName: "EMAIL", required: true, description: "The account's sign-in email" },
+  },
+  async run(input, { db, changes, actor }) {
+    const user = await requireUserByEmail(db, readEmail(input));
+    await setAccountDisabled(db, changes, { userId: user.id, disabled: false }, actor);
+    return { text: `Enabled ${user.email}`, json: { id: user.id, email: user.email, disabled: false } };
+  },
+};
+
+export const userCommands = [userCreate, userRateLimit, userDisable, userEnable];

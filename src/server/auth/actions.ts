@@ -2,6 +2,7 @@
 
 import { AuthError } from "next-auth";
 import { getContainer } from "~/server/container";
+import { findUserByEmail } from "~/server/services/users";
 import { signIn, signOut } from "./index";
 import { signInButtons } from "./oauth-providers";
 import { DEFAULT_AFTER_SIGN_IN, safeReturnPath } from "./return-path";
@@ -27,18 +28,25 @@ export async function signInWithPassword(_previous: SignInState, formData: FormD
     await signIn("credentials", { email, password, redirectTo });
   } catch (error) {
     if (error instanceof AuthError) {
-      return { error: signInErrorMessage(error), email };
+      return { error: await signInErrorMessage(error, email), email };
     }
     throw error;
   }
   return {};
 }
 
-function signInErrorMessage(error: AuthError): string {
+async function signInErrorMessage(error: AuthError, email: string): Promise<string> {
   if (error.type !== "CredentialsSignin") return "Could not sign in. Please try again.";
-  return "code" in error && error.code === "throttled"
-    ? "Too many failed sign-ins for this account or from this network. Wait 15 minutes and try again."
-    : "Wrong email or password.";
+  const code = "code" in error ? error.code : undefined;
+  if (code === "throttled")
+    return "Too many failed sign-ins for this account or from this network. Wait 15 minutes and try again.";
+  if (code === "account_disabled") {
+    // Raised only after the password was right: the reason is the account holder's to read.
+    const user = await findUserByEmail((await getContainer()).db, email);
+    const reason = user?.disabledReason ? ` (${user.disabledReason})` : "";
+    return `This account is disabled${reason}. Contact support to have it enabled again.`;
+  }
+  return "Wrong email or password.";
 }
 
 /** Form action of the "Continue with …" buttons: off to the provider, then back to the page asked for. */

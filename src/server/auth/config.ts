@@ -57,6 +57,11 @@ export class ThrottledSignInError extends CredentialsSignin {
   override code = "throttled";
 }
 
+/** The right password for an account an admin disabled: the form says so (only to whoever knows the password). */
+export class DisabledAccountSignInError extends CredentialsSignin {
+  override code = "account_disabled";
+}
+
 /**
  * The Credentials provider's check: email and password against the argon2id hash. Returns null for anything wrong
  * (malformed input, unknown email, bad password) without saying which, as Auth.js expects. With a throttle, an
@@ -79,6 +84,7 @@ export async function authorizeCredentials(
     return null;
   }
   await throttling?.throttle.recordSuccess(attempt);
+  if (user.disabledAt !== null) throw new DisabledAccountSignInError();
   return { id: user.id, email: user.email, name: user.name, image: user.image, role: user.role };
 }
 

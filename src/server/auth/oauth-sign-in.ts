@@ -4,7 +4,8 @@ import { accounts, users } from "~/server/db/schema";
 import { findUserByEmail } from "~/server/services/users";
 
 /** Why a provider sign-in is refused: the sign-in page's `?error=` code, which it explains. */
-export type OAuthRefusal = "OAuthNoEmail" | "EmailNotVerified" | "ConfirmEmailFirst" | "AccountDeleted";
+export type OAuthRefusal =
+  "OAuthNoEmail" | "EmailNotVerified" | "ConfirmEmailFirst" | "AccountDeleted" | "AccountDisabled";
 
 export interface OAuthIdentity {
   provider: string;
@@ -24,17 +25,19 @@ export interface OAuthIdentity {
  */
 export async function decideOAuthSignIn(db: Database, identity: OAuthIdentity): Promise<"allow" | OAuthRefusal> {
   const [linked] = await db
-    .select({ deletedAt: users.deletedAt })
+    .select({ deletedAt: users.deletedAt, disabledAt: users.disabledAt })
     .from(accounts)
     .innerJoin(users, eq(users.id, accounts.userId))
     .where(and(eq(accounts.provider, identity.provider), eq(accounts.providerAccountId, identity.providerAccountId)))
     .limit(1);
-  if (linked !== undefined) return linked.deletedAt === null ? "allow" : "AccountDeleted";
+  if (linked !== undefined)
+    return linked.deletedAt !== null ? "AccountDeleted" : linked.disabledAt !== null ? "AccountDisabled" : "allow";
   if (typeof identity.email !== "string" || identity.email === "") return "OAuthNoEmail";
   if (identity.emailVerified !== true && identity.emailVerified !== "true") return "EmailNotVerified";
   const existing = await findUserByEmail(db, identity.email);
   if (existing === null) return "allow";
   if (existing.deletedAt !== null) return "AccountDeleted";
+  if (existing.disabledAt !== null) return "AccountDisabled";
   if (existing.emailVerified === null && existing.passwordHash !== null) return "ConfirmEmailFirst";
   return "allow";
 }

@@ -125,10 +125,18 @@ export const errors = {
    * A key that exists but is refused: told only to whoever sent the whole key. Still 401 (as OpenAI answers a
    * deactivated key), with a code per state; null when the state is not known (`api_key_inactive`).
    */
-  inactiveKey: (state: "revoked" | "disabled" | "expired" | null) =>
+  inactiveKey: (state: "revoked" | "disabled" | "expired" | "account_disabled" | null) =>
     state === null
       ? new GatewayError(401, "authentication_error", "api_key_inactive", "This API key is no longer active.")
-      : new GatewayError(401, "authentication_error", `api_key_${state}`, INACTIVE_KEY_MESSAGES[state]),
+      : state === "account_disabled"
+        ? // The key is right; its account may not call (OpenAI answers a deactivated organisation alike).
+          new GatewayError(
+            403,
+            "permission_error",
+            "account_disabled",
+            "This account is disabled. Contact support to have it enabled again.",
+          )
+        : new GatewayError(401, "authentication_error", `api_key_${state}`, INACTIVE_KEY_MESSAGES[state]),
   insufficientCredits: (message: string) => new GatewayError(402, "payment_required", "insufficient_credits", message),
   keyLimitExceeded: (message: string) => new GatewayError(402, "payment_required", "key_limit_exceeded", message),
   modelNotFound: (model: string) =>

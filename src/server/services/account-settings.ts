@@ -110,15 +110,15 @@ export async function deleteAccount(
 }
 
 /**
- * Whether a session that signed in at `signedInAtMs` is still good: its account exists, is not deleted, and has not
- * ended its sessions since.
+ * Whether a session that signed in at `signedInAtMs` is still good: its account exists, is neither deleted nor
+ * disabled, and has not ended its sessions since.
  */
 export async function isSessionCurrent(db: Database, userId: string, signedInAtMs: number): Promise<boolean> {
   const [user] = await db
-    .select({ deletedAt: users.deletedAt, sessionsValidAfter: users.sessionsValidAfter })
+    .select({ deletedAt: users.deletedAt, disabledAt: users.disabledAt, sessionsValidAfter: users.sessionsValidAfter })
     .from(users)
     .where(eq(users.id, userId))
     .limit(1);
-  if (user === undefined || user.deletedAt !== null) return false;
+  if (user === undefined || user.deletedAt !== null || user.disabledAt !== null) return false;
   return user.sessionsValidAfter === null || signedInAtMs > user.sessionsValidAfter.getTime();
 }

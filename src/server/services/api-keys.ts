@@ -182,6 +182,15 @@ async function evictFromCaches(changes: ChangeBus, key: ApiKey): Promise<void> {
   await changes.publish({ topic: "api-key-changed", id: key.id });
 }
 
+/** Every process drops the account's live keys from its caches: a change to the account applies from their next call. */
+export async function evictAccountKeysFromCaches(db: Database, changes: ChangeBus, userId: string): Promise<void> {
+  const keys = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
+  for (const key of keys) await evictFromCaches(changes, key);
+}
+
 /**
  * Revokes a live key by id or display prefix, optionally only among one user's keys. Every gateway instance drops
  * the key from its cache, so the next request with it is refused.
@@ -310,11 +319,7 @@ export async function setAccountRateLimits(
     });
     return after!;
   });
-  const keys = await db
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.userId, input.userId), isNull(apiKeys.revokedAt)));
-  for (const key of keys) await evictFromCaches(changes, key);
+  await evictAccountKeysFromCaches(db, changes, input.userId);
   return updated;
 }
 

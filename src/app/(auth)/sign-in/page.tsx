@@ -17,6 +17,7 @@ const ERROR_MESSAGES: Record<string, string> = {
   ConfirmEmailFirst:
     "An account with a password uses this address, which was never confirmed. Sign in with the password and confirm the address on the Account page (or reset the password through the link we email you), then use your provider.",
   AccountDeleted: "This account was deleted.",
+  AccountDisabled: "This account is disabled. Contact support to have it enabled again.",
   AccessDenied: "This sign-in was refused.",
 };
 

@@ -14,7 +14,8 @@ import {
   PromoCodeError,
   promoCodeSchema,
 } from "~/server/services/promo-codes";
-import { emailSchema, findUserByEmail } from "~/server/services/users";
+import { AccountStatusError, setAccountDisabled } from "~/server/services/account-status";
+import { emailSchema, findUserByEmail, NotFoundError } from "~/server/services/users";
 import { adminProcedure, createTRPCRouter } from "../trpc";
 import { adminChannelsRouter } from "./admin-channels";
 
@@ -63,6 +64,29 @@ const usersRouter = createTRPCRouter({
         return { ...row, balanceNano, balanceUsd: formatNanoAsUsd(balanceNano) };
       });
       return { items, nextCursor: rows.length > input.limit ? (page.at(-1)?.id ?? null) : null };
+    }),
+
+  /**
+   * Disables an account (its keys refused on every gateway from their next call, its sessions ended, sign-in refused
+   * with the reason) or enables it again; nothing else about it changes.
+   */
+  setDisabled: adminProcedure
+    .input(
+      z.object({
+        userId: z.string().min(1),
+        disabled: z.boolean(),
+        reason: z.string().trim().max(500).nullish(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const { db, changes } = ctx.container;
+      try {
+        return await setAccountDisabled(db, changes, input, ctx.actor);
+      } catch (error) {
+        if (error instanceof NotFoundError) throw new TRPCError({ code: "NOT_FOUND", message: error.message });
+        if (error instanceof AccountStatusError) throw new TRPCError({ code: "BAD_REQUEST", message: error.message });
+        throw error;
+      }
     }),
 
   /** An account's own rate limits across all its keys; null removes one, an omitted one stays. */

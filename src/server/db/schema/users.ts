@@ -26,6 +26,13 @@ export const users = pgTable("users", {
    * with its ledger and usage, so the books still add up.
    */
   deletedAt: timestamp({ withTimezone: true }),
+  /**
+   * When an admin disabled the account: every gateway refuses its keys (403 `account_disabled`) and it cannot sign in,
+   * until an admin enables it again. Unlike deletion nothing is revoked, so enabling restores everything as it was.
+   */
+  disabledAt: timestamp({ withTimezone: true }),
+  /** The admin's reason, shown to the customer when a sign-in is refused. */
+  disabledReason: text(),
   createdAt: timestamp({ withTimezone: true })
     .notNull()
     .default(sql`now()`),

@@ -13,8 +13,8 @@ export interface Principal extends RateLimitSubject {
   spendLimited: boolean;
 }
 
-/** Why a key that exists is refused. */
-export type InactiveKeyState = "revoked" | "disabled" | "expired";
+/** Why a key that exists is refused: its own state, or its account disabled by an admin. */
+export type InactiveKeyState = "revoked" | "disabled" | "expired" | "account_disabled";
 
 /**
  * What a plaintext key turned out to be. Only a caller holding the whole key (its hash matched a row) learns that the
@@ -37,17 +37,20 @@ export interface ApiKeyRecord extends Principal {
   expiresAt: Date | null;
   revokedAt: Date | null;
   disabledAt: Date | null;
+  /** The account's, when an admin disabled it. */
+  accountDisabledAt: Date | null;
 }
 
 /**
- * A key's state at `now`: revoked before disabled before expired, the most final first (a revoked key cannot come
- * back; a disabled one can be enabled, an expired one given a later expiry).
+ * A key's state at `now`: revoked before a disabled account before disabled before expired, the most final first (a
+ * revoked key cannot come back; a disabled account or key can be enabled, an expired key given a later expiry).
  */
 export function keyStateAt(
-  key: { revokedAt: Date | null; disabledAt: Date | null; expiresAt: Date | null },
+  key: { revokedAt: Date | null; disabledAt: Date | null; expiresAt: Date | null; accountDisabledAt?: Date | null },
   now: number,
 ): InactiveKeyState | "active" {
   if (key.revokedAt !== null) return "revoked";
+  if (key.accountDisabledAt != null) return "account_disabled";
   if (key.disabledAt !== null) return "disabled";
   if (key.expiresAt !== null && key.expiresAt.getTime() <= now) return "expired";
   return "active";
@@ -68,6 +71,7 @@ const INACTIVE: Record<InactiveKeyState, Authentication> = {
   revoked: { status: "revoked" },
   disabled: { status: "disabled" },
   expired: { status: "expired" },
+  account_disabled: { status: "account_disabled" },
 };
 
 interface CacheEntry {

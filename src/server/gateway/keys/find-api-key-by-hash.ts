@@ -30,6 +30,7 @@ export async function findApiKeyByHash(
       accountRequestsPerMinute: users.requestsPerMinute,
       accountTokensPerMinute: users.tokensPerMinute,
       accountConcurrentRequests: users.concurrentRequests,
+      accountDisabledAt: users.disabledAt,
     })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
@@ -43,6 +44,7 @@ export async function findApiKeyByHash(
     expiresAt: row.expiresAt,
     revokedAt: row.revokedAt,
     disabledAt: row.disabledAt,
+    accountDisabledAt: row.accountDisabledAt,
     allowedModels: row.allowedModels === null ? null : new Set(row.allowedModels),
     spendLimited: row.spendLimitNano !== null,
     rateLimits: {

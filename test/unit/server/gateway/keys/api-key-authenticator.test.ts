@@ -11,6 +11,7 @@ const record: ApiKeyRecord = {
   expiresAt: null,
   revokedAt: null,
   disabledAt: null,
+  accountDisabledAt: null,
   allowedModels: null,
   spendLimited: false,
   rateLimits: { key: NO_RATE_LIMITS, account: NO_RATE_LIMITS },
@@ -105,6 +106,10 @@ describe("createApiKeyAuthenticator", () => {
     // Revoking is final: it is what a key both revoked and disabled (or expired) is told.
     ["revoked", { revokedAt: new Date(0), disabledAt: new Date(0), expiresAt: new Date(0) }],
     ["disabled", { disabledAt: new Date(0), expiresAt: new Date(0) }],
+    // An admin disabled the account: every key of it is refused, whatever the key's own state short of revoked.
+    ["account_disabled", { accountDisabledAt: new Date(0) }],
+    ["account_disabled", { accountDisabledAt: new Date(0), disabledAt: new Date(0), expiresAt: new Date(0) }],
+    ["revoked", { accountDisabledAt: new Date(0), revokedAt: new Date(0) }],
   ])("says a key found by its hash is %s, from one lookup", async (status, state) => {
     const { authenticator, lookups } = setup({ ...record, ...state });
     expect(await authenticator.authenticate(KEY)).toEqual({ status });
