@@ -5,7 +5,10 @@ import path from "node:path";
 import { createChangeBus, type ChangeBus } from "~/server/changes";
 import { createSecretBox } from "~/server/crypto/secret-box";
 import { silentLogger } from "~/server/gateway/logger";
+import { createApiKey } from "~/server/services/api-keys";
 import { addChannel, type ChannelModelMapping } from "~/server/services/channels";
+import { addCredits } from "~/server/services/credits";
+import { createUser } from "~/server/services/users";
 import { TEST_SECRETS } from "./gateway-harness";
 import { startGatewayProcess, type GatewayProcess } from "./gateway-process";
 import { createTestDatabase, type TestDatabase } from "./test-database";
@@ -68,4 +71,23 @@ export async function startGatewayPair(options: {
       await database.drop();
     },
   };
+}
+
+/**
+ * A customer of the pair's database with $1 of credit and one key: `call` sends a demo-model completion with that key
+ * to one process. `callEverywhere` first calls every process once, so each has the key in its cache.
+ */
+export async function pairCustomer(pair: GatewayPair, email: string, password: string) {
+  const { db } = pair.database.handle;
+  const user = await createUser(db, { email, password });
+  await addCredits(db, pair.changes, { userId: user.id, amountNano: 1_000_000_000n });
+  const { plaintext } = await createApiKey(db, { userId: user.id, name: "server" });
+  const call = (baseUrl: string) =>
+    fetch(`${baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${plaintext}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "tollgate/echo", messages: [{ role: "user", content: "hi" }] }),
+    });
+  const statuses = async () => Promise.all(pair.gateways.map(async (gateway) => (await call(gateway.baseUrl)).status));
+  return { user, apiKey: plaintext, call, statuses };
 }

@@ -27,10 +27,10 @@ export const catalogImport: CommandSpec = {
     if (invoker === null) return input;
     return { ...input, positionals: input.positionals.map((file) => path.resolve(invoker.cwd, file)) };
   },
-  async run(input, { db, changes }) {
+  async run(input, { db, changes, actor }) {
     const file = input.positionals[0]!;
     const models = await readCatalog(file);
-    const counts = await importCatalog(db, changes, models);
+    const counts = await importCatalog(db, changes, models, actor);
     return {
       text: `Imported ${counts.models} model${counts.models === 1 ? "" : "s"} from ${file}; ${counts.endpoints} channel endpoint${counts.endpoints === 1 ? "" : "s"} now at the new prices`,
       json: { file, models: counts.models, endpoints: counts.endpoints },

@@ -479,7 +479,7 @@ export const channelTest: CommandSpec = {
       description: "One of the channel's upstream model names (default: its first enabled one)",
     },
   },
-  async run(input, { db, secretBox, changes, env }) {
+  async run(input, { db, secretBox, changes, env, actor }) {
     const channel = await requireChannel(db, input.positionals[0]!);
     const requested = optionString(input, "model")?.trim();
     if (requested === "") throw new UsageError("--model must not be blank");
@@ -496,7 +496,7 @@ export const channelTest: CommandSpec = {
     let result: ChannelTestResult;
     try {
       const providers = createProviderRegistry({ http: http.send, demo: createDemoUpstream(Date.now) });
-      result = await testChannel({ db, changes, secretBox, providers }, channel, { upstreamModel: requested });
+      result = await testChannel({ db, changes, secretBox, providers, actor }, channel, { upstreamModel: requested });
     } finally {
       await http.close();
     }

@@ -93,7 +93,7 @@ export const keyCreate: CommandSpec = {
     },
     expires: { type: "string", valueName: "ISO", description: "When the key stops working, e.g. 2030-01-31T00:00:00Z" },
   },
-  async run(input, { db }) {
+  async run(input, { db, actor }) {
     const name = requiredString(input, "name").trim();
     if (name === "") throw new UsageError("--name must not be blank");
     const models = optionString(input, "models");
@@ -116,14 +116,18 @@ export const keyCreate: CommandSpec = {
       throw new UsageError("--expires must be in the future");
 
     const user = await requireUserByEmail(db, readEmail(input));
-    const { key, plaintext } = await createApiKey(db, {
-      userId: user.id,
-      name,
-      allowedModels,
-      spendLimitNano,
-      limitReset,
-      expiresAt,
-    });
+    const { key, plaintext } = await createApiKey(
+      db,
+      {
+        userId: user.id,
+        name,
+        allowedModels,
+        spendLimitNano,
+        limitReset,
+        expiresAt,
+      },
+      actor,
+    );
     const described = describeApiKey(key);
     const limits = [
       allowedModels === null ? null : `limited to ${allowedModels.join(", ")}`,
@@ -148,9 +152,9 @@ export const keyRevoke: CommandSpec = {
   summary: "Revoke a key by id or display prefix; running gateways refuse it from the next request",
   positionals: [KEY_REFERENCE],
   options: { email: OWNER_OPTION },
-  async run(input, { db, changes }) {
+  async run(input, { db, changes, actor }) {
     const userId = await readOwner(input, db);
-    const key = await revokeApiKey(db, changes, { idOrPrefix: input.positionals[0]!, userId });
+    const key = await revokeApiKey(db, changes, { idOrPrefix: input.positionals[0]!, userId }, actor);
     return {
       text: `Revoked key "${key.name}" (id ${key.id}, prefix ${key.prefix})`,
       json: describeApiKey(key),
@@ -208,7 +212,7 @@ export const keyLimit: CommandSpec = {
     expires: { type: "string", valueName: "ISO|none", description: "A new expiry, or none (default: unchanged)" },
     email: OWNER_OPTION,
   },
-  async run(input, { db, changes }) {
+  async run(input, { db, changes, actor }) {
     const spendLimitNano = readLimit("usd", requiredString(input, "usd"), true);
     const resetText = optionString(input, "reset");
     const limitReset = resetText === undefined ? undefined : readReset("reset", resetText, true);
@@ -219,7 +223,7 @@ export const keyLimit: CommandSpec = {
     const userId = await readOwner(input, db);
     const found = await findLiveApiKey(db, { idOrPrefix: input.positionals[0]!, userId });
     const key = describeApiKey(
-      await updateApiKeyLimits(db, changes, { id: found.id, spendLimitNano, limitReset, expiresAt }),
+      await updateApiKeyLimits(db, changes, { id: found.id, spendLimitNano, limitReset, expiresAt }, actor),
     );
     return {
       text:
@@ -265,10 +269,10 @@ export const keyRateLimit: CommandSpec = {
     concurrency: { type: "string", valueName: "N|none", description: "Completions in flight at once" },
     email: OWNER_OPTION,
   },
-  async run(input, { db, changes }) {
+  async run(input, { db, changes, actor }) {
     const limits = readRateLimits(input);
     const userId = await readOwner(input, db);
-    const key = await setApiKeyRateLimits(db, changes, { idOrPrefix: input.positionals[0]!, userId, ...limits });
+    const key = await setApiKeyRateLimits(db, changes, { idOrPrefix: input.positionals[0]!, userId, ...limits }, actor);
     const shown = (value: number | null) => (value === null ? "default" : String(value));
     return {
       text:
@@ -293,9 +297,9 @@ function disableCommand(disabled: boolean): CommandSpec {
       : "Enable a disabled key again",
     positionals: [KEY_REFERENCE],
     options: { email: OWNER_OPTION },
-    async run(input, { db, changes }) {
+    async run(input, { db, changes, actor }) {
       const userId = await readOwner(input, db);
-      const key = await setApiKeyDisabled(db, changes, { idOrPrefix: input.positionals[0]!, userId, disabled });
+      const key = await setApiKeyDisabled(db, changes, { idOrPrefix: input.positionals[0]!, userId, disabled }, actor);
       return {
         text: `${disabled ? "Disabled" : "Enabled"} key "${key.name}" (id ${key.id}, prefix ${key.prefix})`,
         json: describeApiKey(key),

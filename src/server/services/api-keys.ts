@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull, or } from "drizzle-orm";
-import type { Database } from "~/server/db";
+import type { Database, Queryable } from "~/server/db";
 import { apiKeys, users } from "~/server/db/schema";
 import type { ChangeBus } from "~/server/changes";
 import { currentPeriodStart } from "~/server/gateway/billing/balance-holds";
@@ -121,25 +121,30 @@ export async function createApiKey(
     spendLimitNano?: bigint | null;
     limitReset?: KeyLimitReset | null;
   } & ApiKeyRateLimitsInput,
+  /** The admin creating it for the customer, when it is not the customer. */
+  admin?: AuditActor,
 ): Promise<{ key: ApiKeySummary; plaintext: string }> {
   const spendLimitNano = input.spendLimitNano ?? null;
   const limitReset = input.limitReset ?? null;
   checkLimit(spendLimitNano, limitReset);
   const generated = generateApiKey();
-  const [key] = await db
-    .insert(apiKeys)
-    .values({
-      userId: input.userId,
-      name: input.name.trim(),
-      hash: generated.hash,
-      prefix: generated.prefix,
-      expiresAt: input.expiresAt ?? null,
-      allowedModels: input.allowedModels == null ? null : allowlistOf(input.allowedModels, input.isKnownModel),
-      spendLimitNano,
-      limitReset,
-      ...rateLimitChanges(input),
-    })
-    .returning();
+  const key = await writeKeyChange(db, admin, "key.create", null, async (tx) => {
+    const [created] = await tx
+      .insert(apiKeys)
+      .values({
+        userId: input.userId,
+        name: input.name.trim(),
+        hash: generated.hash,
+        prefix: generated.prefix,
+        expiresAt: input.expiresAt ?? null,
+        allowedModels: input.allowedModels == null ? null : allowlistOf(input.allowedModels, input.isKnownModel),
+        spendLimitNano,
+        limitReset,
+        ...rateLimitChanges(input),
+      })
+      .returning();
+    return created;
+  });
   if (key === undefined) throw new Error("key insert returned nothing");
   return { key: summarise(key), plaintext: generated.plaintext };
 }
@@ -182,6 +187,48 @@ async function evictFromCaches(changes: ChangeBus, key: ApiKey): Promise<void> {
   await changes.publish({ topic: "api-key-changed", id: key.id });
 }
 
+/** A key's settings as its audit rows show them (never its hash). */
+function auditedKeyFields(key: ApiKey): Record<string, unknown> {
+  return {
+    name: key.name,
+    allowedModels: key.allowedModels,
+    spendLimitUsd: key.spendLimitNano === null ? null : formatNanoAsUsd(key.spendLimitNano),
+    limitReset: key.limitReset,
+    expiresAt: key.expiresAt,
+    requestsPerMinute: key.requestsPerMinute,
+    tokensPerMinute: key.tokensPerMinute,
+    concurrentRequests: key.concurrentRequests,
+    disabled: key.disabledAt !== null,
+    revoked: key.revokedAt !== null,
+  };
+}
+
+/**
+ * Writes a key's change; when an admin makes it (the CLI acting for a customer), records it in the same transaction.
+ * A customer's changes to their own keys are theirs and not audited. `before` is the key as it was (null: created).
+ */
+async function writeKeyChange(
+  db: Database,
+  admin: AuditActor | undefined,
+  action: string,
+  before: ApiKey | null,
+  write: (tx: Queryable) => Promise<ApiKey | undefined>,
+): Promise<ApiKey | undefined> {
+  if (admin === undefined) return write(db);
+  return db.transaction(async (tx) => {
+    const after = await write(tx);
+    if (after === undefined) return after;
+    await recordAudit(tx, admin, {
+      action,
+      target: { type: "api-key", id: after.id, label: `${after.name} (${after.prefix}…)` },
+      ...(before === null
+        ? { after: auditedKeyFields(after) }
+        : changedFields(auditedKeyFields(before), auditedKeyFields(after))),
+    });
+    return after;
+  });
+}
+
 /** Every process drops the account's live keys from its caches: a change to the account applies from their next call. */
 export async function evictAccountKeysFromCaches(db: Database, changes: ChangeBus, userId: string): Promise<void> {
   const keys = await db
@@ -199,13 +246,17 @@ export async function revokeApiKey(
   db: Database,
   changes: ChangeBus,
   input: { idOrPrefix: string; userId?: string },
+  admin?: AuditActor,
 ): Promise<ApiKeySummary> {
   const key = await findLiveApiKey(db, input);
-  const [revoked] = await db
-    .update(apiKeys)
-    .set({ revokedAt: new Date() })
-    .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
-    .returning();
+  const revoked = await writeKeyChange(db, admin, "key.revoke", key, async (tx) => {
+    const [row] = await tx
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
+      .returning();
+    return row;
+  });
   if (revoked === undefined) throw new NotFoundError(`No active key matches ${input.idOrPrefix.trim()}`);
   await evictFromCaches(changes, revoked);
   return summarise(revoked);
@@ -230,6 +281,7 @@ export async function updateApiKeyLimits(
     /** When given, a model newly on the allowlist must be one it knows. */
     isKnownModel?: (id: string) => boolean;
   } & ApiKeyRateLimitsInput,
+  admin?: AuditActor,
 ): Promise<ApiKeySummary> {
   const key = await findLiveApiKey(db, { idOrPrefix: input.id, userId: input.userId });
   const spendLimitNano = input.spendLimitNano === undefined ? key.spendLimitNano : input.spendLimitNano;
@@ -240,17 +292,20 @@ export async function updateApiKeyLimits(
     input.allowedModels == null
       ? input.allowedModels
       : allowlistOf(input.allowedModels, input.isKnownModel, key.allowedModels);
-  const [updated] = await db
-    .update(apiKeys)
-    .set({
-      spendLimitNano,
-      limitReset,
-      ...(input.expiresAt === undefined ? {} : { expiresAt: input.expiresAt }),
-      ...(allowedModels === undefined ? {} : { allowedModels }),
-      ...rateLimitChanges(input),
-    })
-    .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
-    .returning();
+  const updated = await writeKeyChange(db, admin, "key.limits", key, async (tx) => {
+    const [row] = await tx
+      .update(apiKeys)
+      .set({
+        spendLimitNano,
+        limitReset,
+        ...(input.expiresAt === undefined ? {} : { expiresAt: input.expiresAt }),
+        ...(allowedModels === undefined ? {} : { allowedModels }),
+        ...rateLimitChanges(input),
+      })
+      .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
+      .returning();
+    return row;
+  });
   if (updated === undefined) throw new NotFoundError(`No active key matches ${input.id}`);
   // Caches hold the expiry, the limits and the allowlist: a change applies from the next request, in every process.
   await evictFromCaches(changes, updated);
@@ -265,13 +320,17 @@ export async function setApiKeyDisabled(
   db: Database,
   changes: ChangeBus,
   input: { idOrPrefix: string; userId?: string; disabled: boolean },
+  admin?: AuditActor,
 ): Promise<ApiKeySummary> {
   const key = await findLiveApiKey(db, input);
-  const [updated] = await db
-    .update(apiKeys)
-    .set({ disabledAt: input.disabled ? (key.disabledAt ?? new Date()) : null })
-    .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
-    .returning();
+  const updated = await writeKeyChange(db, admin, input.disabled ? "key.disable" : "key.enable", key, async (tx) => {
+    const [row] = await tx
+      .update(apiKeys)
+      .set({ disabledAt: input.disabled ? (key.disabledAt ?? new Date()) : null })
+      .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
+      .returning();
+    return row;
+  });
   if (updated === undefined) throw new NotFoundError(`No active key matches ${input.idOrPrefix.trim()}`);
   await evictFromCaches(changes, updated);
   return summarise(updated);
@@ -331,13 +390,17 @@ export async function setApiKeyRateLimits(
   db: Database,
   changes: ChangeBus,
   input: { idOrPrefix: string; userId?: string } & ApiKeyRateLimitsInput,
+  admin?: AuditActor,
 ): Promise<ApiKey> {
   const key = await findLiveApiKey(db, input);
-  const [updated] = await db
-    .update(apiKeys)
-    .set(rateLimitChanges(input))
-    .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
-    .returning();
+  const updated = await writeKeyChange(db, admin, "key.rate-limits", key, async (tx) => {
+    const [row] = await tx
+      .update(apiKeys)
+      .set(rateLimitChanges(input))
+      .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.revokedAt)))
+      .returning();
+    return row;
+  });
   if (updated === undefined) throw new NotFoundError(`No active key matches ${input.idOrPrefix.trim()}`);
   await evictFromCaches(changes, updated);
   return updated;

@@ -6,6 +6,8 @@ import type { ChangeBus } from "~/server/changes";
 import { catalogFileSchema, type CatalogModel } from "~/server/catalog/catalog-file";
 import { parseUsdToNano } from "~/server/gateway/billing/money";
 import { syncChannelEndpoints } from "./channels";
+import type { AuditActor } from "./audit-actor";
+import { recordAudit } from "./audit-log";
 
 function optionalPrice(usd: string | null | undefined): bigint | null {
   return usd == null ? null : parseUsdToNano(usd);
@@ -42,6 +44,7 @@ export async function importCatalog(
   db: Database,
   changes: ChangeBus | null,
   catalogModels: CatalogModel[],
+  actor: AuditActor,
 ): Promise<{ models: number; endpoints: number }> {
   const counts = await db.transaction(async (tx) => {
     const rows = catalogModels.map(modelRowFromCatalog);
@@ -77,6 +80,11 @@ export async function importCatalog(
     for (const channel of await tx.select().from(channels)) {
       endpoints += await syncChannelEndpoints(tx, channel);
     }
+    await recordAudit(tx, actor, {
+      action: "catalog.import",
+      target: { type: "catalog", id: "catalog" },
+      after: { models: rows.map((row) => row.id), endpointsRepriced: endpoints },
+    });
     return { models: rows.length, endpoints };
   });
   await changes?.publish({ topic: "catalog-changed" });

@@ -9,6 +9,8 @@ import { UpstreamTimeoutError } from "~/server/gateway/providers/types";
 import type { ResolvedChannel } from "~/server/gateway/routing/catalog";
 import { resolveChannel } from "~/server/gateway/routing/load-catalog";
 import { ChannelInputError, markChannelBroken, type Channel } from "./channels";
+import type { AuditActor } from "./audit-actor";
+import { recordAudit } from "./audit-log";
 
 /** The answer a test asks for: one token is enough to show that the key, the URL and the model work. */
 export const TEST_MAX_TOKENS = 1;
@@ -42,6 +44,8 @@ export interface TestChannelDeps {
   changes: ChangeBus;
   secretBox: SecretBox;
   providers: ProviderRegistry;
+  /** Who asked for the test: it is recorded, with its result, in the audit log. */
+  actor: AuditActor;
   /** Milliseconds on a monotonic clock, for the latency. */
   now?: () => number;
 }
@@ -178,22 +182,29 @@ export async function testChannel(
   const ok = error === null;
   if (error !== null) error = oneLine(error, resolved.apiKey);
 
-  let brokenCleared = false;
-  if (ok) {
-    const cleared = await db
-      .update(channels)
-      .set({ brokenAt: null, brokenReason: null, updatedAt: sql`now()` })
-      .where(and(eq(channels.id, channel.id), isNotNull(channels.brokenAt)))
-      .returning({ id: channels.id });
-    brokenCleared = cleared.length > 0;
-  } else if (status === 401 || status === 403) {
+  if (!ok && (status === 401 || status === 403)) {
     await markChannelBroken(db, changes, channel.id, `upstream answered ${status} to a channel test`);
   }
-  const [recorded] = await db
-    .update(channels)
-    .set({ lastTestedAt: testedAt, lastTestLatencyMs: latencyMs, lastTestStatus: status, lastTestError: error })
-    .where(eq(channels.id, channel.id))
-    .returning({ brokenAt: channels.brokenAt });
+  const { brokenCleared, recorded } = await db.transaction(async (tx) => {
+    const cleared = ok
+      ? await tx
+          .update(channels)
+          .set({ brokenAt: null, brokenReason: null, updatedAt: sql`now()` })
+          .where(and(eq(channels.id, channel.id), isNotNull(channels.brokenAt)))
+          .returning({ id: channels.id })
+      : [];
+    const [row] = await tx
+      .update(channels)
+      .set({ lastTestedAt: testedAt, lastTestLatencyMs: latencyMs, lastTestStatus: status, lastTestError: error })
+      .where(eq(channels.id, channel.id))
+      .returning({ brokenAt: channels.brokenAt });
+    await recordAudit(tx, deps.actor, {
+      action: "channel.test",
+      target: { type: "channel", id: channel.id, label: channel.name },
+      after: { ok, upstreamModel, status, latencyMs, error, broken: row?.brokenAt != null },
+    });
+    return { brokenCleared: cleared.length > 0, recorded: row };
+  });
   if (brokenCleared) await changes.publish({ topic: "catalog-changed" });
   return {
     channelId: channel.id,

@@ -4,7 +4,7 @@ import { deleteAccount, isSessionCurrent } from "~/server/services/account-setti
 import { createApiKey } from "~/server/services/api-keys";
 import { addCredits } from "~/server/services/credits";
 import { authenticateUser, createUser } from "~/server/services/users";
-import { startGatewayPair, type GatewayPair } from "../../helpers/gateway-pair";
+import { pairCustomer, startGatewayPair, type GatewayPair } from "../../helpers/gateway-pair";
 import { ledgerOf } from "../../helpers/ledger-assertions";
 import { startApiTestApp, type ApiTestApp, type SessionUser } from "./support";
 
@@ -116,17 +116,9 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("deleting an accoun
 
   it("refuses the account's keys on every process at once", async () => {
     const { db } = pair.database.handle;
-    const user = await createUser(db, { email: "leaving@example.com", password: PASSWORD });
-    await addCredits(db, pair.changes, { userId: user.id, amountNano: 1_000_000_000n });
-    const { plaintext } = await createApiKey(db, { userId: user.id, name: "server" });
-    const call = (baseUrl: string) =>
-      fetch(`${baseUrl}/chat/completions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${plaintext}`, "content-type": "application/json" },
-        body: JSON.stringify({ model: "tollgate/echo", messages: [{ role: "user", content: "hi" }] }),
-      });
+    const { user, call, statuses } = await pairCustomer(pair, "leaving@example.com", PASSWORD);
     // Each process has the key in its cache.
-    for (const gateway of pair.gateways) expect((await call(gateway.baseUrl)).status).toBe(200);
+    expect(await statuses()).toEqual([200, 200]);
 
     await deleteAccount(db, pair.changes, user.id, PASSWORD);
     for (const gateway of pair.gateways) {

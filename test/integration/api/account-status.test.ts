@@ -6,11 +6,10 @@ import { accounts, auditLog } from "~/server/db/schema";
 import { isSessionCurrent } from "~/server/services/account-settings";
 import { setAccountDisabled } from "~/server/services/account-status";
 import { createApiKey } from "~/server/services/api-keys";
-import { addCredits } from "~/server/services/credits";
 import { createUser } from "~/server/services/users";
 import { runCli } from "~/cli/run-cli";
 import { TEST_ACTOR } from "../../helpers/audit";
-import { startGatewayPair, type GatewayPair } from "../../helpers/gateway-pair";
+import { pairCustomer, startGatewayPair, type GatewayPair } from "../../helpers/gateway-pair";
 import { createCliTestContext, type CliTestContext } from "../cli/cli-harness";
 import { startApiTestApp, type ApiTestApp, type SessionUser } from "./support";
 
@@ -131,17 +130,9 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined)("a disabled account
 
   it("is refused by every process at once, and served again once enabled", async () => {
     const { db } = pair.database.handle;
-    const user = await createUser(db, { email: "paused@example.com", password: PASSWORD });
-    await addCredits(db, pair.changes, { userId: user.id, amountNano: 1_000_000_000n });
-    const { plaintext } = await createApiKey(db, { userId: user.id, name: "server" });
-    const call = (baseUrl: string) =>
-      fetch(`${baseUrl}/chat/completions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${plaintext}`, "content-type": "application/json" },
-        body: JSON.stringify({ model: "tollgate/echo", messages: [{ role: "user", content: "hi" }] }),
-      });
+    const { user, call, statuses } = await pairCustomer(pair, "paused@example.com", PASSWORD);
     // Each process has the key in its cache.
-    for (const gateway of pair.gateways) expect((await call(gateway.baseUrl)).status).toBe(200);
+    expect(await statuses()).toEqual([200, 200]);
 
     await setAccountDisabled(db, pair.changes, { userId: user.id, disabled: true, reason: "abuse report" }, TEST_ACTOR);
     for (const gateway of pair.gateways) {

@@ -1,7 +1,9 @@
-import { count, sql } from "drizzle-orm";
+import { count, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "~/cli/run-cli";
 import { auditLog } from "~/server/db/schema";
+import { hashApiKey } from "~/server/gateway/keys/api-key-format";
+import { createApiKey, revokeApiKey } from "~/server/services/api-keys";
 import { createUser } from "~/server/services/users";
 import { createCliTestContext, type CliTestContext } from "../cli/cli-harness";
 import { startApiTestApp, type ApiTestApp, type SessionUser } from "./support";
@@ -137,6 +139,16 @@ describe("the audit log of admin actions", () => {
       { action: "channel.disable", before: { enabled: true }, after: { enabled: false } },
     ]);
 
+    // A test is an action too: its result is recorded with it (nothing listens on port 9).
+    const tested = await rowsWrittenBy(() => caller.admin.channels.test({ id: channelId }));
+    expect(tested).toMatchObject([
+      {
+        action: "channel.test",
+        targetId: channelId,
+        after: { ok: false, status: null, upstreamModel: "gpt-4.1-nano" },
+      },
+    ]);
+
     const everything = JSON.stringify(await app.container.db.select().from(auditLog));
     expect(everything).not.toContain("sk-very-secret-upstream-key");
     expect(everything).not.toContain("sk-another-secret-key");
@@ -183,6 +195,7 @@ describe("the audit log of admin actions", () => {
     const caller = app.callerFor(admin);
     const channelRows = await caller.admin.audit.list({ action: "channel" });
     expect(channelRows.items.map((row) => [row.action, row.via])).toEqual([
+      ["channel.test", "console"],
       ["channel.disable", "console"],
       ["channel.update", "console"],
       ["channel.create", "console"],
@@ -215,6 +228,38 @@ describe("the audit log of CLI commands", () => {
     await cli?.close();
   });
 
+  it("records an admin's key commands for a customer, never the key, and not the customer's own changes", async () => {
+    const { db } = cli.context;
+    const customer = await createUser(db, { email: "cli-keys@example.com", password: "pw-123456" });
+    const created = await runCli(["key", "create", "--email", customer.email, "--name", "ci", "--json"], cli.context);
+    expect(created.exitCode).toBe(0);
+    const key = JSON.parse(created.stdout) as { id: string; prefix: string; key: string };
+    const plaintext = key.key;
+    for (const command of [["disable"], ["enable"], ["limit", "--usd", "5"], ["revoke"]]) {
+      const [verb, ...options] = command;
+      const result = await runCli(["key", verb!, key.prefix, ...options, "--email", customer.email], cli.context);
+      expect(result.exitCode, result.stderr).toBe(0);
+    }
+    const rows = await db.select().from(auditLog).where(eq(auditLog.targetId, key.id)).orderBy(auditLog.id);
+    expect(rows.map((row) => [row.action, row.via])).toEqual([
+      ["key.create", "cli"],
+      ["key.disable", "cli"],
+      ["key.enable", "cli"],
+      ["key.limits", "cli"],
+      ["key.revoke", "cli"],
+    ]);
+    expect(rows[0]).toMatchObject({ targetLabel: `ci (${key.prefix}…)`, after: { name: "ci", disabled: false } });
+    expect(rows[3]).toMatchObject({ before: { spendLimitUsd: null }, after: { spendLimitUsd: "5" } });
+    expect(JSON.stringify(rows)).not.toContain(plaintext);
+    expect(JSON.stringify(rows)).not.toContain(hashApiKey(plaintext));
+
+    // The customer's own key, made and revoked through the dashboard's procedures: theirs, not an admin action.
+    const before = (await db.select().from(auditLog)).length;
+    const { key: own } = await createApiKey(db, { userId: customer.id, name: "own" });
+    await revokeApiKey(db, cli.context.changes, { idOrPrefix: own.id, userId: customer.id });
+    expect(await db.select().from(auditLog)).toHaveLength(before);
+  });
+
   it("names the shell's user and host for a command's change", async () => {
     const { db } = cli.context;
     await createUser(db, { email: "cli-audited@example.com", password: "pw-123456" });
@@ -223,7 +268,7 @@ describe("the audit log of CLI commands", () => {
       cli.context,
     );
     expect(result.exitCode).toBe(0);
-    const rows = await db.select().from(auditLog);
+    const rows = await db.select().from(auditLog).where(eq(auditLog.action, "credits.adjust"));
     expect(rows).toMatchObject([
       {
         actorId: null,

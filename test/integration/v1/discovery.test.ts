@@ -150,7 +150,7 @@ describe("supported parameters", () => {
       pricing: { input: "1", output: "2", cacheRead: null, cacheWrite: null },
     };
     const { db, secretBox, changes } = harness.container;
-    await importCatalog(db, changes, [model]);
+    await importCatalog(db, changes, [model], TEST_ACTOR);
     const listed = async () =>
       ((await get(`/models/${encodeURIComponent(model.id)}`)).body as { supported_parameters: string[] })
         .supported_parameters;

@@ -86,7 +86,7 @@ let upstream: ReplayUpstream;
 beforeAll(async () => {
   harness = await startGatewayHarness();
   upstream = await startReplayUpstream();
-  await importCatalog(harness.container.db, harness.container.changes, [NATIVE_N_MODEL, ONE_CHOICE_MODEL]);
+  await importCatalog(harness.container.db, harness.container.changes, [NATIVE_N_MODEL, ONE_CHOICE_MODEL], TEST_ACTOR);
   await addChannel(
     harness.container.db,
     harness.container.secretBox,

@@ -75,12 +75,17 @@ beforeAll(async () => {
   origin = harness.baseUrl.replace(/\/v1$/, "");
   openApi = await loadOpenApiComponents(harness.baseUrl);
   const { db, secretBox, changes } = harness.container;
-  await importCatalog(db, changes, [
-    catalogModel("test/listed"),
-    catalogModel("test/switched-off"),
-    catalogModel("test/channel-off"),
-    catalogModel("test/no-tools", { supportedParameters: ["temperature"], inputModalities: ["text"] }),
-  ]);
+  await importCatalog(
+    db,
+    changes,
+    [
+      catalogModel("test/listed"),
+      catalogModel("test/switched-off"),
+      catalogModel("test/channel-off"),
+      catalogModel("test/no-tools", { supportedParameters: ["temperature"], inputModalities: ["text"] }),
+    ],
+    TEST_ACTOR,
+  );
   await addChannel(
     db,
     secretBox,

@@ -49,7 +49,7 @@ const upstream = createServer((request, response) => {
 beforeAll(async () => {
   harness = await startGatewayHarness();
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
-  await importCatalog(harness.container.db, harness.container.changes, [MODEL]);
+  await importCatalog(harness.container.db, harness.container.changes, [MODEL], TEST_ACTOR);
   await addChannel(
     harness.container.db,
     harness.container.secretBox,

@@ -110,7 +110,7 @@ export const adminChannelsRouter = createTRPCRouter({
       const { db, changes, secretBox, providers } = ctx.container;
       try {
         const channel = await requireChannel(db, input.id);
-        return await testChannel({ db, changes, secretBox, providers }, channel, {
+        return await testChannel({ db, changes, secretBox, providers, actor: ctx.actor }, channel, {
           upstreamModel: input.upstreamModel,
         });
       } catch (error) {
