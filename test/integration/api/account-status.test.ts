@@ -11,7 +11,7 @@ import { runCli } from "~/cli/run-cli";
 import { TEST_ACTOR } from "../../helpers/audit";
 import { pairCustomer, startGatewayPair, type GatewayPair } from "../../helpers/gateway-pair";
 import { createCliTestContext, type CliTestContext } from "../cli/cli-harness";
-import { startApiTestApp, type ApiTestApp, type SessionUser } from "./support";
+import { createSessionUser, startApiTestApp, type ApiTestApp, type SessionUser } from "./support";
 
 /*
  * An admin disables an account: its keys are refused (403 account_disabled), its sessions end, a sign-in with the
@@ -26,12 +26,7 @@ describe("disabling and enabling an account", () => {
 
   beforeAll(async () => {
     app = await startApiTestApp();
-    const adminUser = await createUser(app.container.db, {
-      email: "ops@example.com",
-      password: "ops-password",
-      role: "admin",
-    });
-    admin = { id: adminUser.id, email: adminUser.email, role: "admin" };
+    admin = await createSessionUser(app, "ops@example.com", "admin");
   });
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { hashApiKey } from "~/server/gateway/keys/api-key-format";
 import { createApiKey, revokeApiKey } from "~/server/services/api-keys";
 import { createUser } from "~/server/services/users";
 import { createCliTestContext, type CliTestContext } from "../cli/cli-harness";
-import { startApiTestApp, type ApiTestApp, type SessionUser } from "./support";
+import { createSessionUser, startApiTestApp, type ApiTestApp, type SessionUser } from "./support";
 
 /*
  * The audit log: every admin mutation, through tRPC (the console) or the CLI, writes exactly one row in the
@@ -21,14 +21,8 @@ describe("the audit log of admin actions", () => {
 
   beforeAll(async () => {
     app = await startApiTestApp();
-    const adminUser = await createUser(app.container.db, {
-      email: "auditor@example.com",
-      password: "root-password",
-      role: "admin",
-    });
-    admin = { id: adminUser.id, email: adminUser.email, role: "admin" };
-    const memberUser = await createUser(app.container.db, { email: "audited@example.com", password: "pw-123456" });
-    member = { id: memberUser.id, email: memberUser.email, role: "user" };
+    admin = await createSessionUser(app, "auditor@example.com", "admin");
+    member = await createSessionUser(app, "audited@example.com");
   });
 
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ledgerEntries, users } from "~/server/db/schema";
 import { getBalanceNano } from "~/server/services/credits";
 import { createUser } from "~/server/services/users";
-import { startApiTestApp, type ApiTestApp, type SessionUser } from "./support";
+import { createSessionUser, startApiTestApp, type ApiTestApp, type SessionUser } from "./support";
 
 describe("admin router", () => {
   let app: ApiTestApp;
@@ -12,14 +12,8 @@ describe("admin router", () => {
 
   beforeAll(async () => {
     app = await startApiTestApp();
-    const adminUser = await createUser(app.container.db, {
-      email: "root@example.com",
-      password: "root-password",
-      role: "admin",
-    });
-    admin = { id: adminUser.id, email: adminUser.email, role: "admin" };
-    const memberUser = await createUser(app.container.db, { email: "member@example.com", password: "member-password" });
-    member = { id: memberUser.id, email: memberUser.email, role: "user" };
+    admin = await createSessionUser(app, "root@example.com", "admin");
+    member = await createSessionUser(app, "member@example.com");
   });
 
   afterAll(async () => {

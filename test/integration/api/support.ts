@@ -6,7 +6,7 @@ import { readEnv } from "~/env";
 import { createCaller } from "~/server/api/root";
 import type { TRPCContext } from "~/server/api/trpc";
 import { createContainer, setContainer, type Container } from "~/server/container";
-import type { UserRole } from "~/server/services/users";
+import { createUser, type UserRole } from "~/server/services/users";
 import { createTestDatabase } from "../../helpers/test-database";
 
 export interface ApiTestApp {
@@ -64,4 +64,14 @@ export async function startApiTestApp(): Promise<ApiTestApp> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A user made with a password, as a procedure's caller sees them (`app.callerFor(user)`). */
+export async function createSessionUser(
+  app: ApiTestApp,
+  email: string,
+  role: "user" | "admin" = "user",
+): Promise<SessionUser> {
+  const user = await createUser(app.container.db, { email, password: `${role}-password-123`, role });
+  return { id: user.id, email: user.email, role };
 }
