@@ -14,8 +14,11 @@ export interface AuditRecord {
   note?: string | null;
 }
 
-/** Field names whose values are secrets: shown only as changed, never written. */
-const SECRET_FIELD = /(api_?key|secret|password|token|hash|encrypted)/i;
+/**
+ * Field names whose values are secrets: shown only as changed, never written. "token" only at the end (`accessToken`,
+ * `refresh_token`), so that counts such as `tokensPerMinute` stay readable.
+ */
+const SECRET_FIELD = /(api_?key|secret|password|hash|encrypted)|token$/i;
 export const REDACTED = "[redacted]";
 
 /** A copy with every secret-named field's value replaced (at any depth), and bigints as decimal text. */
@@ -73,6 +76,8 @@ export const auditFilterSchema = z.object({
   action: z.string().trim().min(1).max(100).nullish(),
   targetType: z.string().trim().min(1).max(100).nullish(),
   targetId: z.string().trim().min(1).max(200).nullish(),
+  /** A target's exact id, or part of its label (an email, a channel's name). */
+  target: z.string().trim().min(1).max(200).nullish(),
   /** Part of the actor's label (an email, `cli:`). */
   actor: z.string().trim().min(1).max(200).nullish(),
   from: z.date().nullish(),
@@ -95,6 +100,12 @@ export async function listAuditLog(
       : or(eq(auditLog.action, filter.action), sql`${auditLog.action} like ${`${likeEscaped(filter.action)}.%`}`),
     filter.targetType == null ? undefined : eq(auditLog.targetType, filter.targetType),
     filter.targetId == null ? undefined : eq(auditLog.targetId, filter.targetId),
+    filter.target == null
+      ? undefined
+      : or(
+          eq(auditLog.targetId, filter.target),
+          sql`${auditLog.targetLabel} ilike ${`%${likeEscaped(filter.target)}%`}`,
+        ),
     filter.actor == null ? undefined : sql`${auditLog.actor} ilike ${`%${likeEscaped(filter.actor)}%`}`,
     filter.from == null ? undefined : gte(auditLog.at, filter.from),
     filter.to == null ? undefined : lt(auditLog.at, filter.to),

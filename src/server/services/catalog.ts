@@ -8,6 +8,7 @@ import { parseUsdToNano } from "~/server/gateway/billing/money";
 import { syncChannelEndpoints } from "./channels";
 import type { AuditActor } from "./audit-actor";
 import { recordAudit } from "./audit-log";
+import { attributePriceChanges } from "./price-versions";
 
 function optionalPrice(usd: string | null | undefined): bigint | null {
   return usd == null ? null : parseUsdToNano(usd);
@@ -77,6 +78,7 @@ export async function importCatalog(
         });
     }
     let endpoints = 0;
+    await attributePriceChanges(tx, actor);
     for (const channel of await tx.select().from(channels)) {
       endpoints += await syncChannelEndpoints(tx, channel);
     }

@@ -151,6 +151,41 @@ export async function readStoredChannelStats(
   }));
 }
 
+/** How many minutes a channel's sparkline covers, the current one last. */
+export const HEALTH_MINUTES = 60;
+
+export interface ChannelHealth {
+  channelId: string;
+  /** All the channel's models together. */
+  stats: EndpointStats;
+  /** Calls and failed calls per minute over the last HEALTH_MINUTES minutes, oldest first. */
+  requestsByMinute: number[];
+  errorsByMinute: number[];
+}
+
+/** Each channel's statistics over all its models, with its last hour minute by minute: the console's health view. */
+export async function readChannelHealth(db: Database, now: number): Promise<ChannelHealth[]> {
+  const { rows } = await readChannelStatRows(db, now);
+  const currentMinute = Math.floor(now / MINUTE_MS);
+  const byChannel = new Map<string, MinuteDelta[]>();
+  for (const row of rows) {
+    const minutes = byChannel.get(row.channelId) ?? [];
+    minutes.push(row);
+    byChannel.set(row.channelId, minutes);
+  }
+  return [...byChannel.entries()].map(([channelId, minutes]) => {
+    const requestsByMinute = Array.from({ length: HEALTH_MINUTES }, () => 0);
+    const errorsByMinute = Array.from({ length: HEALTH_MINUTES }, () => 0);
+    for (const { minute, counts } of minutes) {
+      const index = HEALTH_MINUTES - 1 - (currentMinute - Math.floor(minute / MINUTE_MS));
+      if (index < 0 || index >= HEALTH_MINUTES) continue;
+      requestsByMinute[index]! += counts.successes + counts.providerErrors + counts.requestErrors;
+      errorsByMinute[index]! += counts.providerErrors + counts.requestErrors;
+    }
+    return { channelId, stats: summarise(minutes, now), requestsByMinute, errorsByMinute };
+  });
+}
+
 export interface ChannelStatsPersistence {
   /** Writes what was recorded since the last flush, then reads back what every process has stored since. */
   flush(): Promise<void>;

@@ -7,6 +7,7 @@ import type { SecretBox } from "~/server/crypto/secret-box";
 import { NotFoundError } from "./users";
 import type { AuditActor } from "./audit-actor";
 import { changedFields, recordAudit } from "./audit-log";
+import { attributePriceChanges } from "./price-versions";
 
 export type Channel = typeof channels.$inferSelect;
 export type ChannelKind = Channel["kind"];
@@ -169,6 +170,7 @@ export async function addChannel(
       })
       .returning();
     if (created === undefined) throw new Error("channel insert returned nothing");
+    await attributePriceChanges(tx, actor);
     const endpointCount = await syncChannelEndpoints(tx, created, input.models);
     await recordAudit(tx, actor, {
       action: "channel.create",
@@ -194,6 +196,7 @@ export async function syncChannelEndpoints(
   db: Queryable,
   channel: Pick<Channel, "id" | "provider" | "aggregator">,
   mappings?: ChannelModelMapping[],
+  options: { keepExisting?: boolean } = {},
 ): Promise<number> {
   const aggregator = isAggregatorProvider(channel.provider);
   const rows =
@@ -220,36 +223,39 @@ export async function syncChannelEndpoints(
   }
   if (rows.length === 0) return 0;
   const upstreamFor = new Map(mappings?.map((mapping) => [mapping.modelId, mapping.upstreamModel]) ?? []);
-  await db
-    .insert(modelEndpoints)
-    .values(
-      rows.map((model) => ({
-        modelId: model.id,
-        channelId: channel.id,
-        upstreamModel: upstreamFor.get(model.id) ?? (aggregator ? model.id : model.upstreamModel),
-        inputPriceNano: model.inputPriceNano,
-        outputPriceNano: model.outputPriceNano,
-        cacheReadPriceNano: model.cacheReadPriceNano,
-        cacheWritePriceNano: model.cacheWritePriceNano,
-        reasoningPriceNano: model.reasoningPriceNano,
-        requestPriceNano: model.requestPriceNano,
-        imagePriceNano: model.imagePriceNano,
-      })),
-    )
-    .onConflictDoUpdate({
-      target: [modelEndpoints.modelId, modelEndpoints.channelId],
-      set: {
-        upstreamModel: sql`excluded.upstream_model`,
-        inputPriceNano: sql`excluded.input_price_nano`,
-        outputPriceNano: sql`excluded.output_price_nano`,
-        cacheReadPriceNano: sql`excluded.cache_read_price_nano`,
-        cacheWritePriceNano: sql`excluded.cache_write_price_nano`,
-        reasoningPriceNano: sql`excluded.reasoning_price_nano`,
-        requestPriceNano: sql`excluded.request_price_nano`,
-        imagePriceNano: sql`excluded.image_price_nano`,
-        updatedAt: sql`now()`,
-      },
-    });
+  const insert = db.insert(modelEndpoints).values(
+    rows.map((model) => ({
+      modelId: model.id,
+      channelId: channel.id,
+      upstreamModel: upstreamFor.get(model.id) ?? (aggregator ? model.id : model.upstreamModel),
+      inputPriceNano: model.inputPriceNano,
+      outputPriceNano: model.outputPriceNano,
+      cacheReadPriceNano: model.cacheReadPriceNano,
+      cacheWritePriceNano: model.cacheWritePriceNano,
+      reasoningPriceNano: model.reasoningPriceNano,
+      requestPriceNano: model.requestPriceNano,
+      imagePriceNano: model.imagePriceNano,
+    })),
+  );
+  // Adding models to a channel leaves the endpoints it has (and the prices an admin gave them) as they are.
+  if (options.keepExisting === true) {
+    const inserted = await insert.onConflictDoNothing().returning({ id: modelEndpoints.id });
+    return inserted.length;
+  }
+  await insert.onConflictDoUpdate({
+    target: [modelEndpoints.modelId, modelEndpoints.channelId],
+    set: {
+      upstreamModel: sql`excluded.upstream_model`,
+      inputPriceNano: sql`excluded.input_price_nano`,
+      outputPriceNano: sql`excluded.output_price_nano`,
+      cacheReadPriceNano: sql`excluded.cache_read_price_nano`,
+      cacheWritePriceNano: sql`excluded.cache_write_price_nano`,
+      reasoningPriceNano: sql`excluded.reasoning_price_nano`,
+      requestPriceNano: sql`excluded.request_price_nano`,
+      imagePriceNano: sql`excluded.image_price_nano`,
+      updatedAt: sql`now()`,
+    },
+  });
   return rows.length;
 }
 

@@ -70,7 +70,7 @@ describe("the audit log of admin actions", () => {
     ).toHaveLength(0);
 
     const adjusted = await rowsWrittenBy(() =>
-      caller.admin.adjustCredits({ userId: member.id, amountUsd: "-1.5", note: "refund clawback" }),
+      caller.admin.credits.adjust({ userId: member.id, amountUsd: "-1.5", note: "refund clawback" }),
     );
     expect(adjusted).toMatchObject([
       { action: "credits.adjust", before: { balanceUsd: "5" }, after: { balanceUsd: "3.5" }, note: "refund clawback" },
@@ -88,7 +88,7 @@ describe("the audit log of admin actions", () => {
       },
     ]);
 
-    const promo = await rowsWrittenBy(() => caller.admin.createPromoCode({ code: "AUDIT10", amountUsd: "10" }));
+    const promo = await rowsWrittenBy(() => caller.admin.promoCodes.create({ code: "AUDIT10", amountUsd: "10" }));
     expect(promo).toMatchObject([
       { action: "promo-code.create", targetType: "promo-code", targetLabel: "AUDIT10", after: { amountUsd: "10" } },
     ]);
@@ -162,13 +162,15 @@ describe("the audit log of admin actions", () => {
         models: [{ modelId: "nobody/no-such-model" }],
       }),
     ).rejects.toMatchObject({ code: "NOT_FOUND" });
-    await expect(caller.admin.createPromoCode({ code: "AUDIT10", amountUsd: "10" })).rejects.toMatchObject({
+    await expect(caller.admin.promoCodes.create({ code: "AUDIT10", amountUsd: "10" })).rejects.toMatchObject({
       code: "CONFLICT",
     });
     await expect(
-      caller.admin.adjustCredits({ email: "nobody@example.com", amountUsd: "1", note: "lost" }),
+      caller.admin.credits.adjust({ email: "nobody@example.com", amountUsd: "1", note: "lost" }),
     ).rejects.toMatchObject({ code: "NOT_FOUND" });
-    await expect(app.callerFor(member).admin.createPromoCode({ code: "MINE", amountUsd: "10" })).rejects.toMatchObject({
+    await expect(
+      app.callerFor(member).admin.promoCodes.create({ code: "MINE", amountUsd: "10" }),
+    ).rejects.toMatchObject({
       code: "FORBIDDEN",
     });
     expect(await rowCount()).toBe(rows);

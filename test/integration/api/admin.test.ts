@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appRouter } from "~/server/api/root";
 import { ledgerEntries, users } from "~/server/db/schema";
 import { getBalanceNano } from "~/server/services/credits";
 import { createUser } from "~/server/services/users";
@@ -27,6 +28,26 @@ describe("admin router", () => {
       code: "FORBIDDEN",
     });
     expect(await getBalanceNano(app.container.db, member.id)).toBe(0n);
+  });
+
+  it("refuses every admin procedure to members, forged admins and the signed-out, before reading any input", async () => {
+    const paths = Object.keys(appRouter._def.procedures).filter((path) => path.startsWith("admin."));
+    // Found by walking the router, so a procedure added later without adminProcedure fails here.
+    expect(paths.length).toBeGreaterThanOrEqual(20);
+    const callers = [
+      [app.callerFor(member), "FORBIDDEN"],
+      [app.callerFor({ ...member, role: "admin" }), "FORBIDDEN"],
+      [app.callerFor(null), "UNAUTHORIZED"],
+    ] as const;
+    for (const path of paths) {
+      for (const [caller, code] of callers) {
+        const procedure = path
+          .split(".")
+          .reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], caller);
+        // No input at all: the guard answers before validation would.
+        await expect((procedure as (input?: unknown) => Promise<unknown>)(), path).rejects.toMatchObject({ code });
+      }
+    }
   });
 
   it("refuses a session that claims admin when the database says otherwise", async () => {
@@ -110,20 +131,20 @@ describe("admin router", () => {
 
   it("refuses non-admins the promo and adjustment procedures", async () => {
     const caller = app.callerFor(member);
-    await expect(caller.admin.createPromoCode({ code: "SNEAKY", amountUsd: "100" })).rejects.toMatchObject({
+    await expect(caller.admin.promoCodes.create({ code: "SNEAKY", amountUsd: "100" })).rejects.toMatchObject({
       code: "FORBIDDEN",
     });
-    await expect(caller.admin.listPromoCodes()).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(caller.admin.promoCodes.list()).rejects.toMatchObject({ code: "FORBIDDEN" });
     await expect(
-      caller.admin.adjustCredits({ email: member.email, amountUsd: "100", note: "self-service" }),
+      caller.admin.credits.adjust({ email: member.email, amountUsd: "100", note: "self-service" }),
     ).rejects.toMatchObject({ code: "FORBIDDEN" });
-    await expect(app.callerFor(null).admin.listPromoCodes()).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    await expect(app.callerFor(null).admin.promoCodes.list()).rejects.toMatchObject({ code: "UNAUTHORIZED" });
   });
 
   it("creates and lists promo codes with exact amounts", async () => {
     const caller = app.callerFor(admin);
     const expiresAt = new Date("2031-01-01T00:00:00Z");
-    const created = await caller.admin.createPromoCode({
+    const created = await caller.admin.promoCodes.create({
       code: "launch-2031",
       amountUsd: "2.500000001",
       maxRedemptions: 100,
@@ -137,30 +158,30 @@ describe("admin router", () => {
       redemptionCount: 0,
       expiresAt,
     });
-    await expect(caller.admin.createPromoCode({ code: "LAUNCH-2031", amountUsd: "1" })).rejects.toMatchObject({
+    await expect(caller.admin.promoCodes.create({ code: "LAUNCH-2031", amountUsd: "1" })).rejects.toMatchObject({
       code: "CONFLICT",
     });
     for (const amountUsd of ["0", "-1", "1.0000000001"]) {
-      await expect(caller.admin.createPromoCode({ code: "BAD-AMOUNT", amountUsd })).rejects.toMatchObject({
+      await expect(caller.admin.promoCodes.create({ code: "BAD-AMOUNT", amountUsd })).rejects.toMatchObject({
         code: "BAD_REQUEST",
       });
     }
-    await expect(caller.admin.createPromoCode({ code: "no spaces", amountUsd: "1" })).rejects.toMatchObject({
+    await expect(caller.admin.promoCodes.create({ code: "no spaces", amountUsd: "1" })).rejects.toMatchObject({
       code: "BAD_REQUEST",
     });
-    expect((await caller.admin.listPromoCodes()).map((promo) => promo.code)).toEqual(["LAUNCH-2031"]);
+    expect((await caller.admin.promoCodes.list()).map((promo) => promo.code)).toEqual(["LAUNCH-2031"]);
   });
 
   it("adjusts a balance up or down through a noted ledger adjustment, by email or id", async () => {
     const caller = app.callerFor(admin);
     const before = await getBalanceNano(app.container.db, member.id);
-    const down = await caller.admin.adjustCredits({
+    const down = await caller.admin.credits.adjust({
       email: "Member@Example.com",
       amountUsd: "-0.000000002",
       note: "rounding correction",
     });
     expect(down).toMatchObject({ userId: member.id, amountNano: -2n, amountUsd: "-0.000000002", posted: true });
-    const up = await caller.admin.adjustCredits({ userId: member.id, amountUsd: "3", note: "outage credit" });
+    const up = await caller.admin.credits.adjust({ userId: member.id, amountUsd: "3", note: "outage credit" });
     expect(up.balanceNano).toBe(before - 2n + 3_000_000_000n);
     expect(await getBalanceNano(app.container.db, member.id)).toBe(before - 2n + 3_000_000_000n);
 
@@ -181,10 +202,10 @@ describe("admin router", () => {
       { email: member.email, userId: member.id, amountUsd: "1", note: "both" },
     ];
     for (const attempt of attempts) {
-      await expect(caller.admin.adjustCredits(attempt)).rejects.toMatchObject({ code: "BAD_REQUEST" });
+      await expect(caller.admin.credits.adjust(attempt)).rejects.toMatchObject({ code: "BAD_REQUEST" });
     }
     await expect(
-      caller.admin.adjustCredits({ email: "nobody@example.com", amountUsd: "1", note: "ghost" }),
+      caller.admin.credits.adjust({ email: "nobody@example.com", amountUsd: "1", note: "ghost" }),
     ).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect(await getBalanceNano(app.container.db, member.id)).toBe(before);
   });

@@ -1,17 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { GatewayResponse } from "~/server/gateway";
 import { addCredits } from "~/server/services/credits";
+import { chatInProcess, readGatewayBody } from "../../helpers/gateway-call";
 import { startApiTestApp, type ApiTestApp } from "./support";
-
-async function readBody(response: GatewayResponse): Promise<string> {
-  const { body } = response;
-  if (typeof body === "string") return body;
-  if (body instanceof Uint8Array) return new TextDecoder().decode(body);
-  let text = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of body) text += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
-  return text + decoder.decode();
-}
 
 describe("sign-up to first call to revocation", () => {
   let app: ApiTestApp;
@@ -24,16 +14,7 @@ describe("sign-up to first call to revocation", () => {
     await app.close();
   });
 
-  function chat(key: string) {
-    return app.container.gateway.handle({
-      method: "POST",
-      path: "/v1/chat/completions",
-      query: new URLSearchParams(),
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: Buffer.from(JSON.stringify({ model: "tollgate/echo", messages: [{ role: "user", content: "hi" }] })),
-      signal: new AbortController().signal,
-    });
-  }
+  const chat = (key: string) => chatInProcess(app.container.gateway, key);
 
   it("lets a new user call the gateway with a dashboard key, bills the call, and locks the key out once revoked", async () => {
     const { id, email } = await app
@@ -44,7 +25,7 @@ describe("sign-up to first call to revocation", () => {
     await addCredits(app.container.db, app.container.changes, { userId: id, amountNano: 1_000_000_000n });
 
     const response = await chat(plaintext);
-    const text = await readBody(response);
+    const text = await readGatewayBody(response);
     expect(response.status, text).toBe(200);
     const completion = JSON.parse(text) as {
       choices: { message: { content: string } }[];
@@ -61,7 +42,7 @@ describe("sign-up to first call to revocation", () => {
 
     await caller.keys.revoke({ id: keyId });
     const afterRevoke = await chat(plaintext);
-    const errorText = await readBody(afterRevoke);
+    const errorText = await readGatewayBody(afterRevoke);
     expect(afterRevoke.status).toBe(401);
     expect(JSON.parse(errorText)).toMatchObject({ error: { type: expect.any(String) as unknown } });
   });

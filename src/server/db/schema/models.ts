@@ -63,6 +63,8 @@ export const modelEndpoints = pgTable(
     requestPriceNano: bigint({ mode: "bigint" }),
     /** Fee per input image, nano-USD; null for none. */
     imagePriceNano: bigint({ mode: "bigint" }),
+    /** This endpoint's markup in basis points (550 = 5.5 %); null takes the platform's (`PRICE_MARKUP_PERCENT`). */
+    markupBasisPoints: integer(),
     priority: integer().notNull().default(0),
     weight: integer().notNull().default(1),
     enabled: boolean().notNull().default(true),
@@ -74,4 +76,36 @@ export const modelEndpoints = pgTable(
       .default(sql`now()`),
   },
   (table) => [unique().on(table.modelId, table.channelId), index().on(table.channelId)],
+);
+
+/**
+ * Every price an endpoint has had: a row per insert and per change of its prices or markup, written by a trigger on
+ * `model_endpoints` (so no code path can change a price without leaving a version), append-only like the audit log.
+ * Generations name the version they were billed at (`generations.price_version_id`), so any past cost can be
+ * recomputed exactly. No foreign keys: the history outlives the endpoints and channels it names.
+ */
+export const endpointPriceVersions = pgTable(
+  "endpoint_price_versions",
+  {
+    id: bigint({ mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    endpointId: uuid().notNull(),
+    modelId: text().notNull(),
+    channelId: uuid().notNull(),
+    inputPriceNano: bigint({ mode: "bigint" }).notNull(),
+    outputPriceNano: bigint({ mode: "bigint" }).notNull(),
+    cacheReadPriceNano: bigint({ mode: "bigint" }),
+    cacheWritePriceNano: bigint({ mode: "bigint" }),
+    reasoningPriceNano: bigint({ mode: "bigint" }),
+    requestPriceNano: bigint({ mode: "bigint" }),
+    imagePriceNano: bigint({ mode: "bigint" }),
+    /** The endpoint's own markup; null: the platform's, which the generation records as applied. */
+    markupBasisPoints: integer(),
+    /** When these prices took effect (the changing transaction's time). */
+    validFrom: timestamp({ withTimezone: true })
+      .notNull()
+      .default(sql`now()`),
+    /** The audit label of whoever changed them (`set_config('tollgate.actor', …)` in the transaction), or `system`. */
+    changedBy: text().notNull(),
+  },
+  (table) => [index().on(table.endpointId, table.id)],
 );

@@ -69,6 +69,10 @@ export const generations = pgTable(
       .default(sql`0`),
     /** What the upstream said it charged, where it says (OpenRouter's `usage.cost`): for margin reports only. */
     upstreamCostNano: bigint({ mode: "bigint" }),
+    /** The endpoint price version the call was billed at (`endpoint_price_versions.id`); null before versions existed. */
+    priceVersionId: bigint({ mode: "number" }),
+    /** The markup applied, basis points: the version's own or the platform's at the time. */
+    markupBasisPoints: integer(),
     /** Every upstream attempt in order (channel, status, latency, error type); never secrets or bodies. */
     attempts: jsonb().$type<GenerationAttempt[]>(),
     latencyMs: integer().notNull(),
@@ -110,6 +114,13 @@ export const usageHourly = pgTable(
     firstTokenMsSum: bigint({ mode: "number" }).notNull().default(0),
     /** Calls with a measured time to first token (streams that began an answer). */
     firstTokenCount: integer().notNull().default(0),
+    /**
+     * What the calls cost Tollgate (the upstream's reported charge, else the cost without markup): with `costNano`,
+     * the margin. Rows from before it was recorded hold their cost (no margin claimed).
+     */
+    providerCostNano: bigint({ mode: "bigint" })
+      .notNull()
+      .default(sql`0`),
   },
   (table) => [
     unique("usage_hourly_slot")

@@ -25,6 +25,7 @@ type RollupRow = [
   latencyMsSum: number,
   firstTokenMsSum: number,
   firstTokenCount: number,
+  providerCostNano: bigint,
 ];
 
 const ROLLUP_COLUMNS = [
@@ -44,6 +45,7 @@ const ROLLUP_COLUMNS = [
   ["latency_ms_sum", "bigint"],
   ["first_token_ms_sum", "bigint"],
   ["first_token_count", "integer"],
+  ["provider_cost_nano", "bigint"],
 ] as const;
 /** The columns after the slot's five: each is added to what the slot already holds. */
 const SUMMED_COLUMNS = ROLLUP_COLUMNS.slice(5).map(([name]) => name);
@@ -51,6 +53,19 @@ const SUMMED_COLUMNS = ROLLUP_COLUMNS.slice(5).map(([name]) => name);
 const COLUMN_NAMES = ROLLUP_COLUMNS.map(([name]) => name).join(", ");
 const VALUES = ROLLUP_COLUMNS.map(([, type], position) => `(slot->>${position})::${type}`).join(", ");
 const UPDATES = SUMMED_COLUMNS.map((name) => `${name} = usage_hourly.${name} + excluded.${name}`).join(", ");
+
+const BASIS_POINTS = 10_000n;
+
+/**
+ * What a call cost Tollgate: what the upstream said it charged where it says (OpenRouter), else the call's cost
+ * without the markup applied to it (rounded down, so a margin is never overstated).
+ */
+export function providerCostNano(generation: GenerationRow, costNano: bigint): bigint {
+  if (generation.upstreamCostNano !== null && generation.upstreamCostNano !== undefined)
+    return generation.upstreamCostNano;
+  const markup = BigInt(generation.markupBasisPoints ?? 0);
+  return (costNano * BASIS_POINTS) / (BASIS_POINTS + markup);
+}
 
 /**
  * Sums generations into their `usage_hourly` slots (account, key, model, provider, UTC hour of the call's start).
@@ -83,6 +98,7 @@ export function rollUpGenerations(
         0,
         0,
         0,
+        0n,
       ];
       slots.set(slot, row);
     }
@@ -99,6 +115,7 @@ export function rollUpGenerations(
       row[14] += generation.timeToFirstTokenMs;
       row[15] += 1;
     }
+    row[16] += providerCostNano(generation, costNano);
   }
   return [...slots.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
 }

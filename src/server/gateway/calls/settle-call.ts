@@ -56,6 +56,8 @@ export function settle(context: CallContext, outcome: CallOutcome): Metered {
     imageCount: context.prompt.imageCount,
     costNano,
     upstreamCostNano: usage.upstreamCostNano ?? null,
+    priceVersionId: endpoint.priceVersionId,
+    markupBasisPoints: Number(endpoint.prices.markupBasisPoints),
     // Only a call that failed over has attempts worth a column; one attempt is the generation's own channel.
     attempts: context.attempts.length > 1 ? context.attempts : null,
     latencyMs: Math.max(0, Math.round(now - context.startedAt)),

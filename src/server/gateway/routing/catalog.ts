@@ -47,7 +47,10 @@ export interface ChannelTimeouts {
 export interface ModelEndpoint {
   id: string;
   upstreamModel: string;
+  /** Markup included: the endpoint's own, or the platform's. */
   prices: TokenPrices;
+  /** The price version these prices are (`endpoint_price_versions.id`), recorded on each generation billed at them. */
+  priceVersionId: number | null;
   priority: number;
   weight: number;
   channel: ResolvedChannel;

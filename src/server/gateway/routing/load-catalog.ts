@@ -1,6 +1,6 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, max, sql } from "drizzle-orm";
 import type { Database } from "~/server/db";
-import { channels, modelEndpoints, models } from "~/server/db/schema";
+import { channels, endpointPriceVersions, modelEndpoints, models } from "~/server/db/schema";
 import type { CatalogModel, ResolvedChannel } from "./catalog";
 
 /** The author of Tollgate's own models (the offline demo). */
@@ -29,8 +29,10 @@ export function resolveChannel(channel: typeof channels.$inferSelect, apiKey: st
 }
 
 /**
- * Reads enabled models with their enabled endpoints and channels, decrypting each channel's secret once. The
- * platform's markup (basis points) is attached to every endpoint's prices, to be applied once per call.
+ * Reads enabled models with their enabled endpoints and channels, decrypting each channel's secret once. Each
+ * endpoint's markup (basis points: its own, else the platform's) is attached to its prices, to be applied once per
+ * call, with the price version they are: read in the same statement, so a change committed meanwhile cannot pair one
+ * version's id with another's prices.
  */
 export async function loadCatalog(
   db: Database,
@@ -40,7 +42,14 @@ export async function loadCatalog(
   const [modelRows, endpointRows] = await Promise.all([
     db.select().from(models).where(eq(models.enabled, true)),
     db
-      .select({ endpoint: modelEndpoints, channel: channels })
+      .select({
+        endpoint: modelEndpoints,
+        channel: channels,
+        priceVersionId: sql<number | null>`(${db
+          .select({ id: max(endpointPriceVersions.id) })
+          .from(endpointPriceVersions)
+          .where(eq(endpointPriceVersions.endpointId, modelEndpoints.id))})`.mapWith(Number),
+      })
       .from(modelEndpoints)
       .innerJoin(channels, eq(channels.id, modelEndpoints.channelId))
       // A broken channel (its key was refused) is not routed to until an operator fixes it.
@@ -49,7 +58,7 @@ export async function loadCatalog(
 
   const resolvedChannels = new Map<string, ResolvedChannel>();
   const byModel = new Map<string, CatalogModel["endpoints"]>();
-  for (const { endpoint, channel } of endpointRows) {
+  for (const { endpoint, channel, priceVersionId } of endpointRows) {
     let resolved = resolvedChannels.get(channel.id);
     if (resolved === undefined) {
       resolved = resolveChannel(
@@ -70,8 +79,9 @@ export async function loadCatalog(
         reasoningPriceNano: endpoint.reasoningPriceNano,
         requestPriceNano: endpoint.requestPriceNano,
         imagePriceNano: endpoint.imagePriceNano,
-        markupBasisPoints,
+        markupBasisPoints: endpoint.markupBasisPoints === null ? markupBasisPoints : BigInt(endpoint.markupBasisPoints),
       },
+      priceVersionId,
       priority: endpoint.priority,
       weight: endpoint.weight,
       channel: resolved,

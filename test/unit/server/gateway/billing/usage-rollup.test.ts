@@ -33,10 +33,21 @@ describe("rollUpGenerations", () => {
       settled({ apiKeyId: null }),
     ]);
     expect(rows).toEqual([
-      ["u", null, "m", "p", "2026-11-20T10:00:00.000Z", 1, 0, 3, 2, 0, 0, 1, 100n, 10, 0, 0],
-      ["u", "k", "m", "p", "2026-11-20T10:00:00.000Z", 3, 1, 6, 4, 0, 0, 2, 200n, 30, 7, 1],
-      ["u", "k", "m", "p", "2026-11-20T11:00:00.000Z", 1, 0, 3, 2, 0, 0, 1, 100n, 10, 0, 0],
+      ["u", null, "m", "p", "2026-11-20T10:00:00.000Z", 1, 0, 3, 2, 0, 0, 1, 100n, 10, 0, 0, 100n],
+      ["u", "k", "m", "p", "2026-11-20T10:00:00.000Z", 3, 1, 6, 4, 0, 0, 2, 200n, 30, 7, 1, 200n],
+      ["u", "k", "m", "p", "2026-11-20T11:00:00.000Z", 1, 0, 3, 2, 0, 0, 1, 100n, 10, 0, 0, 100n],
     ]);
+  });
+
+  it("sums what the calls cost Tollgate: the upstream's charge where reported, else the cost without markup", () => {
+    const [row] = rollUpGenerations([
+      settled({ markupBasisPoints: 1000 }, 1_100n),
+      settled({ markupBasisPoints: 550 }, 1_000n),
+      settled({ markupBasisPoints: 1000, upstreamCostNano: 700n }, 1_100n),
+      settled({ markupBasisPoints: null }, 50n),
+    ]);
+    // 1,100 / 1.1 = 1,000; 1,000 / 1.055 = 947.86 → 947 (never overstating the margin); 700 as reported; 50.
+    expect(row?.[16]).toBe(1_000n + 947n + 700n + 50n);
   });
 
   it("orders slots the same way whatever order the calls came in, so batches lock them in one order", () => {

@@ -13,6 +13,7 @@ function endpoint(
   return {
     id,
     upstreamModel: id,
+    priceVersionId: null,
     priority,
     weight,
     prices: tokenPrices({ inputPriceNano: 0n, outputPriceNano: 0n }),

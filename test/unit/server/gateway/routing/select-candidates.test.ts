@@ -8,6 +8,7 @@ function endpoint(provider: string, priority: number): ModelEndpoint {
   return {
     id: provider,
     upstreamModel: "m",
+    priceVersionId: null,
     priority,
     weight: 1,
     prices: tokenPrices({ inputPriceNano: 1_000_000_000n, outputPriceNano: 2_000_000_000n }),

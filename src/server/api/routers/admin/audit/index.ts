@@ -1,0 +1,4 @@
+import { createTRPCRouter } from "../../../trpc";
+import { listAudit } from "./list";
+
+export const adminAuditRouter = createTRPCRouter({ list: listAudit });
