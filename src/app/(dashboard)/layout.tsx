@@ -31,6 +31,7 @@ export default async function DashboardLayout({ children }: { children: ReactNod
         <NavLink href="/keys">API keys</NavLink>
         <NavLink href="/billing">Billing</NavLink>
         <NavLink href="/account">Account</NavLink>
+        {me.role === "admin" && <NavLink href="/admin/overview">Admin</NavLink>}
         <span className="muted small nav-user">{me.email}</span>
         <SignOutButton />
       </SiteHeader>

@@ -1,5 +1,6 @@
 import { and, desc, eq, ilike, lt, or, sql } from "drizzle-orm";
 import type { Database } from "~/server/db";
+import { containsPattern } from "~/server/db/like-pattern";
 import { rowsOf } from "~/server/db/raw-rows";
 import { balances, ledgerEntries, topUps, users } from "~/server/db/schema";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
@@ -22,7 +23,6 @@ const RECENT_ROWS = 20;
  */
 export async function searchUsers(db: Database, page: { query: string; limit: number; cursor: string | null }) {
   const query = page.query.trim();
-  const pattern = `%${query.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
   let after;
   if (page.cursor !== null) {
     // Compare in the database: timestamps there have microseconds, a JS Date only milliseconds.
@@ -45,7 +45,7 @@ export async function searchUsers(db: Database, page: { query: string; limit: nu
     })
     .from(users)
     .leftJoin(balances, eq(balances.userId, users.id))
-    .where(and(query === "" ? undefined : or(eq(users.id, query), ilike(users.email, pattern)), after))
+    .where(and(query === "" ? undefined : or(eq(users.id, query), ilike(users.email, containsPattern(query))), after))
     .orderBy(desc(users.createdAt), desc(users.id))
     .limit(page.limit + 1);
   const items = rows.slice(0, page.limit).map((row) => {
@@ -94,9 +94,13 @@ export async function describeAccount(
   const spentByDay = new Map(
     rowsOf<{ day: string; cost: string; requests: number }>(spendRows).map((spend) => [spend.day, spend]),
   );
+  let spentNano = 0n;
+  let requests = 0;
   const spendByDay = Array.from({ length: ACCOUNT_SPEND_DAYS }, (_, index) => {
     const day = new Date(from.getTime() + index * DAY_MS).toISOString().slice(0, 10);
     const spend = spentByDay.get(day);
+    spentNano += BigInt(spend?.cost ?? "0");
+    requests += spend?.requests ?? 0;
     return { day, costUsd: formatNanoAsUsd(BigInt(spend?.cost ?? "0")), requests: spend?.requests ?? 0 };
   });
   const balanceNano = balance?.balanceNano ?? 0n;
@@ -121,6 +125,9 @@ export async function describeAccount(
     availableUsd: formatNanoAsUsd(balanceNano - held),
     flagReason: balance?.flaggedAt == null ? null : balance.flagReason,
     spendByDay,
+    /** Over the days of `spendByDay`, exact. */
+    spentUsd: formatNanoAsUsd(spentNano),
+    requests,
     keys: keys.map((key) => describeApiKey(key, now)),
     topUps: recentTopUps.map((topUp) => ({
       id: topUp.id,

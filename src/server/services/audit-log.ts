@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, lt, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Database, Queryable } from "~/server/db";
+import { containsPattern, prefixPattern } from "~/server/db/like-pattern";
 import { auditLog } from "~/server/db/schema";
 import type { AuditActor } from "./audit-actor";
 
@@ -97,16 +98,13 @@ export async function listAuditLog(
   const conditions: (SQL | undefined)[] = [
     filter.action == null
       ? undefined
-      : or(eq(auditLog.action, filter.action), sql`${auditLog.action} like ${`${likeEscaped(filter.action)}.%`}`),
+      : or(eq(auditLog.action, filter.action), sql`${auditLog.action} like ${prefixPattern(`${filter.action}.`)}`),
     filter.targetType == null ? undefined : eq(auditLog.targetType, filter.targetType),
     filter.targetId == null ? undefined : eq(auditLog.targetId, filter.targetId),
     filter.target == null
       ? undefined
-      : or(
-          eq(auditLog.targetId, filter.target),
-          sql`${auditLog.targetLabel} ilike ${`%${likeEscaped(filter.target)}%`}`,
-        ),
-    filter.actor == null ? undefined : sql`${auditLog.actor} ilike ${`%${likeEscaped(filter.actor)}%`}`,
+      : or(eq(auditLog.targetId, filter.target), sql`${auditLog.targetLabel} ilike ${containsPattern(filter.target)}`),
+    filter.actor == null ? undefined : sql`${auditLog.actor} ilike ${containsPattern(filter.actor)}`,
     filter.from == null ? undefined : gte(auditLog.at, filter.from),
     filter.to == null ? undefined : lt(auditLog.at, filter.to),
     page.cursor === null ? undefined : lt(auditLog.id, page.cursor),
@@ -119,8 +117,4 @@ export async function listAuditLog(
     .limit(page.limit + 1);
   const items = rows.slice(0, page.limit);
   return { items, nextCursor: rows.length > page.limit ? (items.at(-1)?.id ?? null) : null };
-}
-
-function likeEscaped(text: string): string {
-  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }

@@ -196,3 +196,12 @@ export async function addChannelModels(
   if (added > 0) await changes.publish({ topic: "catalog-changed" });
   return added;
 }
+
+/** The endpoints through which a channel serves models, by model id. */
+export async function listChannelEndpoints(db: Database, channelId: string): Promise<ModelEndpointRow[]> {
+  return db
+    .select()
+    .from(modelEndpoints)
+    .where(eq(modelEndpoints.channelId, channelId))
+    .orderBy(asc(modelEndpoints.modelId));
+}

@@ -1,12 +1,13 @@
 import { desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "~/server/db";
-import { promoCodes, promoRedemptions } from "~/server/db/schema";
+import { promoCodes, promoRedemptions, users } from "~/server/db/schema";
 import type { ChangeBus } from "~/server/changes";
 import { postLedgerEntries } from "~/server/gateway/billing/ledger";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
 import type { AuditActor } from "./audit-actor";
 import { recordAudit } from "./audit-log";
+import { NotFoundError } from "./users";
 
 export type PromoCode = typeof promoCodes.$inferSelect;
 
@@ -129,4 +130,39 @@ export async function redeemPromoCode(
   });
   await changes.publish({ topic: "balance-changed", userId: input.userId });
   return result;
+}
+
+/**
+ * Ends a code now: it can no longer be redeemed (redemptions already made stay). An already expired code keeps its
+ * expiry; audited either way only when it changes.
+ */
+export async function expirePromoCode(db: Database, promoCodeId: string, actor: AuditActor): Promise<PromoCode> {
+  return db.transaction(async (tx) => {
+    const [before] = await tx.select().from(promoCodes).where(eq(promoCodes.id, promoCodeId)).for("update").limit(1);
+    if (before === undefined) throw new NotFoundError(`No promo code ${promoCodeId}`);
+    const now = new Date();
+    if (before.expiresAt !== null && before.expiresAt <= now) return before;
+    const [after] = await tx
+      .update(promoCodes)
+      .set({ expiresAt: now })
+      .where(eq(promoCodes.id, promoCodeId))
+      .returning();
+    await recordAudit(tx, actor, {
+      action: "promo-code.expire",
+      target: { type: "promo-code", id: before.id, label: before.code },
+      before: { expiresAt: before.expiresAt },
+      after: { expiresAt: now },
+    });
+    return after!;
+  });
+}
+
+/** Who redeemed a code and when, newest first. */
+export async function listPromoRedemptions(db: Database, promoCodeId: string) {
+  return db
+    .select({ userId: promoRedemptions.userId, email: users.email, redeemedAt: promoRedemptions.redeemedAt })
+    .from(promoRedemptions)
+    .innerJoin(users, eq(users.id, promoRedemptions.userId))
+    .where(eq(promoRedemptions.promoCodeId, promoCodeId))
+    .orderBy(desc(promoRedemptions.redeemedAt));
 }

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generations, topUps, usageHourly } from "~/server/db/schema";
+import { auditLog, generations, topUps, usageHourly } from "~/server/db/schema";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
 import { createApiKey } from "~/server/services/api-keys";
 import { addCredits } from "~/server/services/credits";
@@ -75,6 +75,7 @@ describe("the console's account and overview reads", () => {
       disabledAt: null,
       rateLimits: { requestsPerMinute: null, tokensPerMinute: null, concurrentRequests: null },
     });
+    expect(account).toMatchObject({ spentUsd: formatNanoAsUsd(spentNano), requests: 3 });
     expect(account.spendByDay).toHaveLength(30);
     expect(account.spendByDay.at(-1)).toEqual({
       day: new Date().toISOString().slice(0, 10),
@@ -121,5 +122,57 @@ describe("the console's account and overview reads", () => {
     ]);
     expect(overview.now.errorRate).toBe(0);
     expect(overview.now.requestsPerMinute).toBeCloseTo(3 / 5);
+  });
+
+  it("expires a promo code now, once, audited, and lists who redeemed it", async () => {
+    const caller = app.callerFor(admin);
+    const promo = await caller.admin.promoCodes.create({ code: "SPRING-26", amountUsd: "3" });
+    await app.callerFor(member).billing.redeemPromo({ code: "spring-26" });
+    expect(await caller.admin.promoCodes.redemptions({ id: promo.id })).toEqual([
+      expect.objectContaining({ userId: member.id, email: member.email }),
+    ]);
+    const expired = await caller.admin.promoCodes.expire({ id: promo.id });
+    expect(expired.expiresAt?.getTime()).toBeLessThanOrEqual(Date.now());
+    // Expiring an expired code changes nothing and records nothing.
+    await caller.admin.promoCodes.expire({ id: promo.id });
+    const rows = await app.container.db.select().from(auditLog).where(eq(auditLog.targetId, promo.id));
+    expect(rows.map((row) => row.action)).toEqual(["promo-code.create", "promo-code.expire"]);
+    // Nobody else can redeem it now.
+    const refused = caller.billing.redeemPromo({ code: "SPRING-26" });
+    await expect(refused).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    await expect(refused).rejects.toThrow(/expired/);
+    await expect(caller.admin.promoCodes.expire({ id: "00000000-0000-4000-8000-000000000000" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+  });
+
+  it("searches every account's ledger by kind, email and dates, and reconciles from the console", async () => {
+    const caller = app.callerFor(admin);
+    const usage = await caller.admin.money.ledger({ kind: "usage", email: "shopper@" });
+    expect(usage.items.length).toBeGreaterThan(0);
+    expect(usage.items.every((entry) => entry.kind === "usage" && entry.email === member.email)).toBe(true);
+    const promos = await caller.admin.money.ledger({ kind: "promo", email: "SHOPPER" });
+    expect(promos.items.map((entry) => entry.amountUsd)).toEqual(["3"]);
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    expect((await caller.admin.money.ledger({ from: tomorrow })).items).toEqual([]);
+    // Paging: one at a time, newest first, each entry once.
+    const all = await caller.admin.money.ledger({ email: "shopper@", limit: 200 });
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Awaited<ReturnType<typeof caller.admin.money.ledger>> = await caller.admin.money.ledger({
+        email: "shopper@",
+        limit: 1,
+        cursor,
+      });
+      paged.push(...page.items.map((entry) => entry.id));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(paged).toEqual(all.items.map((entry) => entry.id));
+
+    const reconciled = await caller.admin.money.reconcile();
+    expect(reconciled.mismatches).toEqual([]);
+    expect(reconciled.accounts).toBeGreaterThanOrEqual(2);
+    expect(await caller.admin.money.stripeEvents()).toEqual([]);
   });
 });

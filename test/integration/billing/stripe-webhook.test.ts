@@ -176,7 +176,8 @@ describe("POST /api/stripe/webhook", () => {
     expect(await deliver(event("customer.created", { id: "cus_test_x", object: "customer" }))).toMatchObject({
       status: 200,
     });
-    expect(await eventRow(ignored.id)).toBeUndefined();
+    // Kept as ignored, so operators see what Stripe sends that nothing acts on.
+    expect(await eventRow(ignored.id)).toMatchObject({ ignored: true, attempts: 0, lastError: null });
     expect(await ledgerOf(harness.container.db, userId)).toEqual([]);
     expect((await topUpRow(topUpId)).status).toBe("pending");
   });
@@ -210,12 +211,18 @@ describe("POST /api/stripe/webhook", () => {
     const completed = event("checkout.session.completed", session);
     expect((await deliver(completed)).status).toBe(500);
     expect(await ledgerOf(harness.container.db, userId)).toEqual([]);
-    expect((await eventRow(completed.id))?.processedAt).toBeNull();
+    const failing = await eventRow(completed.id);
+    expect(failing).toMatchObject({ processedAt: null, attempts: 1, ignored: false });
+    expect(failing?.lastError).toEqual(expect.any(String));
+    expect(failing?.lastError).not.toBe("");
 
     fake.paymentIntents.set(intentId, intent);
     expect((await deliver(completed)).status).toBe(200);
     expect(await balanceOf(harness.container.db, userId)).toBe(parseUsdToNano("10"));
-    expect((await eventRow(completed.id))?.processedAt).toBeInstanceOf(Date);
+    // Handled on the second delivery; the error is cleared.
+    const handled = await eventRow(completed.id);
+    expect(handled).toMatchObject({ attempts: 2, lastError: null });
+    expect(handled?.processedAt).toBeInstanceOf(Date);
     await expectLedgerConsistent(harness.container.db, userId);
   });
 

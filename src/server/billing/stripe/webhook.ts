@@ -23,6 +23,9 @@ export const STRIPE_EVENT_HANDLERS: Readonly<Record<string, StripeEventHandler>>
   "payment_intent.payment_failed": paymentIntentPaymentFailed,
 };
 
+/** Enough of an error for an operator to see what failed; the whole of it is in the server log. */
+const MAX_ERROR_LENGTH = 500;
+
 export interface StripeWebhookDeps extends StripeEventContext {
   /** STRIPE_WEBHOOK_SECRET; null refuses every event, since none can be verified. */
   webhookSecret: string | null;
@@ -66,7 +69,14 @@ export async function handleStripeWebhook(
   }
 
   const handler = STRIPE_EVENT_HANDLERS[event.type];
-  if (handler === undefined) return { status: 200, body: { received: true, ignored: true } };
+  if (handler === undefined) {
+    // Kept, so operators can see what Stripe sends that Tollgate does not act on.
+    await deps.db
+      .insert(stripeEvents)
+      .values({ id: event.id, type: event.type, ignored: true, processedAt: sql`now()` })
+      .onConflictDoNothing();
+    return { status: 200, body: { received: true, ignored: true } };
+  }
 
   try {
     // `do nothing` rather than a plain insert: concurrent deliveries of one event must not fail on the primary key.
@@ -78,13 +88,24 @@ export async function handleStripeWebhook(
     if (seen !== undefined && seen.processedAt !== null)
       return { status: 200, body: { received: true, duplicate: true } };
 
+    await deps.db
+      .update(stripeEvents)
+      .set({ attempts: sql`${stripeEvents.attempts} + 1` })
+      .where(eq(stripeEvents.id, event.id));
     await handler(event.data.object, deps);
     await deps.db
       .update(stripeEvents)
-      .set({ processedAt: sql`now()` })
+      .set({ processedAt: sql`now()`, lastError: null })
       .where(and(eq(stripeEvents.id, event.id), isNull(stripeEvents.processedAt)));
     return { status: 200, body: { received: true } };
   } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await deps.db
+      .update(stripeEvents)
+      .set({ lastError: message.slice(0, MAX_ERROR_LENGTH) })
+      .where(eq(stripeEvents.id, event.id))
+      // Best effort: the database may be what failed; the log has the error either way.
+      .catch(() => {});
     deps.logger.error("processing a Stripe event failed; Stripe will retry", {
       error,
       eventId: event.id,

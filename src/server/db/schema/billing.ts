@@ -85,15 +85,28 @@ export const ledgerEntries = pgTable(
   (table) => [unique().on(table.kind, table.externalId), index().on(table.userId, table.id)],
 );
 
-/** Stripe webhook events already seen, so a redelivery does nothing. */
-export const stripeEvents = pgTable("stripe_events", {
-  id: text().primaryKey(),
-  type: text().notNull(),
-  receivedAt: timestamp({ withTimezone: true })
-    .notNull()
-    .default(sql`now()`),
-  processedAt: timestamp({ withTimezone: true }),
-});
+/**
+ * Stripe webhook events received, so a redelivery does nothing, and so operators see how each was handled: processed,
+ * ignored (a type Tollgate does not act on), or failing (its last error, and how many deliveries tried).
+ */
+export const stripeEvents = pgTable(
+  "stripe_events",
+  {
+    id: text().primaryKey(),
+    type: text().notNull(),
+    receivedAt: timestamp({ withTimezone: true })
+      .notNull()
+      .default(sql`now()`),
+    processedAt: timestamp({ withTimezone: true }),
+    /** Deliveries that ran its handler. */
+    attempts: integer().notNull().default(0),
+    /** The last attempt's error, cleared once one succeeds. */
+    lastError: text(),
+    /** Received but not acted on: no handler for its type. */
+    ignored: boolean().notNull().default(false),
+  },
+  (table) => [index().on(table.receivedAt)],
+);
 
 /** The Stripe customer of each user: created on the first top-up, reused after. */
 export const stripeCustomers = pgTable("stripe_customers", {

@@ -3,6 +3,7 @@ import { adminAuditRouter } from "./audit";
 import { adminChannelsRouter } from "./channels";
 import { adminCreditsRouter } from "./credits";
 import { adminModelsRouter } from "./models";
+import { adminMoneyRouter } from "./money";
 import { adminOverviewRouter } from "./overview";
 import { adminPromoCodesRouter } from "./promo-codes";
 import { adminUsersRouter } from "./users";
@@ -16,6 +17,7 @@ export const adminRouter = createTRPCRouter({
   users: adminUsersRouter,
   credits: adminCreditsRouter,
   promoCodes: adminPromoCodesRouter,
+  money: adminMoneyRouter,
   channels: adminChannelsRouter,
   models: adminModelsRouter,
   audit: adminAuditRouter,

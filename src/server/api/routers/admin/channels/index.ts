@@ -1,5 +1,7 @@
 import { createTRPCRouter } from "../../../trpc";
 import { createChannel } from "./create";
+import { channelEndpoints } from "./endpoints";
+import { channelHealth } from "./health";
 import { setChannelEnabledProcedure } from "./set-enabled";
 import { listChannelsProcedure } from "./list";
 import { channelStats } from "./stats";
@@ -13,6 +15,8 @@ import { updateChannelProcedure } from "./update";
 export const adminChannelsRouter = createTRPCRouter({
   list: listChannelsProcedure,
   stats: channelStats,
+  health: channelHealth,
+  endpoints: channelEndpoints,
   create: createChannel,
   update: updateChannelProcedure,
   setEnabled: setChannelEnabledProcedure,
