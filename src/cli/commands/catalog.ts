@@ -1,5 +1,5 @@
 import path from "node:path";
-import { importCatalog, readCatalogFile } from "~/server/services/catalog";
+import { exportCatalog, importCatalog, readCatalogFile } from "~/server/services/catalog";
 import { CommandError, type CommandSpec } from "../command";
 
 function hasCode(error: unknown, code: string): boolean {
@@ -38,4 +38,15 @@ export const catalogImport: CommandSpec = {
   },
 };
 
-export const catalogCommands = [catalogImport];
+export const catalogExport: CommandSpec = {
+  path: ["catalog", "export"],
+  summary: "Print every model with its list prices as a catalog file, for editing and importing back",
+  options: {},
+  async run(_input, { db }) {
+    const file = await exportCatalog(db);
+    // The catalog file itself either way: `catalog export > catalog.json`.
+    return { text: JSON.stringify(file, null, 2), json: file };
+  },
+};
+
+export const catalogCommands = [catalogImport, catalogExport];

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { sql } from "drizzle-orm";
+import { asc, sql } from "drizzle-orm";
 import type { Database } from "~/server/db";
 import { channels, models } from "~/server/db/schema";
 import type { ChangeBus } from "~/server/changes";
-import { catalogFileSchema, type CatalogModel } from "~/server/catalog/catalog-file";
-import { parseUsdToNano } from "~/server/gateway/billing/money";
+import { catalogFileSchema, type CatalogFile, type CatalogModel } from "~/server/catalog/catalog-file";
+import { formatNanoAsUsd, parseUsdToNano } from "~/server/gateway/billing/money";
 import { syncChannelEndpoints } from "./channels";
 import type { AuditActor } from "./audit-actor";
 import { recordAudit } from "./audit-log";
@@ -100,4 +100,43 @@ export async function readCatalogFile(path: string): Promise<CatalogModel[]> {
     throw new Error(`Invalid catalog file ${path}: ${issue?.path.join(".") ?? ""} ${issue?.message ?? ""}`.trim());
   }
   return parsed.data.models;
+}
+
+/** A nullable price as the catalog file writes it. */
+function optionalUsd(nano: bigint | null): string | null {
+  return nano === null ? null : formatNanoAsUsd(nano);
+}
+
+/**
+ * Every model with its list prices, in the catalog file's format: edit it and `catalog import` it back for bulk
+ * changes. Exporting and importing again changes nothing. Endpoints' own prices are not list prices and stay out (an
+ * import reprices every endpoint to the list prices, which is what bulk work means).
+ */
+export async function exportCatalog(db: Database): Promise<CatalogFile> {
+  const rows = await db.select().from(models).orderBy(asc(models.id));
+  return {
+    version: 1,
+    models: rows.map((model) => ({
+      id: model.id,
+      name: model.name,
+      description: model.description,
+      author: model.author,
+      upstreamModel: model.upstreamModel,
+      releasedAt: model.releasedAt.toISOString().slice(0, 10),
+      contextLength: model.contextLength,
+      maxOutputTokens: model.maxOutputTokens,
+      inputModalities: model.inputModalities as CatalogModel["inputModalities"],
+      outputModalities: model.outputModalities as CatalogModel["outputModalities"],
+      supportedParameters: model.supportedParameters,
+      pricing: {
+        input: formatNanoAsUsd(model.inputPriceNano),
+        output: formatNanoAsUsd(model.outputPriceNano),
+        cacheRead: optionalUsd(model.cacheReadPriceNano),
+        cacheWrite: optionalUsd(model.cacheWritePriceNano),
+        reasoning: optionalUsd(model.reasoningPriceNano),
+        request: optionalUsd(model.requestPriceNano),
+        image: optionalUsd(model.imagePriceNano),
+      },
+    })),
+  };
 }

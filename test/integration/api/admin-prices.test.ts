@@ -234,6 +234,12 @@ describe("models and prices in the console", () => {
       (row) => row.action,
     );
     expect(actions).toEqual(["model.create", "model.update", "model.disable"]);
+    // Serving the model was one audited change; serving it again, none.
+    const served = await app.container.db.select().from(auditLog).where(eq(auditLog.targetId, channel.id));
+    expect(served.map((row) => [row.action, row.after])).toEqual([
+      ["channel.create", expect.anything()],
+      ["channel.add-models", { models: ["acme/widget-1"] }],
+    ]);
   });
 
   async function toCatalogInput(id: string) {

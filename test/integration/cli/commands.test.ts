@@ -16,6 +16,7 @@ import {
 import { hashApiKey, API_KEY_PATTERN } from "~/server/gateway/keys/api-key-format";
 import { verifyPassword } from "~/server/services/users";
 import { availableDatabaseKinds } from "../../helpers/test-database";
+import { catalogFileSchema } from "~/server/catalog/catalog-file";
 import { writeTestCatalog } from "./catalog-fixture";
 import { createCliTestContext, expectOneLineError, lastLine, SLOW, type CliTestContext } from "./cli-harness";
 
@@ -582,6 +583,25 @@ describe.each(availableDatabaseKinds())("CLI commands on %s", (kind) => {
       expect(expectOneLineError(await run("catalog", "import", broken))).toMatch(/is not valid JSON/);
       writeFileSync(broken, JSON.stringify({ version: 1, models: [{ id: "x" }] }));
       expect(expectOneLineError(await run("catalog", "import", broken))).toMatch(/^Invalid catalog file /);
+    });
+
+    it("exports the catalog file that imports back unchanged, exact prices included", async () => {
+      writeTestCatalog(harness.dataDir);
+      await run("catalog", "import", writeTestCatalog(harness.dataDir));
+      const exported = await run("catalog", "export");
+      expect(exported.exitCode).toBe(0);
+      const file = catalogFileSchema.parse(JSON.parse(exported.stdout));
+      expect(file.models.find((model) => model.id === "acme/widget-1")?.pricing).toMatchObject({
+        input: "0.000000001",
+        output: "123.456789012",
+      });
+      const again = path.join(harness.dataDir, "exported.json");
+      writeFileSync(again, exported.stdout);
+      const before = await db().select().from(models).orderBy(models.id);
+      expect((await run("catalog", "import", again)).exitCode).toBe(0);
+      const after = await db().select().from(models).orderBy(models.id);
+      const comparable = (rows: typeof before) => rows.map(({ updatedAt: _updatedAt, ...row }) => row);
+      expect(comparable(after)).toEqual(comparable(before));
     });
   });
 

@@ -3,6 +3,7 @@ import Link from "next/link";
 import { formatTokenCount } from "~/components/ui/format";
 import { api } from "~/trpc/server";
 import { AddModelForm } from "./_components/add-model-form";
+import { ExportCatalogButton } from "./_components/export-catalog-button";
 
 export const metadata: Metadata = { title: "Models · Admin" };
 
@@ -15,14 +16,18 @@ export default async function AdminModelsPage() {
         <h1>Models and prices</h1>
         <p className="muted">
           Open a model to edit it, its endpoints&apos; prices and markup, and see every price it has had. For bulk
-          changes, <code>tollgate catalog import FILE</code> still reprices every endpoint from a catalog file.
+          changes, export the catalog file, edit it, and <code>tollgate catalog import FILE</code> it back: that
+          reprices every endpoint to the list prices.
         </p>
       </div>
       <AddModelForm />
       <section className="card" aria-labelledby="models-heading">
-        <h2 id="models-heading" className="card__title">
-          {models.length} models
-        </h2>
+        <div className="card__header-row">
+          <h2 id="models-heading" className="card__title">
+            {models.length} models
+          </h2>
+          <ExportCatalogButton />
+        </div>
         <div className="table-wrap">
           <table className="table table--stack" data-testid="admin-models">
             <thead>

@@ -2,6 +2,7 @@ import { createTRPCRouter } from "../../../trpc";
 import { addEndpoints } from "./add-endpoints";
 import { createModelProcedure } from "./create";
 import { explainCost } from "./explain-cost";
+import { exportModels } from "./export";
 import { getModel } from "./get";
 import { listModels } from "./list";
 import { priceHistory } from "./price-history";
@@ -18,4 +19,5 @@ export const adminModelsRouter = createTRPCRouter({
   addEndpoints,
   priceHistory,
   explainCost,
+  export: exportModels,
 });
