@@ -146,7 +146,7 @@ async function ensureAdmin({ db, env, logger, print }: BootstrapContext): Promis
   const email = env.ADMIN_EMAIL ?? "admin@tollgate.local";
   const generated = env.ADMIN_PASSWORD === undefined;
   const password = env.ADMIN_PASSWORD ?? randomBytes(12).toString("base64url");
-  const admin = await createUser(db, { email, password, role: "admin", name: "Administrator" });
+  const admin = await createUser(db, { email, password, role: "admin", name: "Administrator" }, SYSTEM_ACTOR);
   // Starting credit, so that signing in as the admin, creating a key and calling the demo model works at once.
   await postLedgerEntriesNow(db, [
     {

@@ -20,17 +20,21 @@ export const userCreate: CommandSpec = {
     admin: { type: "boolean", description: "Make the user an administrator" },
     name: { type: "string", valueName: "NAME", description: "Display name" },
   },
-  async run(input, { db }) {
+  async run(input, { db, actor }) {
     const email = readEmail(input);
     const password = passwordSchema.safeParse(requiredString(input, "password"));
     if (!password.success) throw new UsageError(`--password: ${password.error.issues[0]?.message ?? "invalid"}`);
     const name = optionText(input, "name");
-    const user = await createUser(db, {
-      email,
-      password: password.data,
-      role: optionFlag(input, "admin") ? "admin" : "user",
-      name,
-    });
+    const user = await createUser(
+      db,
+      {
+        email,
+        password: password.data,
+        role: optionFlag(input, "admin") ? "admin" : "user",
+        name,
+      },
+      actor,
+    );
     return {
       text: `Created ${user.role === "admin" ? "admin " : ""}user ${user.email} (id ${user.id})`,
       json: { id: user.id, email: user.email, name: user.name, role: user.role, createdAt: user.createdAt },

@@ -3,6 +3,8 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "~/server/db";
 import { balances, users } from "~/server/db/schema";
+import type { AuditActor } from "./audit-actor";
+import { recordAudit } from "./audit-log";
 
 export type User = typeof users.$inferSelect;
 export type UserRole = User["role"];
@@ -38,9 +40,14 @@ export class NotFoundError extends Error {
 }
 
 /** Creates a user with a zero balance. Throws UserExistsError when the email is taken. */
+/**
+ * Creates an account with a password and an empty balance. `actor` is the admin who made it (the CLI, the server's
+ * first start), recorded in the audit log in the same transaction; a customer signing up is no admin action.
+ */
 export async function createUser(
   db: Database,
   input: { email: string; password: string; role?: UserRole; name?: string | null },
+  actor?: AuditActor,
 ): Promise<User> {
   const email = emailSchema.parse(input.email);
   const passwordHash = await hashPassword(passwordSchema.parse(input.password));
@@ -52,6 +59,12 @@ export async function createUser(
       .returning();
     if (user === undefined) throw new UserExistsError(email);
     await tx.insert(balances).values({ userId: user.id }).onConflictDoNothing();
+    if (actor !== undefined)
+      await recordAudit(tx, actor, {
+        action: "user.create",
+        target: { type: "user", id: user.id, label: user.email },
+        after: { email: user.email, role: user.role, name: user.name },
+      });
     return user;
   });
 }

@@ -256,6 +256,30 @@ describe("the audit log of CLI commands", () => {
     expect(await db.select().from(auditLog)).toHaveLength(before);
   });
 
+  it("records an account made from the CLI with its role, never its password", async () => {
+    const { db } = cli.context;
+    const result = await runCli(
+      ["user", "create", "--email", "second-admin@example.com", "--password", "a-secret-password", "--admin", "--json"],
+      cli.context,
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    const { id } = JSON.parse(result.stdout) as { id: string };
+    const rows = await db.select().from(auditLog).where(eq(auditLog.targetId, id));
+    expect(rows).toEqual([
+      expect.objectContaining({
+        action: "user.create",
+        via: "cli",
+        targetLabel: "second-admin@example.com",
+        after: { email: "second-admin@example.com", role: "admin", name: null },
+      }),
+    ]);
+    expect(JSON.stringify(rows)).not.toContain("a-secret-password");
+    // A customer signing up is not an admin action.
+    const before = (await db.select().from(auditLog)).length;
+    await createUser(db, { email: "self-service@example.com", password: "pw-1234567" });
+    expect(await db.select().from(auditLog)).toHaveLength(before);
+  });
+
   it("names the shell's user and host for a command's change", async () => {
     const { db } = cli.context;
     await createUser(db, { email: "cli-audited@example.com", password: "pw-123456" });
