@@ -172,6 +172,11 @@ const envSchema = z.object({
   REDIS_URL: optionalString,
   /** How long graceful shutdown waits for in-flight requests before closing them. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * On SIGTERM, how long /readyz answers 503 while requests are still served, before the server stops taking new
+   * ones: set it to a little more than the load balancer's health-check interval × its unhealthy threshold.
+   */
+  SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).default(0),
   /** Stripe secret key (`sk_live_…`/`sk_test_…`). Unset: top-ups are off and the dashboard says so. */
   STRIPE_SECRET_KEY: optionalString,
   /** Signing secret of the webhook endpoint (`whsec_…`); the webhook refuses every event without it. */

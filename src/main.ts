@@ -53,7 +53,11 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info("shutting down", { signal });
+    logger.info("shutting down", { signal, drainDelayMs: env.SHUTDOWN_DRAIN_DELAY_MS });
+    // /readyz fails first, while traffic is still served, so a load balancer moves it elsewhere before we stop.
+    running.beginDrain();
+    if (env.SHUTDOWN_DRAIN_DELAY_MS > 0)
+      await new Promise((resolve) => setTimeout(resolve, env.SHUTDOWN_DRAIN_DELAY_MS));
     await running.stop(env.SHUTDOWN_TIMEOUT_MS);
     await control?.close();
     // Flushes pending usage rows and debits before the database closes.

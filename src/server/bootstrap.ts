@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import type { Env } from "~/env";
-import type { ChangeBus } from "./changes";
+import { NULL_CHANGE_BUS, type ChangeBus } from "./changes";
 import { DEMO_CHANNEL_NAME, DEMO_MODEL } from "./catalog/demo-model";
 import type { SecretBox } from "./crypto/secret-box";
 import type { Database } from "./db";
@@ -98,7 +98,7 @@ export async function bootstrap(context: BootstrapContext): Promise<void> {
       const { endpointCount } = await addChannel(
         db,
         secretBox,
-        nullChanges,
+        NULL_CHANGE_BUS,
         {
           kind: channel.kind,
           name: channel.name,
@@ -126,19 +126,14 @@ export async function bootstrap(context: BootstrapContext): Promise<void> {
         .where(eq(channels.id, existing.id));
       logger.info("channel updated from configuration", { channel: channel.name });
     }
-    await syncChannelEndpoints(db, existing);
+    // Endpoints for models it does not serve yet; the ones it has keep what an admin set (prices, upstream names).
+    await syncChannelEndpoints(db, existing, undefined, { keepExisting: true });
   }
 
   await ensureAdmin(context);
 }
 
 const FIRST_ADMIN_CREDIT_NANO = 10n * NANO_PER_USD;
-
-const nullChanges: ChangeBus = {
-  publish: () => Promise.resolve(),
-  subscribe: () => () => {},
-  close: () => Promise.resolve(),
-};
 
 async function ensureAdmin({ db, env, logger, print }: BootstrapContext): Promise<void> {
   const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.role, "admin")).limit(1);

@@ -32,6 +32,13 @@ export interface ChangeBus {
   close(): Promise<void>;
 }
 
+/** A bus nobody listens on: for work done before anything subscribes (first-start set-up) or with no one to tell. */
+export const NULL_CHANGE_BUS: ChangeBus = {
+  publish: () => Promise.resolve(),
+  subscribe: () => () => {},
+  close: () => Promise.resolve(),
+};
+
 const CHANNEL = "tollgate_changes";
 const envelopeSchema = z.object({ origin: z.string(), change: changeSchema });
 

@@ -1,12 +1,13 @@
 import { randomBytes, randomFillSync } from "node:crypto";
 import { Redis } from "ioredis";
+import { createReadinessProbe, shippedMigrationCount, type ReadinessReport } from "./health/readiness";
 import { env as processEnv, type Env } from "~/env";
 import { createAutoTopUpFromEnv } from "./billing/stripe/deps-from-container";
 import { bootstrap } from "./bootstrap";
 import { createChangeBus, type ChangeBus } from "./changes";
 import { createSecretBox, type SecretBox } from "./crypto/secret-box";
 import { openDatabase, type Database, type DatabaseHandle } from "./db";
-import { migrate } from "./db/migrate";
+import { defaultMigrationsFolder, migrate } from "./db/migrate";
 import { createDatabaseBalanceHolds, type BalanceHolds, type HoldStatements } from "./gateway/billing/balance-holds";
 import { readBalanceNano } from "./gateway/billing/ledger";
 import { createLeasedBalanceHolds, type LeasedBalanceHolds } from "./gateway/billing/leased-balance-holds";
@@ -65,6 +66,8 @@ export interface Container {
   resetThrottle: SignInThrottle;
   /** Outgoing mail: SMTP_URL, or the log when unset. */
   mailer: Mailer;
+  /** Whether this instance can take traffic: database, migrations, Redis, usage writer (`/readyz`). */
+  readiness: () => Promise<ReadinessReport>;
   /** Flushes pending usage and closes upstream pools and the database. */
   close(): Promise<void>;
 }
@@ -312,6 +315,12 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       PASSWORD_RESET_LIMITS,
     ),
     mailer,
+    readiness: createReadinessProbe({
+      db,
+      redis,
+      usageBackpressure: () => usageWriter.backpressure(),
+      expectedMigrations: shippedMigrationCount(defaultMigrationsFolder),
+    }),
     close() {
       closing ??= (async () => {
         clearInterval(expiredHoldSweep);

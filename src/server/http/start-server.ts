@@ -8,6 +8,11 @@ export type RequestHandler = (request: IncomingMessage, response: ServerResponse
 export interface RunningServer {
   server: Server;
   port: number;
+  /**
+   * From now on `/readyz` answers 503, so that a load balancer stops sending new traffic, while everything else is
+   * still served; `stop` follows after the drain delay.
+   */
+  beginDrain(): void;
   /** Graceful stop: refuse new connections, let in-flight requests finish (bounded), then cut the rest. */
   stop(timeoutMs: number): Promise<void>;
 }
@@ -22,14 +27,38 @@ const notFound: RequestHandler = (_request, response) => {
   return Promise.resolve();
 };
 
+const NO_STORE = { "content-type": "application/json", "cache-control": "no-store" };
+
+/** `/healthz`: the process answers. `/readyz`: it can take traffic (see readiness.ts), and is not draining. */
+async function serveHealth(
+  path: "/healthz" | "/readyz",
+  container: Container,
+  draining: boolean,
+  response: ServerResponse,
+): Promise<void> {
+  if (path === "/healthz") {
+    response.writeHead(200, NO_STORE);
+    response.end(JSON.stringify({ status: "ok" }));
+    return;
+  }
+  if (draining) {
+    response.writeHead(503, NO_STORE);
+    response.end(JSON.stringify({ status: "draining" }));
+    return;
+  }
+  const report = await container.readiness();
+  response.writeHead(report.ready ? 200 : 503, NO_STORE);
+  response.end(JSON.stringify({ status: report.ready ? "ready" : "not ready", checks: report.checks }));
+}
+
 /** /v1 and the public catalog API (/api/v1/models...), which API-only instances serve too. */
 function isGatewayPath(url: string): boolean {
   return url === "/v1" || url.startsWith("/v1/") || url.startsWith("/v1?") || url.startsWith("/api/v1/");
 }
 
 /**
- * The production HTTP server: /v1/* (and /api/v1/*) straight to the gateway core, everything else to `dashboard` (Next's request
- * handler) or 404 when the dashboard is off.
+ * The production HTTP server: /healthz and /readyz answered here in every mode, /v1/* (and /api/v1/*) straight to the
+ * gateway core, everything else to `dashboard` (Next's request handler) or 404 when the dashboard is off.
  */
 export async function startServer(options: {
   container: Container;
@@ -43,6 +72,7 @@ export async function startServer(options: {
   const maxBodyBytes = container.env.MAX_REQUEST_BODY_BYTES;
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
+  let draining = false;
 
   const server = createServer((request, response) => {
     inFlight += 1;
@@ -51,9 +81,13 @@ export async function startServer(options: {
       if (inFlight === 0) onIdle?.();
     });
     const url = request.url ?? "/";
-    const served = isGatewayPath(url)
-      ? serveGatewayRequest(gateway, request, response, { maxBodyBytes })
-      : dashboard(request, response);
+    const path = url.split("?", 1)[0];
+    const served =
+      path === "/healthz" || path === "/readyz"
+        ? serveHealth(path, container, draining, response)
+        : isGatewayPath(url)
+          ? serveGatewayRequest(gateway, request, response, { maxBodyBytes })
+          : dashboard(request, response);
     served.catch((error: unknown) => {
       logger.error("request failed", { error, path: url.split("?")[0] });
       if (!response.headersSent) {
@@ -83,7 +117,11 @@ export async function startServer(options: {
   return {
     server,
     port: (server.address() as AddressInfo).port,
+    beginDrain() {
+      draining = true;
+    },
     stop(timeoutMs) {
+      draining = true;
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();

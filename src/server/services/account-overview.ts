@@ -77,7 +77,7 @@ export async function describeAccount(
     heldNano(userId),
     listApiKeys(db, userId),
     db.execute(sql`
-      select to_char(date_trunc('day', hour, 'UTC'), 'YYYY-MM-DD') as day, sum(cost_nano)::text as cost,
+      select to_char(date_trunc('day', hour, 'UTC') at time zone 'UTC', 'YYYY-MM-DD') as day, sum(cost_nano)::text as cost,
         sum(requests)::int as requests
       from usage_hourly
       where user_id = ${userId} and hour >= ${from.toISOString()}::timestamptz

@@ -24,11 +24,11 @@ export async function describeOverview(db: Database, now: Date = new Date()) {
 
   const [usageRows, topUpRows, activeRows, health, channelRows, failedTopUps, disputes] = await Promise.all([
     db.execute(sql`
-      select to_char(date_trunc('day', hour, 'UTC'), 'YYYY-MM-DD') as day, sum(cost_nano)::text as billed,
+      select to_char(date_trunc('day', hour, 'UTC') at time zone 'UTC', 'YYYY-MM-DD') as day, sum(cost_nano)::text as billed,
         sum(provider_cost_nano)::text as provider_cost, sum(requests)::int as requests
       from usage_hourly where hour >= ${from.toISOString()}::timestamptz group by 1`),
     db.execute(sql`
-      select to_char(date_trunc('day', created_at, 'UTC'), 'YYYY-MM-DD') as day, sum(amount_nano)::text as amount
+      select to_char(date_trunc('day', created_at, 'UTC') at time zone 'UTC', 'YYYY-MM-DD') as day, sum(amount_nano)::text as amount
       from ledger_entries where kind = 'topup' and created_at >= ${from.toISOString()}::timestamptz group by 1`),
     db.execute(sql`
       select count(distinct user_id) filter (where hour >= ${dayAgo.toISOString()}::timestamptz)::int as day,

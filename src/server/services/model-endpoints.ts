@@ -12,6 +12,14 @@ import { NotFoundError } from "./users";
 
 export type ModelEndpointRow = typeof modelEndpoints.$inferSelect;
 
+/** Someone changed the endpoint's prices after the editor read them: saving would undo their change unseen. */
+export class StalePriceEditError extends Error {
+  constructor(current: number | null) {
+    super(`The prices changed since you opened them (now version #${current ?? "?"}); reload and edit again`);
+    this.name = "StalePriceEditError";
+  }
+}
+
 /** USD per one million tokens (or per request/image for the fees), as exact decimal text: "2.5", "0.075". */
 const usdPriceSchema = z
   .string()
@@ -119,6 +127,8 @@ export async function updateModelEndpoint(
   endpointId: string,
   patch: EndpointPatch,
   actor: AuditActor,
+  /** The price version the editor started from: the change is refused if another has been saved since. */
+  expectedPriceVersionId?: number,
 ): Promise<ModelEndpointRow> {
   const updated = await db.transaction(async (tx) => {
     const [before] = await tx
@@ -128,6 +138,15 @@ export async function updateModelEndpoint(
       .for("update")
       .limit(1);
     if (before === undefined) throw new NotFoundError(`No model endpoint ${endpointId}`);
+    if (expectedPriceVersionId !== undefined) {
+      // Read under the row lock: a concurrent change has committed its version, or waits behind us.
+      const [current] = await tx
+        .select({ id: max(endpointPriceVersions.id) })
+        .from(endpointPriceVersions)
+        .where(eq(endpointPriceVersions.endpointId, endpointId));
+      const currentId = current?.id == null ? null : Number(current.id);
+      if (currentId !== expectedPriceVersionId) throw new StalePriceEditError(currentId);
+    }
     await attributePriceChanges(tx, actor);
     const [after] = await tx
       .update(modelEndpoints)

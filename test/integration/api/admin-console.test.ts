@@ -1,7 +1,10 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLog, generations, topUps, usageHourly } from "~/server/db/schema";
+import type { Database } from "~/server/db";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
+import { describeAccount } from "~/server/services/account-overview";
+import { describeOverview } from "~/server/services/admin-overview";
 import { createApiKey } from "~/server/services/api-keys";
 import { addCredits } from "~/server/services/credits";
 import { chatInProcess, readGatewayBody } from "../../helpers/gateway-call";
@@ -91,6 +94,22 @@ describe("the console's account and overview reads", () => {
     const own = await app.callerFor(member).billing.history({});
     expect(history).toEqual(own);
     await expect(caller.admin.users.get({ userId: "no-such-user" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("buckets days in UTC whatever the database session's time zone", async () => {
+    const { db, holds } = app.container;
+    // West of UTC, a UTC midnight printed in local time would be the day before.
+    const [account, overview] = await db.transaction(async (tx) => {
+      await tx.execute(sql`set local timezone = 'America/New_York'`);
+      const inNewYork = tx as unknown as Database;
+      return [
+        await describeAccount(inNewYork, (userId) => holds.heldNano(userId), member.id),
+        await describeOverview(inNewYork),
+      ] as const;
+    });
+    const today = new Date().toISOString().slice(0, 10);
+    expect(account.spendByDay.at(-1)).toMatchObject({ day: today, requests: 3 });
+    expect(overview.days.at(-1)).toMatchObject({ day: today, requests: 3 });
   });
 
   it("sums money in, usage billed, its cost and the margin per day, and lists what needs a human", async () => {

@@ -164,6 +164,28 @@ describe("models and prices in the console", () => {
     expect(await auditCount()).toBe(audits);
   });
 
+  it("refuses a price edit made from a version someone has replaced since, so neither change is lost unseen", async () => {
+    const caller = app.callerFor(admin);
+    const opened = await echoEndpoint();
+    // Another admin saves first.
+    await caller.admin.models.updateEndpoint({
+      id: opened.id,
+      patch: { outputPrice: "7" },
+      expectedPriceVersionId: opened.priceVersionId!,
+    });
+    await expect(
+      caller.admin.models.updateEndpoint({
+        id: opened.id,
+        patch: { inputPrice: "9" },
+        expectedPriceVersionId: opened.priceVersionId!,
+      }),
+    ).rejects.toMatchObject({ code: "CONFLICT" });
+    expect(await echoEndpoint()).toMatchObject({
+      outputPriceNano: 7_000_000_000n,
+      inputPriceNano: opened.inputPriceNano,
+    });
+  });
+
   it("versions cannot be rewritten", async () => {
     const { db } = app.container;
     const refusal = async (statement: Promise<unknown>) => {

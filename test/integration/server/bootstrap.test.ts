@@ -1,12 +1,15 @@
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Env } from "~/env";
+import { NULL_CHANGE_BUS } from "~/server/changes";
 import { bootstrap } from "~/server/bootstrap";
 import { createSecretBox, parseEncryptionKey } from "~/server/crypto/secret-box";
 import { channels, modelEndpoints, models, users } from "~/server/db/schema";
 import { silentLogger } from "~/server/gateway/logger";
 import { parseUsdToNano } from "~/server/gateway/billing/money";
+import { updateModelEndpoint } from "~/server/services/model-endpoints";
 import { authenticateUser } from "~/server/services/users";
+import { TEST_ACTOR } from "../../helpers/audit";
 import { TEST_SECRETS, testEnv } from "../../helpers/gateway-harness";
 import { balanceOf, expectLedgerConsistent } from "../../helpers/ledger-assertions";
 import { createTestDatabase, type TestDatabase } from "../../helpers/test-database";
@@ -85,8 +88,13 @@ describe("bootstrap", () => {
       outputPriceNano: parseUsdToNano("8"),
     });
 
+    // An admin reprices one of its endpoints; the next start (a new key in the environment) keeps that price.
+    const gpt41 = openaiModels.find((endpoint) => endpoint.modelId === "openai/gpt-4.1")!;
+    await updateModelEndpoint(db, NULL_CHANGE_BUS, gpt41.id, { inputPrice: parseUsdToNano("2.5") }, TEST_ACTOR);
     await run(testEnv({ OPENAI_API_KEY: "sk-openai-second" }).env);
     const [updated] = await db.select().from(channels).where(eq(channels.name, "openai"));
     expect(secretBox.decrypt(updated!.encryptedSecret!)).toBe("sk-openai-second");
+    const [kept] = await db.select().from(modelEndpoints).where(eq(modelEndpoints.id, gpt41.id));
+    expect(kept).toMatchObject({ inputPriceNano: parseUsdToNano("2.5"), upstreamModel: "gpt-4.1" });
   });
 });

@@ -10,6 +10,7 @@ const PAGE_SIZE = 50;
 
 /** The subjects an action can be filtered by; each covers all its verbs (`channel` → create, update, test…). */
 const SUBJECTS = [
+  ["user", "Accounts created"],
   ["account", "Accounts"],
   ["credits", "Credits"],
   ["key", "Keys"],

@@ -6,6 +6,7 @@ import { users } from "~/server/db/schema";
 import { NANO_PER_USD } from "~/server/gateway/billing/money";
 import { AccountStatusError } from "~/server/services/account-status";
 import { ChannelInputError, ChannelNameTakenError } from "~/server/services/channels";
+import { StalePriceEditError } from "~/server/services/model-endpoints";
 import { ModelExistsError } from "~/server/services/models";
 import { PromoCodeError } from "~/server/services/promo-codes";
 import { NotFoundError } from "~/server/services/users";
@@ -29,7 +30,11 @@ export async function requireUser(db: Database, input: { userId?: string | undef
 /** The services' errors as tRPC codes, their messages kept (they are written for the admin); anything else as is. */
 export function asTRPCError(error: unknown): unknown {
   if (error instanceof NotFoundError) return new TRPCError({ code: "NOT_FOUND", message: error.message });
-  if (error instanceof ChannelNameTakenError || error instanceof ModelExistsError)
+  if (
+    error instanceof ChannelNameTakenError ||
+    error instanceof ModelExistsError ||
+    error instanceof StalePriceEditError
+  )
     return new TRPCError({ code: "CONFLICT", message: error.message });
   if (error instanceof ChannelInputError || error instanceof AccountStatusError)
     return new TRPCError({ code: "BAD_REQUEST", message: error.message });

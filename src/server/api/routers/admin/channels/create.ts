@@ -25,8 +25,14 @@ export const createChannel = adminProcedure
       weight: channelPatchSchema.shape.weight,
       aggregator: channelPatchSchema.shape.aggregator,
       models: z
-        .array(z.object({ modelId: z.string().trim().min(1), upstreamModel: z.string().trim().min(1).optional() }))
+        .array(
+          z.object({
+            modelId: z.string().trim().min(1).max(200),
+            upstreamModel: z.string().trim().min(1).max(200).optional(),
+          }),
+        )
         .min(1)
+        .max(500)
         .optional(),
     }),
   )

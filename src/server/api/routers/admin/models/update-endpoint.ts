@@ -8,9 +8,23 @@ import { mapServiceErrors } from "../shared";
  * is a new dated version; new calls on every gateway are billed at it from the moment it commits.
  */
 export const updateEndpoint = adminProcedure
-  .input(z.object({ id: z.uuid(), patch: endpointPatchSchema }))
+  .input(
+    z.object({
+      id: z.uuid(),
+      patch: endpointPatchSchema,
+      /** The price version the editor showed; a newer one makes this CONFLICT instead of overwriting it. */
+      expectedPriceVersionId: z.number().int().positive().optional(),
+    }),
+  )
   .mutation(({ ctx, input }) =>
     mapServiceErrors(() =>
-      updateModelEndpoint(ctx.container.db, ctx.container.changes, input.id, input.patch, ctx.actor),
+      updateModelEndpoint(
+        ctx.container.db,
+        ctx.container.changes,
+        input.id,
+        input.patch,
+        ctx.actor,
+        input.expectedPriceVersionId,
+      ),
     ),
   );

@@ -10,7 +10,7 @@ export const createPromo = adminProcedure
       code: promoCodeSchema,
       amountUsd: usdAmountSchema.refine((nano) => nano > 0n && nano <= MAX_GRANT_NANO, "Between 0 and 1,000,000 USD"),
       /** Across all users; each user can redeem a code once. Omitted or null for no cap. */
-      maxRedemptions: z.number().int().min(1).nullish(),
+      maxRedemptions: z.number().int().min(1).max(2_147_483_647).nullish(),
       expiresAt: z.date().nullish(),
     }),
   )

@@ -32,7 +32,10 @@ export function usdText(nano: bigint): string {
 }
 
 /** Edits an endpoint's prices, markup, priority and weight; only what changed is sent. */
-export function EndpointPriceForm({ endpoint, onDone }: { endpoint: Endpoint; onDone: () => void }) {
+export function EndpointPriceForm({ endpoint: current, onDone }: { endpoint: Endpoint; onDone: () => void }) {
+  // What the editor opened with: changes are worked out against it (the prop follows refetches), and saving is
+  // refused if someone saved another price version since.
+  const [endpoint] = useState(current);
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [prices, setPrices] = useState<Record<PriceField, string>>(
@@ -71,7 +74,11 @@ export function EndpointPriceForm({ endpoint, onDone }: { endpoint: Endpoint; on
     if (markup.trim() !== markupBefore) patch.markupPercent = markup.trim() === "" ? null : markup.trim();
     if (Number(priority) !== endpoint.priority) patch.priority = Number(priority);
     if (Number(weight) !== endpoint.weight) patch.weight = Number(weight);
-    update.mutate({ id: endpoint.id, patch });
+    update.mutate({
+      id: endpoint.id,
+      patch,
+      ...(endpoint.priceVersionId === null ? {} : { expectedPriceVersionId: endpoint.priceVersionId }),
+    });
   }
 
   const id = (field: string) => `endpoint-${endpoint.id}-${field}`;

@@ -18,7 +18,15 @@ export function AdjustCreditForm({ userId }: { userId: string }) {
   const [direction, setDirection] = useState<"credit" | "debit">("credit");
   const [amount, setAmount] = useState("");
   const [note, setNote] = useState("");
+  // One id per filled-in form: a double click or a resubmission after a lost answer posts once; any edit is a new
+  // adjustment with a new id.
   const [requestId, setRequestId] = useState(() => crypto.randomUUID());
+  const edited =
+    <T,>(set: (value: T) => void) =>
+    (value: T) => {
+      set(value);
+      setRequestId(crypto.randomUUID());
+    };
   const adjust = useMutation(
     trpc.admin.credits.adjust.mutationOptions({
       onSuccess: async () => {
@@ -51,7 +59,7 @@ export function AdjustCreditForm({ userId }: { userId: string }) {
               id="adjust-direction"
               className="input"
               value={direction}
-              onChange={(event) => setDirection(event.target.value as "credit" | "debit")}
+              onChange={(event) => edited(setDirection)(event.target.value as "credit" | "debit")}
             >
               <option value="credit">Credit (add)</option>
               <option value="debit">Debit (take)</option>
@@ -67,7 +75,7 @@ export function AdjustCreditForm({ userId }: { userId: string }) {
               pattern="\d+(\.\d{1,9})?"
               title="A USD amount with at most 9 decimals"
               value={amount}
-              onChange={(event) => setAmount(event.target.value)}
+              onChange={(event) => edited(setAmount)(event.target.value)}
               required
             />
           </label>
@@ -79,7 +87,7 @@ export function AdjustCreditForm({ userId }: { userId: string }) {
             className="input"
             placeholder="Goodwill credit for the outage on 3 Dec"
             value={note}
-            onChange={(event) => setNote(event.target.value)}
+            onChange={(event) => edited(setNote)(event.target.value)}
             maxLength={500}
             required
           />
