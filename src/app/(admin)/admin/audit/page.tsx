@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { formatDateTime } from "~/components/ui/format";
 import { dayParam, keptParams, textParam, type SearchParams } from "../_components/search-params";
+import { FilterTail } from "../_components/filter-tail";
 import { api } from "~/trpc/server";
 
 export const metadata: Metadata = { title: "Audit log · Admin" };
@@ -82,24 +83,7 @@ export default async function AdminAuditPage({ searchParams }: { searchParams: P
               defaultValue={kept.target}
             />
           </label>
-          <label className="field" htmlFor="audit-from">
-            <span className="field__label">From (UTC)</span>
-            <input id="audit-from" name="from" type="date" className="input" defaultValue={kept.from} />
-          </label>
-          <label className="field" htmlFor="audit-to">
-            <span className="field__label">To (UTC)</span>
-            <input id="audit-to" name="to" type="date" className="input" defaultValue={kept.to} />
-          </label>
-          <div className="filter-form__buttons">
-            <button type="submit" className="button button--primary">
-              Filter
-            </button>
-            {filtered && (
-              <Link href="/admin/audit" className="button button--ghost">
-                Clear
-              </Link>
-            )}
-          </div>
+          <FilterTail idPrefix="audit" from={kept.from} to={kept.to} filtered={filtered} clearHref="/admin/audit" />
         </form>
       </section>
       <section className="card" aria-labelledby="audit-heading">

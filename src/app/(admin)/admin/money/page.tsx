@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { formatDateTime, usdColumnFormat } from "~/components/ui/format";
 import { dayParam, keptParams, textParam, type SearchParams } from "../_components/search-params";
+import { FilterTail } from "../_components/filter-tail";
 import { api, getQueryClient, HydrateClient, trpc } from "~/trpc/server";
 import { PromoCodes } from "./_components/promo-codes";
 import { ReconcileCard } from "./_components/reconcile-card";
@@ -66,24 +67,7 @@ export default async function AdminMoneyPage({ searchParams }: { searchParams: P
               placeholder="part of it"
             />
           </label>
-          <label className="field" htmlFor="ledger-from">
-            <span className="field__label">From (UTC)</span>
-            <input id="ledger-from" name="from" type="date" className="input" defaultValue={kept.from} />
-          </label>
-          <label className="field" htmlFor="ledger-to">
-            <span className="field__label">To (UTC)</span>
-            <input id="ledger-to" name="to" type="date" className="input" defaultValue={kept.to} />
-          </label>
-          <div className="filter-form__buttons">
-            <button type="submit" className="button button--primary">
-              Filter
-            </button>
-            {filtered && (
-              <Link href="/admin/money" className="button button--ghost">
-                Clear
-              </Link>
-            )}
-          </div>
+          <FilterTail idPrefix="ledger" from={kept.from} to={kept.to} filtered={filtered} clearHref="/admin/money" />
         </form>
         {ledger.items.length === 0 ? (
           <p className="muted">{filtered ? "No entry matches these filters." : "The ledger is empty."}</p>

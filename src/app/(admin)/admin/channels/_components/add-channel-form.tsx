@@ -4,6 +4,7 @@ import { formErrorMessage } from "~/components/ui/form-error";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "~/trpc/react";
+import { TextField } from "~/app/(admin)/admin/_components/text-field";
 
 const KINDS = [
   ["openai-compatible", "OpenAI-compatible"],
@@ -93,51 +94,41 @@ export function AddChannelForm() {
                 ))}
               </select>
             </label>
-            <label className="field" htmlFor="channel-name">
-              <span className="field__label">Name</span>
-              <input
-                id="channel-name"
-                className="input"
-                value={name}
-                onChange={(event) => setName(event.target.value)}
-                required
-                maxLength={200}
-                placeholder="deepseek-main"
-              />
-            </label>
-            <label className="field" htmlFor="channel-provider">
-              <span className="field__label">Provider slug</span>
-              <input
-                id="channel-provider"
-                className="input"
-                value={provider}
-                onChange={(event) => setProvider(event.target.value)}
-                placeholder="from the kind"
-              />
-            </label>
-          </div>
-          <label className="field" htmlFor="channel-base-url">
-            <span className="field__label">Base URL</span>
-            <input
-              id="channel-base-url"
-              className="input input--mono"
-              value={baseUrl}
-              onChange={(event) => setBaseUrl(event.target.value)}
+            <TextField
+              id="channel-name"
+              label="Name"
+              value={name}
               required
-              placeholder="https://api.deepseek.com/v1"
+              maxLength={200}
+              placeholder="deepseek-main"
+              onChange={setName}
             />
-          </label>
-          <label className="field" htmlFor="channel-key">
-            <span className="field__label">Upstream key (stored encrypted, never shown again)</span>
-            <input
-              id="channel-key"
-              className="input input--mono"
-              type="password"
-              autoComplete="off"
-              value={apiKey}
-              onChange={(event) => setApiKey(event.target.value)}
+            <TextField
+              id="channel-provider"
+              label="Provider slug"
+              value={provider}
+              placeholder="from the kind"
+              onChange={setProvider}
             />
-          </label>
+          </div>
+          <TextField
+            id="channel-base-url"
+            label="Base URL"
+            value={baseUrl}
+            required
+            placeholder="https://api.deepseek.com/v1"
+            onChange={setBaseUrl}
+            mono
+          />
+          <TextField
+            id="channel-key"
+            label="Upstream key (stored encrypted, never shown again)"
+            type="password"
+            autoComplete="off"
+            value={apiKey}
+            onChange={setApiKey}
+            mono
+          />
           <label className="field" htmlFor="channel-models">
             <span className="field__label">Models (optional: model id, or model id=upstream name; one per line)</span>
             <textarea

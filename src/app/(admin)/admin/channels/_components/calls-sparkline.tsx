@@ -5,7 +5,8 @@ import { Area, AreaChart, YAxis } from "recharts";
 const WIDTH = 160;
 const HEIGHT = 36;
 
-/** A channel's last hour minute by minute: calls answered, and failures stacked in red. */
+/** A channel's last hour minute by minute: calls answered (green), and failures stacked on them (red, fill only: a
+ * line along the top would read as failures where there were none). */
 export function CallsSparkline({ requests, errors }: { requests: readonly number[]; errors: readonly number[] }) {
   const total = requests.reduce((sum, count) => sum + count, 0);
   const failed = errors.reduce((sum, count) => sum + count, 0);
@@ -51,7 +52,7 @@ export function CallsSparkline({ requests, errors }: { requests: readonly number
           type="monotone"
           dataKey="failed"
           stackId="calls"
-          stroke="#dc2626"
+          stroke="none"
           fill="#dc2626"
           fillOpacity={0.3}
           dot={false}

@@ -4,6 +4,7 @@ import { formErrorMessage } from "~/components/ui/form-error";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "~/trpc/react";
+import { TextField } from "~/app/(admin)/admin/_components/text-field";
 import type { ChannelItem } from "./channel-card";
 
 const TIMEOUTS = [
@@ -72,60 +73,27 @@ export function EditChannelForm({ channel, onDone }: { channel: ChannelItem; onD
   return (
     <form onSubmit={onSubmit} className="form form--tight channel-editor" aria-label={`Edit ${channel.name}`}>
       <div className="field-row">
-        <label className="field" htmlFor={id("name")}>
-          <span className="field__label">Name</span>
-          <input
-            id={id("name")}
-            className="input"
-            value={name}
-            onChange={(event) => setName(event.target.value)}
-            required
-          />
-        </label>
-        <label className="field" htmlFor={id("provider")}>
-          <span className="field__label">Provider slug</span>
-          <input
-            id={id("provider")}
-            className="input"
-            value={provider}
-            onChange={(event) => setProvider(event.target.value)}
-            required
-          />
-        </label>
-        <label className="field" htmlFor={id("priority")}>
-          <span className="field__label">Priority</span>
-          <input
-            id={id("priority")}
-            className="input"
-            type="number"
-            value={priority}
-            onChange={(event) => setPriority(event.target.value)}
-            required
-          />
-        </label>
-        <label className="field" htmlFor={id("weight")}>
-          <span className="field__label">Weight</span>
-          <input
-            id={id("weight")}
-            className="input"
-            type="number"
-            min={1}
-            value={weight}
-            onChange={(event) => setWeight(event.target.value)}
-            required
-          />
-        </label>
-      </div>
-      <label className="field" htmlFor={id("base-url")}>
-        <span className="field__label">Base URL</span>
-        <input
-          id={id("base-url")}
-          className="input input--mono"
-          value={baseUrl}
-          onChange={(event) => setBaseUrl(event.target.value)}
+        <TextField id={id("name")} label="Name" value={name} required onChange={setName} />
+        <TextField id={id("provider")} label="Provider slug" value={provider} required onChange={setProvider} />
+        <TextField
+          id={id("priority")}
+          label="Priority"
+          type="number"
+          value={priority}
           required
+          onChange={setPriority}
         />
-      </label>
+        <TextField
+          id={id("weight")}
+          label="Weight"
+          type="number"
+          min={1}
+          value={weight}
+          required
+          onChange={setWeight}
+        />
+      </div>
+      <TextField id={id("base-url")} label="Base URL" value={baseUrl} required onChange={setBaseUrl} mono />
       <label className="field" htmlFor={id("key")}>
         <span className="field__label">
           New upstream key ({channel.hasSecret ? "one is set; leave empty to keep it" : "none set"})

@@ -5,6 +5,7 @@ import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "~/trpc/react";
+import { TextField } from "~/app/(admin)/admin/_components/text-field";
 
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -29,8 +30,7 @@ export function AddModelForm() {
       onSuccess: (model) => router.push(`/admin/models/${model.id}`),
     }),
   );
-  const set = (name: keyof typeof fields) => (event: { target: { value: string } }) =>
-    setFields({ ...fields, [name]: event.target.value });
+  const set = (name: keyof typeof fields) => (value: string) => setFields({ ...fields, [name]: value });
 
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -69,7 +69,7 @@ export function AddModelForm() {
       {open && (
         <form onSubmit={onSubmit} className="form form--tight" aria-label="New model">
           <div className="field-row">
-            <Field
+            <TextField
               id="model-id"
               label="Id (author/model)"
               value={fields.id}
@@ -79,7 +79,7 @@ export function AddModelForm() {
               mono
               required
             />
-            <Field
+            <TextField
               id="model-name"
               label="Name"
               value={fields.name}
@@ -87,7 +87,7 @@ export function AddModelForm() {
               placeholder="Acme: Widget 1"
               required
             />
-            <Field
+            <TextField
               id="model-author"
               label="Author"
               value={fields.author}
@@ -95,7 +95,7 @@ export function AddModelForm() {
               placeholder="acme"
               required
             />
-            <Field
+            <TextField
               id="model-upstream"
               label="Upstream name"
               value={fields.upstreamModel}
@@ -106,7 +106,7 @@ export function AddModelForm() {
             />
           </div>
           <div className="field-row">
-            <Field
+            <TextField
               id="model-context"
               label="Context (tokens)"
               value={fields.contextLength}
@@ -114,7 +114,7 @@ export function AddModelForm() {
               type="number"
               required
             />
-            <Field
+            <TextField
               id="model-max-output"
               label="Max output (tokens)"
               value={fields.maxOutputTokens}
@@ -122,7 +122,7 @@ export function AddModelForm() {
               type="number"
               required
             />
-            <Field
+            <TextField
               id="model-input-price"
               label="Input, USD / 1M tokens"
               value={fields.input}
@@ -130,7 +130,7 @@ export function AddModelForm() {
               placeholder="0.5"
               required
             />
-            <Field
+            <TextField
               id="model-output-price"
               label="Output, USD / 1M tokens"
               value={fields.output}
@@ -139,7 +139,12 @@ export function AddModelForm() {
               required
             />
           </div>
-          <Field id="model-description" label="Description" value={fields.description} onChange={set("description")} />
+          <TextField
+            id="model-description"
+            label="Description"
+            value={fields.description}
+            onChange={set("description")}
+          />
           <button type="submit" className="button button--primary" disabled={create.isPending}>
             {create.isPending ? "Adding…" : "Add model"}
           </button>
@@ -147,33 +152,5 @@ export function AddModelForm() {
         </form>
       )}
     </section>
-  );
-}
-
-function Field(props: {
-  id: string;
-  label: string;
-  value: string;
-  onChange: (event: { target: { value: string } }) => void;
-  placeholder?: string;
-  type?: string;
-  mono?: boolean;
-  required?: boolean;
-  error?: string | undefined;
-}) {
-  return (
-    <label className="field" htmlFor={props.id}>
-      <span className="field__label">{props.label}</span>
-      <input
-        id={props.id}
-        className={props.mono ? "input input--mono" : "input"}
-        type={props.type ?? "text"}
-        value={props.value}
-        onChange={props.onChange}
-        placeholder={props.placeholder}
-        required={props.required}
-      />
-      {props.error && <span className="field__error">{props.error}</span>}
-    </label>
   );
 }

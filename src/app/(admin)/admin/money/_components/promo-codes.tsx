@@ -6,6 +6,7 @@ import { useState, type FormEvent } from "react";
 import { formErrorMessage } from "~/components/ui/form-error";
 import { formatDateTime, formatUsd } from "~/components/ui/format";
 import { useTRPC } from "~/trpc/react";
+import { TextField } from "~/app/(admin)/admin/_components/text-field";
 
 /** Promo codes: create one, end one now, and see who redeemed each. */
 export function PromoCodes() {
@@ -53,51 +54,34 @@ export function PromoCodes() {
         Promo codes
       </h2>
       <form onSubmit={onSubmit} className="filter-form" aria-label="New promo code">
-        <label className="field" htmlFor="promo-code">
-          <span className="field__label">Code</span>
-          <input
-            id="promo-code"
-            className="input input--mono"
-            value={code}
-            onChange={(event) => setCode(event.target.value)}
-            required
-            placeholder="WELCOME-10"
-          />
-        </label>
-        <label className="field" htmlFor="promo-amount">
-          <span className="field__label">Amount (USD)</span>
-          <input
-            id="promo-amount"
-            className="input"
-            inputMode="decimal"
-            value={amount}
-            onChange={(event) => setAmount(event.target.value)}
-            required
-            placeholder="10"
-          />
-        </label>
-        <label className="field" htmlFor="promo-max">
-          <span className="field__label">Max redemptions</span>
-          <input
-            id="promo-max"
-            className="input"
-            type="number"
-            min={1}
-            value={maxRedemptions}
-            onChange={(event) => setMaxRedemptions(event.target.value)}
-            placeholder="no limit"
-          />
-        </label>
-        <label className="field" htmlFor="promo-expires">
-          <span className="field__label">Expires (UTC day)</span>
-          <input
-            id="promo-expires"
-            className="input"
-            type="date"
-            value={expires}
-            onChange={(event) => setExpires(event.target.value)}
-          />
-        </label>
+        <TextField
+          id="promo-code"
+          label="Code"
+          value={code}
+          required
+          placeholder="WELCOME-10"
+          onChange={setCode}
+          mono
+        />
+        <TextField
+          id="promo-amount"
+          label="Amount (USD)"
+          inputMode="decimal"
+          value={amount}
+          required
+          placeholder="10"
+          onChange={setAmount}
+        />
+        <TextField
+          id="promo-max"
+          label="Max redemptions"
+          type="number"
+          min={1}
+          value={maxRedemptions}
+          placeholder="no limit"
+          onChange={setMaxRedemptions}
+        />
+        <TextField id="promo-expires" label="Expires (UTC day)" type="date" value={expires} onChange={setExpires} />
         <div className="filter-form__buttons">
           <button type="submit" className="button button--primary" disabled={create.isPending}>
             Create code

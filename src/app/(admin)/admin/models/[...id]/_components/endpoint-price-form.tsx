@@ -6,6 +6,7 @@ import { useState, type FormEvent } from "react";
 import { formErrorMessage } from "~/components/ui/form-error";
 import type { AppRouter } from "~/server/api/root";
 import { useTRPC } from "~/trpc/react";
+import { TextField } from "~/app/(admin)/admin/_components/text-field";
 
 type Endpoint = inferRouterOutputs<AppRouter>["admin"]["models"]["get"]["endpoints"][number];
 
@@ -105,40 +106,31 @@ export function EndpointPriceForm({ endpoint: current, onDone }: { endpoint: End
             />
           </label>
         ))}
-        <label className="field" htmlFor={id("markup")}>
-          <span className="field__label">Markup (%)</span>
-          <input
-            id={id("markup")}
-            className="input"
-            inputMode="decimal"
-            value={markup}
-            placeholder="platform"
-            onChange={(event) => setMarkup(event.target.value)}
-          />
-        </label>
-        <label className="field" htmlFor={id("priority")}>
-          <span className="field__label">Priority</span>
-          <input
-            id={id("priority")}
-            className="input"
-            type="number"
-            value={priority}
-            onChange={(event) => setPriority(event.target.value)}
-            required
-          />
-        </label>
-        <label className="field" htmlFor={id("weight")}>
-          <span className="field__label">Weight</span>
-          <input
-            id={id("weight")}
-            className="input"
-            type="number"
-            min={1}
-            value={weight}
-            onChange={(event) => setWeight(event.target.value)}
-            required
-          />
-        </label>
+        <TextField
+          id={id("markup")}
+          label="Markup (%)"
+          inputMode="decimal"
+          value={markup}
+          placeholder="platform"
+          onChange={setMarkup}
+        />
+        <TextField
+          id={id("priority")}
+          label="Priority"
+          type="number"
+          value={priority}
+          required
+          onChange={setPriority}
+        />
+        <TextField
+          id={id("weight")}
+          label="Weight"
+          type="number"
+          min={1}
+          value={weight}
+          required
+          onChange={setWeight}
+        />
       </div>
       <div className="button-row">
         <button type="submit" className="button button--primary" disabled={update.isPending}>

@@ -4,6 +4,7 @@ import { useMutation, useQueryClient, useSuspenseQuery } from "@tanstack/react-q
 import { useState, type FormEvent } from "react";
 import { formErrorMessage } from "~/components/ui/form-error";
 import { useTRPC } from "~/trpc/react";
+import { TextField } from "~/app/(admin)/admin/_components/text-field";
 
 /** A model's name, description, limits and parameters, and whether it is offered at all. */
 export function ModelEditor({ id }: { id: string }) {
@@ -58,40 +59,25 @@ export function ModelEditor({ id }: { id: string }) {
       </div>
       <form onSubmit={onSubmit} className="form form--tight" aria-label="Model details">
         <div className="field-row">
-          <label className="field" htmlFor="model-name">
-            <span className="field__label">Name</span>
-            <input
-              id="model-name"
-              className="input"
-              value={name}
-              onChange={(event) => setName(event.target.value)}
-              required
-            />
-          </label>
-          <label className="field" htmlFor="model-context">
-            <span className="field__label">Context (tokens)</span>
-            <input
-              id="model-context"
-              className="input"
-              type="number"
-              min={1}
-              value={contextLength}
-              onChange={(event) => setContextLength(event.target.value)}
-              required
-            />
-          </label>
-          <label className="field" htmlFor="model-max-output">
-            <span className="field__label">Max output (tokens)</span>
-            <input
-              id="model-max-output"
-              className="input"
-              type="number"
-              min={1}
-              value={maxOutputTokens}
-              onChange={(event) => setMaxOutputTokens(event.target.value)}
-              required
-            />
-          </label>
+          <TextField id="model-name" label="Name" value={name} required onChange={setName} />
+          <TextField
+            id="model-context"
+            label="Context (tokens)"
+            type="number"
+            min={1}
+            value={contextLength}
+            required
+            onChange={setContextLength}
+          />
+          <TextField
+            id="model-max-output"
+            label="Max output (tokens)"
+            type="number"
+            min={1}
+            value={maxOutputTokens}
+            required
+            onChange={setMaxOutputTokens}
+          />
         </div>
         <label className="field" htmlFor="model-description">
           <span className="field__label">Description</span>
@@ -103,15 +89,13 @@ export function ModelEditor({ id }: { id: string }) {
             onChange={(event) => setDescription(event.target.value)}
           />
         </label>
-        <label className="field" htmlFor="model-parameters">
-          <span className="field__label">Supported parameters (comma-separated)</span>
-          <input
-            id="model-parameters"
-            className="input input--mono"
-            value={parameters}
-            onChange={(event) => setParameters(event.target.value)}
-          />
-        </label>
+        <TextField
+          id="model-parameters"
+          label="Supported parameters (comma-separated)"
+          value={parameters}
+          onChange={setParameters}
+          mono
+        />
         <button type="submit" className="button button--secondary" disabled={update.isPending}>
           {update.isPending ? "Saving…" : "Save model"}
         </button>

@@ -5,6 +5,7 @@ import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "~/trpc/react";
+import { TextField } from "~/app/(admin)/admin/_components/text-field";
 
 /** Disable with a reason the customer is shown at sign-in, or enable again. */
 export function DisableAccountForm({ userId, disabled }: { userId: string; disabled: boolean }) {
@@ -34,18 +35,15 @@ export function DisableAccountForm({ userId, disabled }: { userId: string; disab
         {disabled ? (
           <p className="muted small">Enabling restores its keys and sign-in as they were.</p>
         ) : (
-          <label className="field" htmlFor="disable-reason">
-            <span className="field__label">Reason (shown to the customer when sign-in is refused)</span>
-            <input
-              id="disable-reason"
-              className="input"
-              placeholder="Unpaid dispute; contact support@…"
-              value={reason}
-              onChange={(event) => setReason(event.target.value)}
-              maxLength={500}
-              required
-            />
-          </label>
+          <TextField
+            id="disable-reason"
+            label="Reason (shown to the customer when sign-in is refused)"
+            placeholder="Unpaid dispute; contact support@…"
+            value={reason}
+            maxLength={500}
+            required
+            onChange={setReason}
+          />
         )}
         <button
           type="submit"
