@@ -51,6 +51,13 @@ async function serveHealth(
   response.end(JSON.stringify({ status: report.ready ? "ready" : "not ready", checks: report.checks }));
 }
 
+/** `/healthz` or `/readyz` (with or without a query), else null; no allocation for every other request. */
+function healthPath(url: string): "/healthz" | "/readyz" | null {
+  if (url.startsWith("/healthz") && (url.length === 8 || url[8] === "?")) return "/healthz";
+  if (url.startsWith("/readyz") && (url.length === 7 || url[7] === "?")) return "/readyz";
+  return null;
+}
+
 /** /v1 and the public catalog API (/api/v1/models...), which API-only instances serve too. */
 function isGatewayPath(url: string): boolean {
   return url === "/v1" || url.startsWith("/v1/") || url.startsWith("/v1?") || url.startsWith("/api/v1/");
@@ -81,10 +88,10 @@ export async function startServer(options: {
       if (inFlight === 0) onIdle?.();
     });
     const url = request.url ?? "/";
-    const path = url.split("?", 1)[0];
+    const health = healthPath(url);
     const served =
-      path === "/healthz" || path === "/readyz"
-        ? serveHealth(path, container, draining, response)
+      health !== null
+        ? serveHealth(health, container, draining, response)
         : isGatewayPath(url)
           ? serveGatewayRequest(gateway, request, response, { maxBodyBytes })
           : dashboard(request, response);

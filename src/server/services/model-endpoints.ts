@@ -1,7 +1,8 @@
-import { asc, eq, max } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "~/server/db";
-import { channels, endpointPriceVersions, modelEndpoints } from "~/server/db/schema";
+import { currentPriceVersionId } from "~/server/db/current-price-version";
+import { channels, modelEndpoints } from "~/server/db/schema";
 import type { ChangeBus } from "~/server/changes";
 import { formatNanoAsUsd, parseUsdToNano } from "~/server/gateway/billing/money";
 import type { AuditActor } from "./audit-actor";
@@ -75,16 +76,10 @@ export interface EndpointSummary extends ModelEndpointRow {
 
 /** The endpoints serving one model, by channel name. */
 export async function listModelEndpoints(db: Database, modelId: string): Promise<EndpointSummary[]> {
-  const versions = db
-    .select({ endpointId: endpointPriceVersions.endpointId, id: max(endpointPriceVersions.id).as("version_id") })
-    .from(endpointPriceVersions)
-    .groupBy(endpointPriceVersions.endpointId)
-    .as("versions");
   const rows = await db
-    .select({ endpoint: modelEndpoints, channel: channels, priceVersionId: versions.id })
+    .select({ endpoint: modelEndpoints, channel: channels, priceVersionId: currentPriceVersionId(modelEndpoints.id) })
     .from(modelEndpoints)
     .innerJoin(channels, eq(channels.id, modelEndpoints.channelId))
-    .leftJoin(versions, eq(versions.endpointId, modelEndpoints.id))
     .where(eq(modelEndpoints.modelId, modelId))
     .orderBy(asc(channels.name));
   return rows.map(({ endpoint, channel, priceVersionId }) => ({
@@ -93,7 +88,7 @@ export async function listModelEndpoints(db: Database, modelId: string): Promise
     provider: channel.provider,
     channelEnabled: channel.enabled,
     channelBroken: channel.brokenAt !== null,
-    priceVersionId: priceVersionId === null ? null : Number(priceVersionId),
+    priceVersionId,
   }));
 }
 
@@ -141,10 +136,10 @@ export async function updateModelEndpoint(
     if (expectedPriceVersionId !== undefined) {
       // Read under the row lock: a concurrent change has committed its version, or waits behind us.
       const [current] = await tx
-        .select({ id: max(endpointPriceVersions.id) })
-        .from(endpointPriceVersions)
-        .where(eq(endpointPriceVersions.endpointId, endpointId));
-      const currentId = current?.id == null ? null : Number(current.id);
+        .select({ id: currentPriceVersionId(modelEndpoints.id) })
+        .from(modelEndpoints)
+        .where(eq(modelEndpoints.id, endpointId));
+      const currentId = current?.id ?? null;
       if (currentId !== expectedPriceVersionId) throw new StalePriceEditError(currentId);
     }
     await attributePriceChanges(tx, actor);

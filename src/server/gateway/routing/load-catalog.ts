@@ -1,6 +1,7 @@
-import { and, eq, isNull, max, sql } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Database } from "~/server/db";
-import { channels, endpointPriceVersions, modelEndpoints, models } from "~/server/db/schema";
+import { currentPriceVersionId } from "~/server/db/current-price-version";
+import { channels, modelEndpoints, models } from "~/server/db/schema";
 import type { CatalogModel, ResolvedChannel } from "./catalog";
 
 /** The author of Tollgate's own models (the offline demo). */
@@ -45,10 +46,7 @@ export async function loadCatalog(
       .select({
         endpoint: modelEndpoints,
         channel: channels,
-        priceVersionId: sql<number | null>`(${db
-          .select({ id: max(endpointPriceVersions.id) })
-          .from(endpointPriceVersions)
-          .where(eq(endpointPriceVersions.endpointId, modelEndpoints.id))})`.mapWith(Number),
+        priceVersionId: currentPriceVersionId(modelEndpoints.id),
       })
       .from(modelEndpoints)
       .innerJoin(channels, eq(channels.id, modelEndpoints.channelId))
