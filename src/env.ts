@@ -74,6 +74,22 @@ const envSchema = z.object({
   OPENROUTER_API_KEY: optionalString,
   OPENROUTER_BASE_URL: optionalString,
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /**
+   * One JSON line per /v1 request (`"message":"request"`, level info, so LOG_LEVEL=warn silences it too): request id,
+   * generation id, account, key prefix, model, channel, status, tokens, cost, latency, client address, trace id.
+   */
+  REQUEST_LOG: z
+    .enum(["true", "false", "1", "0"])
+    .default("true")
+    .transform((value) => value === "true" || value === "1"),
+  /**
+   * Prometheus metrics. With METRICS_PORT, `/metrics` is served on a listener of its own (METRICS_HOST, loopback by
+   * default); with only METRICS_TOKEN, on PORT. Whenever METRICS_TOKEN is set the scrape must send it as a bearer
+   * token. Neither set: no metrics are kept.
+   */
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, "at least 16 characters").optional()),
+  METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
+  METRICS_HOST: z.string().default("127.0.0.1"),
   /** Serve the dashboard (Next.js) next to /v1; "false" runs the API alone (no build needed). */
   SERVE_DASHBOARD: z
     .enum(["true", "false", "1", "0"])

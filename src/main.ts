@@ -7,6 +7,7 @@ import { createCliContextFromContainer, runCli } from "~/cli/run-cli";
 import { loadDotEnv, readEnv } from "~/env";
 import { createContainer, setContainer, type Container } from "~/server/container";
 import { startServer, type RequestHandler } from "~/server/http/start-server";
+import { startMetricsServer } from "~/server/observability/metrics-endpoint";
 
 async function createDashboardHandler(dev: boolean, hostname: string, port: number): Promise<RequestHandler> {
   const { default: next } = await import("next");
@@ -43,11 +44,22 @@ async function main(): Promise<void> {
 
   const dashboard = env.SERVE_DASHBOARD ? await createDashboardHandler(dev, env.HOST, env.PORT) : null;
   const running = await startServer({ container, host: env.HOST, port: env.PORT, dashboard });
+  const metricsServer =
+    container.metrics !== null && env.METRICS_PORT !== undefined
+      ? await startMetricsServer({
+          registry: container.metrics,
+          token: env.METRICS_TOKEN,
+          host: env.METRICS_HOST,
+          port: env.METRICS_PORT,
+        })
+      : null;
   const shownHost = env.HOST === "0.0.0.0" || env.HOST === "::" ? "localhost" : env.HOST;
   process.stdout.write(
     `Tollgate listening on http://${shownHost}:${running.port} ` +
       `(dashboard ${dashboard ? "on" : "off"}, database ${container.database.kind})\n`,
   );
+  if (metricsServer !== null)
+    process.stdout.write(`Metrics on http://${env.METRICS_HOST}:${metricsServer.port}/metrics\n`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -59,6 +71,7 @@ async function main(): Promise<void> {
     if (env.SHUTDOWN_DRAIN_DELAY_MS > 0)
       await new Promise((resolve) => setTimeout(resolve, env.SHUTDOWN_DRAIN_DELAY_MS));
     await running.stop(env.SHUTDOWN_TIMEOUT_MS);
+    await metricsServer?.close();
     await control?.close();
     // Flushes pending usage rows and debits before the database closes.
     await container.close();

@@ -65,7 +65,9 @@ export function gatewayEnvironment(input: GatewayEnvironmentInput): NodeJS.Proce
     SERVE_DASHBOARD: "false",
     HOST: "127.0.0.1",
     PORT: String(input.port),
-    LOG_LEVEL: "warn",
+    // As production runs it: a request log line per call, and metrics kept for a scraper.
+    LOG_LEVEL: "info",
+    METRICS_TOKEN: randomBytes(24).toString("hex"),
     DATA_DIR: path.join(input.workDir, "data"),
     PGLITE_DIR: path.join(input.workDir, "pglite"),
     AUTH_SECRET: randomBytes(30).toString("base64url"),

@@ -28,6 +28,10 @@ import {
   type SignInThrottle,
 } from "./auth/sign-in-throttle";
 import { createJsonLogger, type Logger } from "./gateway/logger";
+import type { Registry } from "prom-client";
+import { combineObservers } from "./gateway/observe/request-record";
+import { createGatewayMetrics } from "./observability/gateway-metrics";
+import { createRequestLog } from "./observability/request-log";
 import { createSafeImageFetcher } from "./gateway/net/safe-image-fetch";
 import { createHttpTransport } from "./gateway/providers/call-upstream";
 import { createChannelStats, type ChannelStats } from "./gateway/routing/channel-stats";
@@ -58,6 +62,8 @@ export interface Container {
   channelStats: ChannelStats;
   channelStatsPersistence: ChannelStatsPersistence;
   gateway: Gateway;
+  /** The Prometheus registry `/metrics` renders; null unless METRICS_TOKEN or METRICS_PORT is set. */
+  metrics: Registry | null;
   /** The upstream adapters and transports the gateway calls through (admins' channel tests use them too). */
   providers: ProviderRegistry;
   /** Failed sign-ins per account and address (in Redis when configured, so every instance counts together). */
@@ -252,18 +258,28 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     clock,
     intervalMs: env.CHANNEL_STATS_FLUSH_MS,
   });
+  const breaker = createCircuitBreaker({
+    clock,
+    failureThreshold: env.CIRCUIT_BREAKER_FAILURES,
+    baseCooldownMs: env.CIRCUIT_BREAKER_COOLDOWN_MS,
+    maxCooldownMs: 300_000,
+  });
+  // Metrics cost a little on every call: kept only when something can scrape them.
+  const metrics =
+    env.METRICS_TOKEN !== undefined || env.METRICS_PORT !== undefined
+      ? createGatewayMetrics({ catalog, breaker, usageWriter, clock })
+      : null;
+  const observer = combineObservers([
+    ...(env.REQUEST_LOG ? [createRequestLog(logger, clock)] : []),
+    ...(metrics === null ? [] : [metrics.observer]),
+  ]);
   const gateway = createGateway({
     authenticator,
     catalog,
     holds,
     usageWriter,
     providers,
-    breaker: createCircuitBreaker({
-      clock,
-      failureThreshold: env.CIRCUIT_BREAKER_FAILURES,
-      baseCooldownMs: env.CIRCUIT_BREAKER_COOLDOWN_MS,
-      maxCooldownMs: 300_000,
-    }),
+    breaker,
     channelStats,
     routing: { maxAttempts: env.ROUTING_MAX_ATTEMPTS, maxTotalMs: env.ROUTING_MAX_TOTAL_MS },
     reportBrokenChannel: (channelId, reason) => {
@@ -275,6 +291,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     random: options.random ?? Math.random,
     newGenerationId,
     logger,
+    observer,
     accounts,
     streamKeepAliveMs: env.STREAM_KEEPALIVE_MS,
     fetchImage: imageFetcher.fetch,
@@ -298,6 +315,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     channelStats,
     channelStatsPersistence,
     gateway,
+    metrics: metrics?.registry ?? null,
     providers,
     signInThrottle: createSignInThrottle(
       redis === null

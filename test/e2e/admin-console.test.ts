@@ -32,7 +32,18 @@ const RECORDED = fixture("openai/finish-length");
  * 277,200 exactly, $0.0002772.
  */
 const REPRICED_COST_USD = 0.0002772;
-const ADMIN_PAGES = ["overview", "channels", "models", `models/${MODEL}`, "users", "money", "audit"] as const;
+/** The id a customer quotes to support: sent as x-request-id, stored with the call. */
+const QUOTED_REQUEST_ID = "support-case-20261206-0001";
+const ADMIN_PAGES = [
+  "overview",
+  "channels",
+  "models",
+  `models/${MODEL}`,
+  "users",
+  "money",
+  "requests",
+  "audit",
+] as const;
 
 describe("the operator's console", () => {
   let server: DashboardServer;
@@ -77,10 +88,10 @@ describe("the operator's console", () => {
     await target.getByRole("button", { name: "Sign in", exact: true }).click();
   }
 
-  function chat(): Promise<Response> {
+  function chat(headers: Record<string, string> = {}): Promise<Response> {
     return fetch(`${server.origin}/v1/chat/completions`, {
       method: "POST",
-      headers: { authorization: `Bearer ${customerKey}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${customerKey}`, "content-type": "application/json", ...headers },
       body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "What's the weather like in SF?" }] }),
     });
   }
@@ -147,11 +158,33 @@ describe("the operator's console", () => {
     expect(await history.locator("tbody tr").first().innerText()).toContain(ADMIN.email);
     await shots.take(page, "model-price-history");
 
-    const response = await chat();
+    const response = await chat({ "x-request-id": QUOTED_REQUEST_ID });
     const completion = (await response.json()) as { usage: { prompt_tokens: number; cost: number } };
     expect(response.status).toBe(200);
     expect(completion.usage).toMatchObject({ prompt_tokens: 79, cost: REPRICED_COST_USD });
     expect((upstream.received.at(-1)?.body as { model: string }).model).toBe("gpt-4.1-nano");
+  });
+
+  it("finds that call by the request id a customer would quote, with its account, channel and cost", async () => {
+    await page.getByRole("link", { name: "Requests" }).click();
+    await page.waitForURL(`${server.origin}/admin/requests`);
+    await page.getByLabel("Request or generation id").fill(QUOTED_REQUEST_ID);
+    await page.getByRole("button", { name: "Find" }).click();
+    const found = page.getByTestId("found-request");
+    // The usage writer commits within its window: the page is reloaded until the call is there.
+    await expect
+      .poll(
+        async () => {
+          if ((await found.count()) === 0) await page.reload();
+          return found.count();
+        },
+        { timeout: 10_000, interval: 250 },
+      )
+      .toBe(1);
+    expect(await found.getByTestId("found-cost").innerText()).toContain(`$${REPRICED_COST_USD}`);
+    expect(await found.innerText()).toContain(CUSTOMER.email);
+    expect(await found.innerText()).toContain("stub-openai");
+    await shots.take(page, "request-found");
   });
 
   it("credits the customer with a note, shown in the audit log and on the customer's billing page", async () => {
@@ -253,6 +286,8 @@ describe("the operator's console", () => {
   });
 });
 
+const FIT_REQUEST_ID = "fit-check-request-0001";
+
 describe("every console page at phone and desktop width", () => {
   let server: DashboardServer;
   let browser: Browser;
@@ -291,7 +326,7 @@ describe("every console page at phone and desktop width", () => {
     await run(["promo", "create", "--code", "WELCOME-BACK-2026", "--usd", "10", "--max-redemptions", "500"]);
     const response = await fetch(`${server.origin}/v1/chat/completions`, {
       method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "x-request-id": FIT_REQUEST_ID },
       body: JSON.stringify({ model: "tollgate/echo", messages: [{ role: "user", content: "Hi" }] }),
     });
     expect(response.status).toBe(200);
@@ -322,9 +357,13 @@ describe("every console page at phone and desktop width", () => {
         `models/${MODEL}`,
         "models/tollgate/echo",
       ];
-      for (const path of [...pages, `users/${customerId}`]) {
+      for (const path of [...pages, `users/${customerId}`, `requests?id=${FIT_REQUEST_ID}`]) {
         await page.goto(`${server.origin}/admin/${path}`, { waitUntil: "networkidle" });
-        const name = path.startsWith("users/") ? "user-account" : path.replace(/\//g, "-");
+        const name = path.startsWith("users/")
+          ? "user-account"
+          : path.startsWith("requests?")
+            ? "request-found"
+            : path.replace(/\//g, "-");
         await shots.take(page, name);
         expect(await horizontalOverflow(page), `${name} is wider than the window by (px)`).toBe(0);
         expect(await unreachableControls(page), `controls on ${name} out of reach`).toEqual([]);

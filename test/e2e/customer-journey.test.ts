@@ -192,6 +192,8 @@ describe("a new customer, from sign-up to a metered call and back out", () => {
     const panel = page.getByTestId("generation-panel");
     await panel.getByText("Upstream attempts").waitFor();
     expect(await panel.getByTestId("generation-id").innerText()).toBe(id);
+    // The call's request id (sent back as x-request-id) is stored with it, for support to search by.
+    expect(await panel.getByTestId("request-id").innerText()).toMatch(/^req-/);
     await shots.take(page, "activity-request-detail");
 
     // The CSV the page links to, downloaded as the browser downloads it.
@@ -199,7 +201,7 @@ describe("a new customer, from sign-up to a metered call and back out", () => {
     await page.getByRole("link", { name: "Download requests (CSV)" }).click();
     const csv = await readFile(await (await download).path(), "utf8");
     const lines = csv.trimEnd().split("\r\n");
-    expect(lines[0]?.startsWith("request_id,created_at,model")).toBe(true);
+    expect(lines[0]?.startsWith("generation_id,request_id,created_at,model")).toBe(true);
     expect(lines).toHaveLength(3);
     const cost = lines[0]!.split(",").indexOf("cost_usd");
     expect(

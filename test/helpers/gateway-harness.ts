@@ -5,6 +5,7 @@ import { readEnv, type Env } from "~/env";
 import { createContainer, type Container } from "~/server/container";
 import { parseUsdToNano } from "~/server/gateway/billing/money";
 import type { Clock } from "~/server/gateway/deps";
+import type { Logger } from "~/server/gateway/logger";
 import { startServer, type RunningServer } from "~/server/http/start-server";
 import { createApiKey } from "~/server/services/api-keys";
 import { addCredits } from "~/server/services/credits";
@@ -43,11 +44,22 @@ export interface GatewayHarness {
  * TEST_DATABASE_URL is set, in-memory PGlite otherwise.
  */
 export async function startGatewayHarness(
-  options: { env?: Record<string, string>; clock?: Clock; databaseKind?: "pglite" | "postgres" } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    databaseKind?: "pglite" | "postgres";
+    /** Where the container logs (the test's own capture); LOG_LEVEL still applies only to the default logger. */
+    logger?: Logger;
+  } = {},
 ): Promise<GatewayHarness> {
   const database = await createTestDatabase(options.databaseKind === undefined ? {} : { kind: options.databaseKind });
   const { env, dataDir } = testEnv(options.env);
-  const container = await createContainer({ env, database: database.handle, clock: options.clock });
+  const container = await createContainer({
+    env,
+    database: database.handle,
+    clock: options.clock,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
   const server = await startServer({ container, host: "127.0.0.1", port: 0 });
   let users = 0;
   return {

@@ -30,6 +30,7 @@ export default async function AdminLayout({ children }: { children: ReactNode })
         <NavLink href="/admin/models">Models</NavLink>
         <NavLink href="/admin/users">Users</NavLink>
         <NavLink href="/admin/money">Money</NavLink>
+        <NavLink href="/admin/requests">Requests</NavLink>
         <NavLink href="/admin/audit">Audit log</NavLink>
         <NavLink href="/activity">Dashboard</NavLink>
         <span className="muted small nav-user">{me.email}</span>

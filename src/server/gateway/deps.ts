@@ -4,6 +4,7 @@ import type { UsageWriter } from "./billing/usage-writer";
 import type { ApiKeyAuthenticator } from "./keys/api-key-authenticator";
 import type { RateLimiter } from "./limits/rate-limiter";
 import type { Logger } from "./logger";
+import type { RequestObserver } from "./observe/request-record";
 import type { ImageFetcher } from "./net/safe-image-fetch";
 import type { ProviderRegistry } from "./providers/registry";
 import type { Catalog } from "./routing/catalog";
@@ -35,6 +36,8 @@ export interface GatewayDeps {
   /** New generation ids (`gen-…`). */
   newGenerationId: () => string;
   logger: Logger;
+  /** Told how each request ends: the request log line and the metrics (observe/request-record.ts). */
+  observer: RequestObserver;
   /** Read side of the account endpoints (/v1/key, /v1/credits, /v1/generation). */
   accounts: AccountReader;
   /**

@@ -12,6 +12,8 @@ export interface GatewayRequest {
   body: Uint8Array;
   /** Set by the adapter when the body was larger than this many bytes and was left unread (the body is empty). */
   bodyOverLimit?: number;
+  /** The connection's peer address, where the adapter knows it (for the request log). */
+  clientAddress?: string;
   /** Fires when the client goes away; passed all the way to the upstream call. */
   signal: AbortSignal;
 }

@@ -31,6 +31,8 @@ import { isLimited, type Admission } from "./limits/rate-limiter";
 import { anthropicErrorResponse } from "./protocol/anthropic-errors";
 import { buildOpenApiDocument } from "./protocol/openapi";
 import type { Principal } from "./keys/api-key-authenticator";
+import type { RequestRecord } from "./observe/request-record";
+import { readTraceContext } from "./observe/trace-context";
 
 export type { GatewayRequest, GatewayResponse } from "./http";
 
@@ -57,13 +59,16 @@ function isAnthropicDoor(path: string): boolean {
   return path === "/v1/messages" || path.startsWith("/v1/messages/");
 }
 
-async function authenticate(request: GatewayRequest, deps: GatewayDeps): Promise<Principal> {
+async function authenticate(request: GatewayRequest, deps: GatewayDeps, record: RequestRecord): Promise<Principal> {
   let token = bearerToken(request.headers);
   if (token === null && isAnthropicDoor(request.path)) token = request.headers["x-api-key"]?.trim() ?? null;
   if (token === null) throw errors.missingKey();
   if (token === "") throw errors.invalidKey();
   const authentication = await deps.authenticator.authenticate(token);
-  if (authentication.status === "active") return authentication.principal;
+  if (authentication.status === "active") {
+    record.principal = authentication.principal;
+    return authentication.principal;
+  }
   throw authentication.status === "unknown" ? errors.invalidKey() : errors.inactiveKey(authentication.status);
 }
 
@@ -110,10 +115,11 @@ async function describeLimits(principal: Principal, deps: GatewayDeps, extra: Ex
 async function authenticatedRead(
   request: GatewayRequest,
   deps: GatewayDeps,
+  record: RequestRecord,
   extra: ExtraHeaders,
   answer: (principal: Principal) => GatewayResponse | Promise<GatewayResponse>,
 ): Promise<GatewayResponse> {
-  const principal = await authenticate(request, deps);
+  const principal = await authenticate(request, deps, record);
   const limits = describeLimits(principal, deps, extra);
   try {
     return await answer(principal);
@@ -122,7 +128,12 @@ async function authenticatedRead(
   }
 }
 
-type CallHandler = (request: GatewayRequest, principal: Principal, deps: GatewayDeps) => Promise<GatewayResponse>;
+type CallHandler = (
+  request: GatewayRequest,
+  principal: Principal,
+  deps: GatewayDeps,
+  record: RequestRecord,
+) => Promise<GatewayResponse>;
 
 /** The doors that make a completion call: counted against the rate limits, held, billed. */
 const CALL_ENDPOINTS: Partial<Record<string, CallHandler>> = {
@@ -163,6 +174,40 @@ function requestIdFor(request: GatewayRequest, deps: GatewayDeps): string {
   return offered !== undefined && CLIENT_REQUEST_ID.test(offered) ? offered : `req-${deps.newGenerationId().slice(4)}`;
 }
 
+/** Longest header value copied into a log line. */
+const MAX_LOGGED_HEADER = 200;
+
+function loggedHeader(value: string | undefined): string | null {
+  return value === undefined ? null : value.slice(0, MAX_LOGGED_HEADER);
+}
+
+/** The route a path is served by, as a metric label: every model id under one `{id}`, unknown paths as `other`. */
+function endpointOf(path: string): string {
+  if (CALL_ENDPOINTS[path] !== undefined || GET_ENDPOINTS[path] !== undefined) return path;
+  if (path === "/v1/messages/count_tokens" || path === "/v1/openapi.json" || path === "/api/v1/models") return path;
+  if (PUBLIC_MODEL_ENDPOINTS_PATH.test(path)) return "/api/v1/models/{id}/endpoints";
+  if (MODEL_ENDPOINTS_PATH.test(path)) return "/v1/models/{id}/endpoints";
+  if (MODEL_PATH.test(path)) return "/v1/models/{id}";
+  return "other";
+}
+
+function recordOf(request: GatewayRequest, deps: GatewayDeps): RequestRecord {
+  const { headers } = request;
+  return {
+    requestId: requestIdFor(request, deps),
+    method: request.method,
+    path: request.path,
+    endpoint: endpointOf(request.path),
+    startedAt: deps.clock(),
+    clientAddress: request.clientAddress ?? null,
+    forwardedFor: loggedHeader(headers["x-forwarded-for"]),
+    userAgent: loggedHeader(headers["user-agent"]),
+    trace: readTraceContext(headers),
+    principal: null,
+    callAdmitted: false,
+  };
+}
+
 /** JSON bodies only: `application/json`, with or without parameters, or any `+json` type. */
 function requireJson(request: GatewayRequest): void {
   const contentType = request.headers["content-type"];
@@ -171,7 +216,12 @@ function requireJson(request: GatewayRequest): void {
   throw errors.unsupportedContentType(contentType);
 }
 
-async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHeaders): Promise<GatewayResponse> {
+async function route(
+  request: GatewayRequest,
+  deps: GatewayDeps,
+  record: RequestRecord,
+  extra: ExtraHeaders,
+): Promise<GatewayResponse> {
   const { method, path } = request;
   if (request.bodyOverLimit !== undefined) {
     const error = errors.payloadTooLarge(request.bodyOverLimit);
@@ -182,18 +232,18 @@ async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHea
   const completion = CALL_ENDPOINTS[path];
   if (completion !== undefined) {
     if (method !== "POST") throw errors.methodNotAllowed(["POST"]);
-    const principal = await authenticate(request, deps);
+    const principal = await authenticate(request, deps, record);
     // Unlimited keys (the common case) skip the limiter: no counting, no wrapped stream, constant headers.
     if (!isLimited(principal.rateLimits)) {
       Object.assign(extra, UNLIMITED_REQUEST_HEADERS);
       requireJson(request);
-      return completion(request, principal, deps);
+      return completion(request, principal, deps, record);
     }
     const release = await admitCall(principal, deps, extra);
     let response: GatewayResponse;
     try {
       requireJson(request);
-      response = await completion(request, principal, deps);
+      response = await completion(request, principal, deps, record);
     } catch (error) {
       void release();
       throw error;
@@ -207,7 +257,7 @@ async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHea
   }
   if (path === "/v1/messages/count_tokens") {
     if (method !== "POST") throw errors.methodNotAllowed(["POST"]);
-    return authenticatedRead(request, deps, extra, (principal) => {
+    return authenticatedRead(request, deps, record, extra, (principal) => {
       requireJson(request);
       return handleCountTokens(request, principal, deps);
     });
@@ -230,19 +280,19 @@ async function route(request: GatewayRequest, deps: GatewayDeps, extra: ExtraHea
   const read = GET_ENDPOINTS[path];
   if (read !== undefined) {
     if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
-    return authenticatedRead(request, deps, extra, (principal) => read(request, principal, deps));
+    return authenticatedRead(request, deps, record, extra, (principal) => read(request, principal, deps));
   }
   const endpointsMatch = MODEL_ENDPOINTS_PATH.exec(path);
   if (endpointsMatch !== null) {
     if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
-    return authenticatedRead(request, deps, extra, (principal) =>
+    return authenticatedRead(request, deps, record, extra, (principal) =>
       handleModelEndpoints(principal, deps, decodeURIComponent(endpointsMatch[1] ?? "")),
     );
   }
   const modelMatch = MODEL_PATH.exec(path);
   if (modelMatch !== null) {
     if (method !== "GET") throw errors.methodNotAllowed(["GET"]);
-    return authenticatedRead(request, deps, extra, (principal) =>
+    return authenticatedRead(request, deps, record, extra, (principal) =>
       handleGetModel(principal, deps, decodeURIComponent(modelMatch[1] ?? "")),
     );
   }
@@ -259,13 +309,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       },
     },
     async handle(request) {
-      const requestId = requestIdFor(request, deps);
+      const record = recordOf(request, deps);
+      const { requestId } = record;
       const extra: ExtraHeaders = {};
       let response: GatewayResponse;
+      let failure: GatewayError | null = null;
       try {
-        response = await route(request, deps, extra);
+        response = await route(request, deps, record, extra);
       } catch (error) {
-        const failure = error instanceof GatewayError ? error : errors.internal();
+        failure = error instanceof GatewayError ? error : errors.internal();
         if (!(error instanceof GatewayError)) {
           deps.logger.error("unhandled gateway error", { error, path: request.path, requestId });
         }
@@ -274,6 +326,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       for (const [name, value] of Object.entries(extra)) response.headers[name] ??= value;
       response.headers["x-request-id"] = requestId;
+      // An admitted call is reported by its settlement, which for a stream comes after these headers.
+      if (!record.callAdmitted) deps.observer.requestAnswered(record, response.status, failure);
       return response;
     },
   };

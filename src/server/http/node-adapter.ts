@@ -115,6 +115,7 @@ export async function serveGatewayRequest(
     headers: flatHeaders(request),
     body: body ?? EMPTY_BODY,
     ...(body === null ? { bodyOverLimit: options.maxBodyBytes } : {}),
+    ...(request.socket.remoteAddress === undefined ? {} : { clientAddress: request.socket.remoteAddress }),
     signal: abort.signal,
   });
   await writeResponse(response, answer, abort);

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Container } from "~/server/container";
+import { isMetricsPath, serveMetrics } from "~/server/observability/metrics-endpoint";
 import { serveGatewayRequest } from "./node-adapter";
 
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
@@ -64,7 +65,8 @@ function isGatewayPath(url: string): boolean {
 }
 
 /**
- * The production HTTP server: /healthz and /readyz answered here in every mode, /v1/* (and /api/v1/*) straight to the
+ * The production HTTP server: /healthz and /readyz answered here in every mode, /metrics when METRICS_TOKEN is set
+ * without a METRICS_PORT, /v1/* (and /api/v1/*) straight to the
  * gateway core, everything else to `dashboard` (Next's request handler) or 404 when the dashboard is off.
  */
 export async function startServer(options: {
@@ -77,6 +79,11 @@ export async function startServer(options: {
   const { gateway, logger } = container;
   const dashboard = options.dashboard ?? notFound;
   const maxBodyBytes = container.env.MAX_REQUEST_BODY_BYTES;
+  // Metrics on this port only when they have no port of their own (and then always behind METRICS_TOKEN).
+  const metrics =
+    container.metrics !== null && container.env.METRICS_PORT === undefined
+      ? { registry: container.metrics, token: container.env.METRICS_TOKEN }
+      : null;
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
   let draining = false;
@@ -92,9 +99,11 @@ export async function startServer(options: {
     const served =
       health !== null
         ? serveHealth(health, container, draining, response)
-        : isGatewayPath(url)
-          ? serveGatewayRequest(gateway, request, response, { maxBodyBytes })
-          : dashboard(request, response);
+        : metrics !== null && isMetricsPath(url)
+          ? serveMetrics(request, response, metrics)
+          : isGatewayPath(url)
+            ? serveGatewayRequest(gateway, request, response, { maxBodyBytes })
+            : dashboard(request, response);
     served.catch((error: unknown) => {
       logger.error("request failed", { error, path: url.split("?")[0] });
       if (!response.headersSent) {

@@ -37,6 +37,7 @@ function csvField(value: string | number | boolean | null): string {
 const csvLine = (fields: (string | number | boolean | null)[]) => `${fields.map(csvField).join(",")}\r\n`;
 
 export const REQUEST_LOG_COLUMNS = [
+  "generation_id",
   "request_id",
   "created_at",
   "model",
@@ -76,6 +77,8 @@ const REQUEST_LOG_LINE = sql`concat(${sql.join(
   [
     // Ids, model ids and provider slugs are the gateway's own words: no comma, quote or formula.
     sql`generations.id`,
+    // A client's own request id may start with `-`, which a spreadsheet could read as a formula.
+    csvText(sql`generations.request_id`),
     sql`to_char(generations.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
     sql`generations.model_id`,
     sql`generations.provider`,
@@ -125,7 +128,7 @@ export async function* requestLogCsv(
 async function* sliceCsv(db: Database, userId: string, slice: LogSlice): AsyncGenerator<string> {
   let cursor: LogCursor | null = null;
   for (;;) {
-    // Only the line comes back: the page's position is read off its last line (id, then ISO time), which spares the
+    // Only the line comes back: the page's position is read off its last line (id, request id, ISO time), which spares the
     // driver parsing a timestamp per row.
     const rows: { line: string }[] = rowsOf<{ line: string }>(
       await db.execute(sql`
@@ -144,7 +147,8 @@ async function* sliceCsv(db: Database, userId: string, slice: LogSlice): AsyncGe
     for (const row of rows) chunk += `${row.line}\r\n`;
     yield chunk;
     if (rows.length < EXPORT_PAGE_SIZE) return;
-    const [id = "", createdAt = ""] = rows.at(-1)!.line.split(",", 2);
+    // A request id never holds a comma (the gateway keeps only [A-Za-z0-9._:-] ids), so the fields split cleanly.
+    const [id = "", , createdAt = ""] = rows.at(-1)!.line.split(",", 3);
     cursor = { createdAt: new Date(createdAt), id };
   }
 }

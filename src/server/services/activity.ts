@@ -267,6 +267,8 @@ export type LogCursor = z.infer<typeof logCursorSchema>;
 
 export interface RequestLogRow {
   id: string;
+  /** The call's `x-request-id` (the client's, or ours); null for calls made before it was stored. */
+  requestId: string | null;
   createdAt: Date;
   modelId: string;
   provider: string;
@@ -352,7 +354,10 @@ function requestLogWhere(
         ? lt(generations.httpStatus, 400)
         : gte(generations.httpStatus, 400),
     filter.streamed == null ? undefined : eq(generations.streamed, filter.streamed),
-    filter.requestId == null ? undefined : eq(generations.id, filter.requestId),
+    // What a customer quotes: the request id (`x-request-id`) or the generation id.
+    filter.requestId == null
+      ? undefined
+      : or(eq(generations.requestId, filter.requestId), eq(generations.id, filter.requestId)),
     // The plain bound lets the index scan start at the cursor; the OR alone would walk down to it from the top.
     cursor === null ? undefined : lte(generations.createdAt, cursor.createdAt),
     cursor === null
@@ -373,6 +378,7 @@ function requestLogRow(
 ): RequestLogRow {
   return {
     id: generation.id,
+    requestId: generation.requestId,
     createdAt: generation.createdAt,
     modelId: generation.modelId,
     provider: generation.provider,

@@ -83,14 +83,21 @@ describe("the activity router and CSV export", () => {
           errorType: index % 10 === 9 ? "upstream_error" : null,
           streamed: index % 3 === 1,
           timeToFirstTokenMs: index % 3 === 1 ? 40 : null,
+          requestId: `req-activity-${index}`,
         }),
       );
     }
     // Three days ago: in the 7-day view only.
     settlements.push(generation(owner.user.id, { ageMs: 3 * DAY, costNano: 5_000_000n, apiKeyId: owner.keys[0]!.id }));
     // The stranger's: never in the owner's views.
+    // Its request id is one the owner's calls use too (client-chosen ids can collide): still only the stranger's.
     settlements.push(
-      generation(stranger.user.id, { ageMs: 2 * HOUR, costNano: 7_777n, apiKeyId: stranger.keys[0]!.id }),
+      generation(stranger.user.id, {
+        ageMs: 2 * HOUR,
+        costNano: 7_777n,
+        apiKeyId: stranger.keys[0]!.id,
+        requestId: "req-activity-5",
+      }),
     );
     for (const settlement of settlements) app.container.usageWriter.enqueue(settlement);
     await app.container.usageWriter.flush();
@@ -192,6 +199,12 @@ describe("the activity router and CSV export", () => {
       expect.objectContaining({ id: recent[5]!.id, costUsd: formatNanoAsUsd(recent[5]!.costNano!) }),
     ]);
 
+    // The request id a client was sent (x-request-id) finds the same call, and only the account's own.
+    const byRequestId = await caller.activity.log({ range: "7d", requestId: recent[5]!.requestId! });
+    expect(byRequestId.items.map((row) => [row.id, row.requestId])).toEqual([[recent[5]!.id, recent[5]!.requestId]]);
+    const theirs = await app.callerFor(stranger.user).activity.log({ range: "7d", requestId: "req-activity-5" });
+    expect(theirs.items.map((row) => row.costUsd)).toEqual([formatNanoAsUsd(7_777n)]);
+
     const detail = await caller.activity.generation({ id: recent[5]!.id });
     expect(detail).toMatchObject({ id: recent[5]!.id, attempts: [expect.objectContaining({ status: 200 })] });
   });
@@ -245,7 +258,9 @@ describe("the activity router and CSV export", () => {
     expect(lines[0]).toBe(REQUEST_LOG_COLUMNS.join(","));
     expect(lines).toHaveLength(13);
     const failed = recent.filter((row) => row.httpStatus >= 400);
-    expect(lines[1]?.startsWith(`${failed[0]!.id},${failed[0]!.createdAt.toISOString()},`)).toBe(true);
+    expect(
+      lines[1]?.startsWith(`${failed[0]!.id},${failed[0]!.requestId},${failed[0]!.createdAt.toISOString()},`),
+    ).toBe(true);
     // A filter nothing matches: the header alone.
     const none = await download(owner.user, "kind=requests&range=24h&modelId=nobody%2Fnothing");
     expect(none.chunks.join("").trimEnd().split("\r\n")).toEqual([REQUEST_LOG_COLUMNS.join(",")]);
@@ -257,6 +272,7 @@ describe("the activity router and CSV export", () => {
     const byId = new Map(all.split("\r\n").map((line) => [line.split(",")[0], line.split(",")]));
     for (const row of recent.slice(0, 10)) {
       expect(byId.get(row.id)?.[REQUEST_LOG_COLUMNS.indexOf("cost_usd")]).toBe(formatNanoAsUsd(row.costNano!));
+      expect(byId.get(row.id)?.[REQUEST_LOG_COLUMNS.indexOf("request_id")]).toBe(row.requestId);
     }
 
     const daily = await download(owner.user, "kind=daily&range=7d");

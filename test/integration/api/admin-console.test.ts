@@ -194,4 +194,38 @@ describe("the console's account and overview reads", () => {
     expect(reconciled.accounts).toBeGreaterThanOrEqual(2);
     expect(await caller.admin.money.stripeEvents()).toEqual([]);
   });
+  it("finds a call by the request id its client was sent, or by its generation id, across accounts", async () => {
+    // An account of its own, so the other tests' figures stay as they are.
+    const quoter = await createSessionUser(app, "quoter@example.com");
+    await addCredits(app.container.db, app.container.changes, { userId: quoter.id, amountNano: 1_000_000_000n });
+    const quoterKey = (await createApiKey(app.container.db, { userId: quoter.id, name: "quoted" })).plaintext;
+    const response = await app.container.gateway.handle({
+      method: "POST",
+      path: "/v1/chat/completions",
+      query: new URLSearchParams(),
+      headers: {
+        authorization: `Bearer ${quoterKey}`,
+        "content-type": "application/json",
+        "x-request-id": "support-ticket-4711",
+      },
+      body: Buffer.from(JSON.stringify({ model: "tollgate/echo", messages: [{ role: "user", content: "quoted" }] })),
+      signal: new AbortController().signal,
+    });
+    expect(response.status).toBe(200);
+    await readGatewayBody(response);
+    await app.container.usageWriter.flush();
+    const caller = app.callerFor(admin);
+    const [found, ...more] = await caller.admin.requests.find({ id: "support-ticket-4711" });
+    expect(more).toEqual([]);
+    expect(found).toMatchObject({
+      generationId: response.headers["x-generation-id"],
+      requestId: "support-ticket-4711",
+      userId: quoter.id,
+      email: "quoter@example.com",
+      modelId: "tollgate/echo",
+      httpStatus: 200,
+    });
+    expect(await caller.admin.requests.find({ id: found!.generationId })).toEqual([found]);
+    expect(await caller.admin.requests.find({ id: "support-ticket-0000" })).toEqual([]);
+  });
 });

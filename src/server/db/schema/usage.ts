@@ -44,6 +44,11 @@ export const generations = pgTable(
   {
     /** The completion id returned to the client (`gen-…`). */
     id: text().primaryKey(),
+    /**
+     * The request id of the /v1 call (`x-request-id`: the client's or a proxy's when it sent a sane one, else ours),
+     * so a request a customer or a log line quotes can be found. Null for calls made before it was stored.
+     */
+    requestId: text(),
     userId: text().notNull(),
     apiKeyId: uuid(),
     modelId: text().notNull(),
@@ -79,7 +84,11 @@ export const generations = pgTable(
     timeToFirstTokenMs: integer(),
     createdAt: timestamp({ withTimezone: true }).notNull(),
   },
-  (table) => [index().on(table.userId, table.createdAt), index().on(table.apiKeyId, table.createdAt)],
+  (table) => [
+    index().on(table.userId, table.createdAt),
+    index().on(table.apiKeyId, table.createdAt),
+    index().on(table.requestId),
+  ],
 );
 
 /**

@@ -18,6 +18,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  */
 const GENERATION_COLUMNS = {
   id: "text",
+  request_id: "text",
   user_id: "text",
   api_key_id: "uuid",
   model_id: "text",
@@ -65,6 +66,7 @@ function generationValues(row: GenerationRow): unknown[] {
 function generationColumns(row: GenerationRow): Record<keyof typeof GENERATION_COLUMNS, unknown> {
   return {
     id: row.id,
+    request_id: row.requestId ?? null,
     user_id: row.userId,
     api_key_id: row.apiKeyId ?? null,
     model_id: row.modelId,
@@ -225,6 +227,8 @@ export interface UsageWriter {
   pendingDebitNano(userId: string): bigint;
   /** A generation still queued (not yet written), so it can be shown before the next batch commits. */
   pendingGeneration(id: string): GenerationRow | null;
+  /** Settled calls waiting to be written (a gauge for operators: it grows while the database falls behind). */
+  queuedSettlements(): number;
   /**
    * Undefined while the queue has room; otherwise a promise that resolves once written batches bring it back under
    * its bound, or after `maxBackpressureWaitMs`. New calls wait on it before they are admitted, so a database slower
@@ -439,6 +443,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       else schedule();
     },
     pendingDebitNano: (userId) => pendingByUser.get(userId) ?? 0n,
+    queuedSettlements: () => queue.length,
     backpressure() {
       if (hasRoom()) return undefined;
       return new Promise<void>((resolve) => {

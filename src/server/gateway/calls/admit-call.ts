@@ -102,6 +102,8 @@ export async function admitCall(
   switch (outcome.kind) {
     case "held":
       context.holdNano = holdNano;
+      context.request.callAdmitted = true;
+      deps.observer.callAdmitted(holdNano);
       return;
     case "key_inactive":
       // Revoked, disabled or expired in another process since this one cached the key.

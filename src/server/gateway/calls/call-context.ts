@@ -3,6 +3,7 @@ import type { TokenUsage } from "../billing/compute-cost";
 import type { PromptMeasure } from "../billing/estimate-tokens";
 import type { GatewayDeps } from "../deps";
 import type { Principal } from "../keys/api-key-authenticator";
+import type { RequestRecord } from "../observe/request-record";
 import type { CatalogModel, ModelEndpoint } from "../routing/catalog";
 import type { GenerationAttempt } from "~/server/db/schema";
 
@@ -16,6 +17,8 @@ export interface CallContext {
   model: CatalogModel;
   endpoint: ModelEndpoint;
   generationId: string;
+  /** The /v1 request the call answers: its id goes on the generation, its end is logged at the settlement. */
+  request: RequestRecord;
   startedAt: number;
   streamed: boolean;
   /** Set once the upstream request is built: what the provider does not support and was left out. */

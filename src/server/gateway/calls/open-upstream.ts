@@ -6,6 +6,7 @@ import {
   type UpstreamHttpRequest,
   type UpstreamResponse,
 } from "../providers/types";
+import { traceHeaders } from "../observe/trace-context";
 import { CallFailure } from "./call-failure";
 import type { CallContext } from "./call-context";
 
@@ -43,7 +44,13 @@ export async function openUpstream(
   const { deps, endpoint } = context;
   let upstream: UpstreamResponse;
   try {
-    upstream = await binding.transport(upstreamRequest, signal, { timeouts: endpoint.channel.timeouts });
+    const { trace } = context.request;
+    // The caller's trace context goes on unchanged: the upstream's spans join the caller's trace.
+    const sent =
+      trace === null
+        ? upstreamRequest
+        : { ...upstreamRequest, headers: { ...upstreamRequest.headers, ...traceHeaders(trace) } };
+    upstream = await binding.transport(sent, signal, { timeouts: endpoint.channel.timeouts });
   } catch (error) {
     if (signal.aborted) {
       // The client went away before the upstream answered: nothing was produced, nothing is billed.

@@ -4,6 +4,7 @@ import type { StreamFormat, WholeAnswerEncoder } from "../encoders/answer-encode
 import { errors } from "../errors";
 import type { GatewayRequest, GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
+import type { RequestRecord } from "../observe/request-record";
 import { inlineImageUrls } from "../net/inline-image-urls";
 import type { ChatCompletionRequest } from "../protocol/chat-completion-request";
 import type { AnthropicOptions } from "../providers/types";
@@ -44,8 +45,8 @@ export interface AnswerFormats {
 }
 
 export interface CallRequest {
-  /** When the request arrived (the gateway clock), before its body was parsed. */
-  startedAt: number;
+  /** The request as operators see it: its id, when it arrived, where from. */
+  record: RequestRecord;
   /** The request in the gateway's common form (OpenAI's chat completion request with OpenRouter's extensions). */
   body: ChatCompletionRequest;
   formats: AnswerFormats;
@@ -93,7 +94,8 @@ export async function runCall(
     model: first.model,
     endpoint,
     generationId: deps.newGenerationId(),
-    startedAt: call.startedAt,
+    startedAt: call.record.startedAt,
+    request: call.record,
     streamed,
     prompt: measurePrompt(body),
     upstreamCalls: fannedOut ? choices : 1,

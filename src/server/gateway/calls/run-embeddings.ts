@@ -5,6 +5,7 @@ import type { GatewayDeps } from "../deps";
 import { errors } from "../errors";
 import type { GatewayRequest, GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
+import type { RequestRecord } from "../observe/request-record";
 import { encodeEmbedding, type EncodingFormat } from "../protocol/embedding-encoding";
 import {
   embeddingInputs,
@@ -25,8 +26,8 @@ import { parseAnswer, readAnswerText } from "./read-whole-answer";
 import { holdSettled, settle, settleFailure } from "./settle-call";
 
 export interface EmbeddingsCall {
-  /** When the request arrived (the gateway clock), before its body was parsed. */
-  startedAt: number;
+  /** The request as operators see it: its id, when it arrived, where from. */
+  record: RequestRecord;
   body: EmbeddingsRequest;
 }
 
@@ -154,7 +155,8 @@ export async function runEmbeddings(
     model: first.model,
     endpoint: first.endpoint,
     generationId: deps.newGenerationId(),
-    startedAt: call.startedAt,
+    startedAt: call.record.startedAt,
+    request: call.record,
     streamed: false,
     prompt: measureEmbeddingInput(inputs),
     upstreamCalls: 1,

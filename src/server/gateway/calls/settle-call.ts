@@ -35,6 +35,7 @@ export function settle(context: CallContext, outcome: CallOutcome): Metered {
   const now = deps.clock();
   const generation: GenerationRow = {
     id: context.generationId,
+    requestId: context.request.requestId,
     userId: context.principal.userId,
     apiKeyId: context.principal.apiKeyId,
     modelId: context.model.id,
@@ -72,6 +73,15 @@ export function settle(context: CallContext, outcome: CallOutcome): Metered {
   if ((context.holdNano ?? 0n) > costNano) context.holdSettled = deps.holds.settle(context.generationId, costNano);
   recordChannelOutcome(context, outcome, metered, now);
   void deps.rateLimiter.recordTokens(context.principal, metered.usage.promptTokens + metered.usage.completionTokens);
+  if (context.request.callAdmitted) {
+    deps.observer.callSettled(context.request, {
+      generation,
+      metered,
+      holdNano: context.holdNano ?? 0n,
+      channelName: endpoint.channel.name,
+      attempts: context.attempts,
+    });
+  }
   return metered;
 }
 

@@ -112,6 +112,7 @@ export async function handleGeneration(
   const body: GenerationInfo = {
     data: {
       id: row.id,
+      request_id: row.requestId ?? null,
       model: row.modelId,
       provider_name: row.provider,
       upstream_model: row.upstreamModel,

@@ -2,6 +2,7 @@ import { runEmbeddings } from "../calls/run-embeddings";
 import type { GatewayDeps } from "../deps";
 import type { GatewayRequest, GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
+import type { RequestRecord } from "../observe/request-record";
 import { embeddingsRequestSchema } from "../protocol/embeddings-request";
 import { parseJsonBody } from "../protocol/parse-json-body";
 
@@ -10,8 +11,8 @@ export function handleEmbeddings(
   request: GatewayRequest,
   principal: Principal,
   deps: GatewayDeps,
+  record: RequestRecord,
 ): Promise<GatewayResponse> {
-  const startedAt = deps.clock();
   const body = parseJsonBody(request.body, embeddingsRequestSchema);
-  return runEmbeddings(request, principal, deps, { startedAt, body });
+  return runEmbeddings(request, principal, deps, { record, body });
 }

@@ -4,6 +4,7 @@ import type { GatewayDeps } from "../deps";
 import { anthropicMessageBody, anthropicMessagesStream } from "../encoders/anthropic-messages-encoder";
 import { jsonResponse, type GatewayRequest, type GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
+import type { RequestRecord } from "../observe/request-record";
 import {
   anthropicMessagesRequestSchema,
   anthropicOptionsOf,
@@ -21,12 +22,12 @@ export function handleMessages(
   request: GatewayRequest,
   principal: Principal,
   deps: GatewayDeps,
+  record: RequestRecord,
 ): Promise<GatewayResponse> {
-  const startedAt = deps.clock();
   const parsed = parseJsonBody(request.body, anthropicMessagesRequestSchema);
   const body = toChatRequest({ ...parsed, model: catalogModelId(deps, parsed.model) });
   return runCall(request, principal, deps, {
-    startedAt,
+    record,
     body,
     formats: { stream: (prompt) => anthropicMessagesStream(prompt.tokens), whole: anthropicMessageBody },
     anthropic: anthropicOptionsOf(parsed, request.headers["anthropic-beta"]),

@@ -3,6 +3,7 @@ import type { GatewayDeps } from "../deps";
 import { responsesBody, responsesStream } from "../encoders/responses-encoder";
 import type { GatewayRequest, GatewayResponse } from "../http";
 import type { Principal } from "../keys/api-key-authenticator";
+import type { RequestRecord } from "../observe/request-record";
 import { parseJsonBody } from "../protocol/parse-json-body";
 import { responseSettingsOf, responsesRequestSchema, toChatRequest } from "../protocol/responses-request";
 
@@ -15,12 +16,12 @@ export function handleResponses(
   request: GatewayRequest,
   principal: Principal,
   deps: GatewayDeps,
+  record: RequestRecord,
 ): Promise<GatewayResponse> {
-  const startedAt = deps.clock();
   const parsed = parseJsonBody(request.body, responsesRequestSchema);
   const settings = responseSettingsOf(parsed);
   return runCall(request, principal, deps, {
-    startedAt,
+    record,
     body: toChatRequest(parsed),
     formats: { stream: () => responsesStream(settings), whole: responsesBody(settings) },
   });

@@ -282,6 +282,10 @@ export const generationSchema = z
   .object({
     data: z.object({
       id: z.string(),
+      request_id: z
+        .string()
+        .nullable()
+        .describe("The call's x-request-id: the client's own when it sent a valid one, else the gateway's"),
       model: z.string(),
       provider_name: z.string(),
       upstream_model: z.string(),

@@ -28,7 +28,11 @@ export interface CircuitBreaker {
   recordFailure(key: string, retryAfterMs?: number | null): void;
   /** Milliseconds until the first of these circuits lets a call through again (0 when one already does). */
   msUntilAvailable(keys: readonly string[]): number;
+  /** For operators (metrics): closed, open (cooling down), or half-open (a probe may go, or is out). */
+  stateOf(key: string): CircuitState;
 }
+
+export type CircuitState = "closed" | "open" | "half_open";
 
 interface Circuit {
   consecutiveFailures: number;
@@ -106,6 +110,11 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
         soonest = Math.min(soonest, circuit === undefined ? 0 : Math.max(0, circuit.openUntil - now));
       }
       return soonest === Number.POSITIVE_INFINITY ? 0 : soonest;
+    },
+    stateOf(key) {
+      const circuit = circuits.get(key);
+      if (circuit === undefined || circuit.openUntil === 0) return "closed";
+      return options.clock() < circuit.openUntil && !circuit.probing ? "open" : "half_open";
     },
   };
 }

@@ -95,7 +95,7 @@ export function RequestLog({
             Request id
             <input
               type="search"
-              placeholder="gen-…"
+              placeholder="req-… or gen-…"
               value={requestIdDraft}
               onChange={(event) => setRequestIdDraft(event.target.value)}
             />
@@ -221,7 +221,14 @@ function GenerationPanel({ id, onClose }: { id: string; onClose: () => void }) {
         </button>
       </div>
       <p className="small">
-        Request id <code data-testid="generation-id">{id}</code>: quote it to support.
+        Generation id <code data-testid="generation-id">{id}</code>
+        {data?.requestId != null && (
+          <>
+            {" "}
+            · request id <code data-testid="request-id">{data.requestId}</code>
+          </>
+        )}
+        : quote either to support.
       </p>
       {detail.isPending ? (
         <p className="muted">Loading…</p>

@@ -6,6 +6,7 @@ import { adminModelsRouter } from "./models";
 import { adminMoneyRouter } from "./money";
 import { adminOverviewRouter } from "./overview";
 import { adminPromoCodesRouter } from "./promo-codes";
+import { adminRequestsRouter } from "./requests";
 import { adminUsersRouter } from "./users";
 
 /**
@@ -20,5 +21,6 @@ export const adminRouter = createTRPCRouter({
   money: adminMoneyRouter,
   channels: adminChannelsRouter,
   models: adminModelsRouter,
+  requests: adminRequestsRouter,
   audit: adminAuditRouter,
 });

@@ -1,0 +1,67 @@
+import { formatNanoAsUsd } from "~/server/gateway/billing/money";
+import type { Clock } from "~/server/gateway/deps";
+import type { Logger } from "~/server/gateway/logger";
+import type { RequestObserver, RequestRecord } from "~/server/gateway/observe/request-record";
+
+/** The fields every request's line has, whether or not it made a call. */
+function requestFields(record: RequestRecord): Record<string, unknown> {
+  const { principal, trace } = record;
+  return {
+    requestId: record.requestId,
+    method: record.method,
+    path: record.path,
+    accountId: principal?.userId ?? null,
+    // The prefix a customer sees on the keys page: never the key.
+    keyPrefix: principal?.keyPrefix ?? null,
+    clientIp: record.clientAddress,
+    forwardedFor: record.forwardedFor,
+    userAgent: record.userAgent,
+    traceId: trace?.traceId ?? null,
+    parentSpanId: trace?.parentSpanId ?? null,
+  };
+}
+
+/**
+ * One JSON line per /v1 request (message `request`, level info), written when the request is over: for a call, at
+ * its settlement (a stream's end), with what it cost; otherwise when it was answered. What was asked and answered is
+ * never logged, nor any key or secret.
+ */
+export function createRequestLog(logger: Logger, clock: Clock): RequestObserver {
+  return {
+    callAdmitted() {},
+    callSettled(record, { generation, metered, channelName, attempts }) {
+      const { usage } = metered;
+      logger.info("request", {
+        ...requestFields(record),
+        status: generation.httpStatus,
+        latencyMs: generation.latencyMs,
+        ttftMs: generation.timeToFirstTokenMs ?? null,
+        generationId: generation.id,
+        model: generation.modelId,
+        provider: generation.provider,
+        channel: channelName,
+        upstreamModel: generation.upstreamModel,
+        attempts: Math.max(1, attempts.length),
+        streamed: generation.streamed,
+        cancelled: generation.cancelled ?? false,
+        finishReason: generation.finishReason ?? null,
+        errorType: generation.errorType ?? null,
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        cachedTokens: usage.cachedTokens,
+        cacheWriteTokens: usage.cacheWriteTokens,
+        reasoningTokens: usage.reasoningTokens,
+        costUsd: formatNanoAsUsd(metered.costNano),
+        billing: metered.billingStatus,
+      });
+    },
+    requestAnswered(record, status, error) {
+      logger.info("request", {
+        ...requestFields(record),
+        status,
+        latencyMs: Math.max(0, Math.round(clock() - record.startedAt)),
+        errorCode: error?.code ?? null,
+      });
+    },
+  };
+}
