@@ -45,6 +45,13 @@ const envSchema = z.object({
   /** 32 bytes, hex or base64, for AES-256-GCM encryption of upstream keys at rest. */
   ENCRYPTION_KEY: optionalString,
   /**
+   * While rotating ENCRYPTION_KEY: the key it replaces (comma-separated for several), still read but never written.
+   * `tollgate secrets reencrypt` then rewrites every channel key under the new one, after which this can go.
+   */
+  ENCRYPTION_KEY_PREVIOUS: optionalString,
+  /** While rotating AUTH_SECRET: the secret it replaces, so sessions signed with it stay valid until they expire. */
+  AUTH_SECRET_PREVIOUS: optionalString,
+  /**
    * Outgoing mail (password resets, address confirmations): `smtp://user:pass@host:587` or `smtps://…:465`. Unset,
    * mails are written to the server log instead (for local starts only: the log then holds live links).
    */

@@ -1,3 +1,4 @@
+import type { Env } from "~/env";
 import type { CliContext } from "./context";
 
 /** What one CLI invocation produced; the process entry and the control socket both carry exactly this. */
@@ -51,6 +52,12 @@ export interface CommandSpec {
    */
   localize?(input: CommandInput, invoker: Invoker | null): CommandInput;
   run(input: CommandInput, context: CliContext): Promise<CommandResult>;
+  /**
+   * Runs instead of `run`, in the CLI process before any database is opened, when no server answers the control
+   * socket: for a command that replaces the database itself (`restore`). Its `run` then only answers a server, which
+   * has the database open.
+   */
+  runUnopened?(input: CommandInput, env: Env): Promise<CommandResult>;
 }
 
 /** A wrong command line: exit code 2, as for most Unix tools. */

@@ -50,7 +50,13 @@ export function createCliContextFromContainer(
  */
 function createLazySecretBox(env: Env, logger: Logger): SecretBox {
   let box: SecretBox | undefined;
-  const get = () => (box ??= createSecretBox(resolveSecrets(env, logger).encryptionKey));
+  const get = () => {
+    if (box === undefined) {
+      const secrets = resolveSecrets(env, logger);
+      box = createSecretBox(secrets.encryptionKey, secrets.previousEncryptionKeys);
+    }
+    return box;
+  };
   return {
     encrypt: (plaintext) => get().encrypt(plaintext),
     decrypt: (ciphertext) => get().decrypt(ciphertext),

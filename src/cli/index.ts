@@ -3,7 +3,7 @@ import { createJsonLogger } from "~/server/gateway/logger";
 import { cliActor } from "~/server/services/audit-actor";
 import type { CliResult, Invoker } from "./command";
 import { controlSocketPath, sendToControlServer } from "./control-socket";
-import { answerWithoutDatabase, describeError, localizeArgv, runCli } from "./run-cli";
+import { answerWithoutDatabase, describeError, localizeArgv, runCli, runUnopened } from "./run-cli";
 
 /**
  * The process entry of `npm run tollgate -- <command>`. Help and malformed command lines are answered without a
@@ -28,6 +28,10 @@ async function main(argv: string[]): Promise<CliResult> {
     const answer = await sendToControlServer(controlSocketPath(env), localized.argv, cliActor(invoker.variables).label);
     if (answer !== null) return answer;
   }
+
+  // A command that replaces the database (restore) runs before anything opens it.
+  const unopened = await runUnopened(argv, env, invoker);
+  if (unopened !== null) return unopened;
 
   // Loaded only now: the database drivers are the slowest part of starting, and the socket path needs none.
   const { openCliContext } = await import("./context");

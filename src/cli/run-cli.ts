@@ -1,4 +1,5 @@
 import { ZodError } from "zod";
+import type { Env } from "~/env";
 import { UsageError, type CliResult, type Invoker } from "./command";
 import { commands } from "./commands";
 import type { CliContext } from "./context";
@@ -60,6 +61,22 @@ export function answerWithoutDatabase(argv: readonly string[]): CliResult | null
   try {
     const parsed = parseCommandLine(argv, commands);
     return parsed.kind === "help" ? helpResult(parsed) : null;
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+/**
+ * Runs a command that must not find its database open (`restore`) in this process, before anything opens it; null when
+ * the command line is not one. Never throws.
+ */
+export async function runUnopened(argv: readonly string[], env: Env, invoker: Invoker): Promise<CliResult | null> {
+  try {
+    const parsed = parseCommandLine(argv, commands);
+    if (parsed.kind === "help" || parsed.command.runUnopened === undefined) return null;
+    const input = parsed.command.localize?.(parsed.input, invoker) ?? parsed.input;
+    const result = await parsed.command.runUnopened(input, env);
+    return { exitCode: 0, stdout: `${parsed.json ? toJson(result.json) : result.text}\n`, stderr: "" };
   } catch (error) {
     return failure(error);
   }

@@ -53,6 +53,8 @@ export interface Container {
   logger: Logger;
   secretBox: SecretBox;
   authSecret: string;
+  /** The session secret a rotation replaced, still accepted (AUTH_SECRET_PREVIOUS). */
+  previousAuthSecret: string | undefined;
   changes: ChangeBus;
   authenticator: ApiKeyAuthenticator;
   catalog: Catalog;
@@ -132,12 +134,19 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
   await migrate(database);
 
   const secrets = resolveSecrets(env, logger);
-  const secretBox = createSecretBox(secrets.encryptionKey);
+  const secretBox = createSecretBox(secrets.encryptionKey, secrets.previousEncryptionKeys);
   const changes = await createChangeBus(database, logger, { listen: true });
   if (options.bootstrap !== false) await bootstrap({ db, env, secretBox, changes: null, logger });
 
   const catalog = await createCatalog({
-    load: () => loadCatalog(db, (ciphertext) => secretBox.decrypt(ciphertext), env.PRICE_MARKUP_PERCENT),
+    load: () =>
+      loadCatalog(
+        db,
+        (ciphertext) => secretBox.decrypt(ciphertext),
+        env.PRICE_MARKUP_PERCENT,
+        (channel, error) =>
+          logger.error("channel left out of routing: its key cannot be decrypted", { channel, error }),
+      ),
     logger,
   });
   // ── Rate limits: a key without its own limits gets the configured defaults; one Redis counts for every process
@@ -307,6 +316,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     logger,
     secretBox,
     authSecret: secrets.authSecret,
+    previousAuthSecret: secrets.previousAuthSecret,
     changes,
     authenticator,
     catalog,

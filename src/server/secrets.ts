@@ -9,6 +9,18 @@ import type { Logger } from "./gateway/logger";
 export interface Secrets {
   authSecret: string;
   encryptionKey: Buffer;
+  /** Keys a rotation replaced, still read (ENCRYPTION_KEY_PREVIOUS). */
+  previousEncryptionKeys: Buffer[];
+  /** The session secret a rotation replaced (AUTH_SECRET_PREVIOUS). */
+  previousAuthSecret: string | undefined;
+}
+
+function previousOf(env: Env): Pick<Secrets, "previousEncryptionKeys" | "previousAuthSecret"> {
+  const listed = env.ENCRYPTION_KEY_PREVIOUS?.split(",").map((key) => key.trim()) ?? [];
+  return {
+    previousEncryptionKeys: listed.filter((key) => key !== "").map(parseEncryptionKey),
+    previousAuthSecret: env.AUTH_SECRET_PREVIOUS,
+  };
 }
 
 const fileSchema = z.object({ authSecret: z.string().min(32), encryptionKey: z.string() });
@@ -19,7 +31,11 @@ const fileSchema = z.object({ authSecret: z.string().min(32), encryptionKey: z.s
  */
 export function resolveSecrets(env: Env, logger: Logger): Secrets {
   if (env.AUTH_SECRET !== undefined && env.ENCRYPTION_KEY !== undefined) {
-    return { authSecret: env.AUTH_SECRET, encryptionKey: parseEncryptionKey(env.ENCRYPTION_KEY) };
+    return {
+      authSecret: env.AUTH_SECRET,
+      encryptionKey: parseEncryptionKey(env.ENCRYPTION_KEY),
+      ...previousOf(env),
+    };
   }
   const file = path.resolve(env.DATA_DIR, "secrets.json");
   let stored: z.infer<typeof fileSchema>;
@@ -35,5 +51,6 @@ export function resolveSecrets(env: Env, logger: Logger): Secrets {
   return {
     authSecret: env.AUTH_SECRET ?? stored.authSecret,
     encryptionKey: parseEncryptionKey(env.ENCRYPTION_KEY ?? stored.encryptionKey),
+    ...previousOf(env),
   };
 }

@@ -1,4 +1,5 @@
 import type { CommandSpec } from "../command";
+import { backupCommands } from "./backup";
 import { billingCommands } from "./billing";
 import { catalogCommands } from "./catalog";
 import { channelCommands } from "./channel";
@@ -6,6 +7,7 @@ import { creditsCommands } from "./credits";
 import { keyCommands } from "./key";
 import { migrateCommand } from "./migrate";
 import { promoCommands } from "./promo";
+import { secretsCommands } from "./secrets";
 import { userCommands } from "./user";
 
 /** Every command, in the order help lists them. */
@@ -18,4 +20,6 @@ export const commands: readonly CommandSpec[] = [
   ...channelCommands,
   ...catalogCommands,
   migrateCommand,
+  ...backupCommands,
+  ...secretsCommands,
 ];

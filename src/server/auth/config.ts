@@ -110,11 +110,15 @@ function createAdapter(db: Database): Adapter {
 }
 
 export function createAuthConfig(
-  container: Pick<Container, "db" | "authSecret" | "logger" | "signInThrottle" | "env">,
+  container: Pick<Container, "db" | "authSecret" | "previousAuthSecret" | "logger" | "signInThrottle" | "env">,
 ): NextAuthConfig {
   const { db, logger } = container;
   return {
-    secret: container.authSecret,
+    // Auth.js signs with the first and accepts any: sessions from before an AUTH_SECRET rotation stay valid.
+    secret:
+      container.previousAuthSecret === undefined
+        ? container.authSecret
+        : [container.authSecret, container.previousAuthSecret],
     // Into the app's JSON log; a wrong password is routine, not an error.
     logger: {
       error(error) {

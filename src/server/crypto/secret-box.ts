@@ -17,8 +17,15 @@ export function parseEncryptionKey(text: string): Buffer {
   return key;
 }
 
-export function createSecretBox(key: Buffer): SecretBox {
-  if (key.length !== 32) throw new Error("SecretBox key must be 32 bytes");
+/**
+ * Encrypts with `key`; decrypts with it, or with one of `previousKeys` (a rotation in progress: what they encrypted
+ * stays readable until it is re-encrypted). GCM's tag tells the right key from a wrong one.
+ */
+export function createSecretBox(key: Buffer, previousKeys: readonly Buffer[] = []): SecretBox {
+  if (key.length !== 32 || previousKeys.some((previous) => previous.length !== 32)) {
+    throw new Error("SecretBox keys must be 32 bytes");
+  }
+  const keys = [key, ...previousKeys];
   return {
     encrypt(plaintext) {
       const iv = randomBytes(IV_BYTES);
@@ -32,11 +39,18 @@ export function createSecretBox(key: Buffer): SecretBox {
       if (version !== VERSION || iv === undefined || tag === undefined || data === undefined) {
         throw new Error("Unrecognised secret ciphertext");
       }
-      const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"), {
-        authTagLength: TAG_BYTES,
-      });
-      decipher.setAuthTag(Buffer.from(tag, "base64url"));
-      return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");
+      for (const candidate of keys) {
+        const decipher = createDecipheriv("aes-256-gcm", candidate, Buffer.from(iv, "base64url"), {
+          authTagLength: TAG_BYTES,
+        });
+        decipher.setAuthTag(Buffer.from(tag, "base64url"));
+        try {
+          return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");
+        } catch {
+          // Not this key's: the next one, if any.
+        }
+      }
+      throw new Error("the secret cannot be decrypted with ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)");
     },
   };
 }

@@ -41,6 +41,11 @@ export interface DatabaseHandle {
     onResubscribed?: () => void,
   ): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
+  /**
+   * The embedded database only: its data directory as a gzipped tar, taken while it serves (`tollgate backup`). On
+   * PostgreSQL, pg_dump does this.
+   */
+  dumpEmbedded?(): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -108,6 +113,7 @@ function openPglite(options: { dataDir?: string; sharedBuffers?: string; nicenes
     async notify(channel, payload) {
       await client.query("select pg_notify($1, $2)", [channel, payload]);
     },
+    dumpEmbedded: () => client.dumpDataDir(),
     close: () => client.close(),
   };
 }

@@ -33,6 +33,7 @@ export type Request =
   | { op: "end"; id: number; tx: number; commit: boolean }
   | { op: "listen"; id: number; channel: string }
   | { op: "unlisten"; id: number; channel: string }
+  | { op: "dump"; id: number }
   | { op: "close"; id: number };
 
 /** A database error's own fields (code, detail, constraint, …): errors lose them when cloned across threads. */

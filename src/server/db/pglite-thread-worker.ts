@@ -40,6 +40,18 @@ function errorMessage(error: unknown): ErrorMessage {
   return { name: error.name, message: error.message, fields };
 }
 
+/**
+ * The data directory as a gzipped tar, while the server keeps running. A CHECKPOINT first writes every committed
+ * change into the data files; the copy is then taken under PGlite's transaction lock, so no other transaction is half
+ * done and no statement runs while the files are read. What a restore opens is exactly the committed state at that
+ * moment (a transaction still open would be rolled back by recovery, as after a crash).
+ */
+async function dumpConsistently(client: PGlite): Promise<ArrayBuffer> {
+  await client.exec("CHECKPOINT");
+  const archive = await client._runExclusiveTransaction(() => client.dumpDataDir("gzip"));
+  return archive.arrayBuffer();
+}
+
 interface OpenTransaction {
   tx: Transaction;
   /** Settles the callback PGlite runs the transaction in (true commits); `endId` is answered once that is done. */
@@ -131,11 +143,20 @@ function serve(port: NonNullable<typeof parentPort>, options: PgliteThreadOption
         return null;
       case "begin":
       case "end":
+      case "dump":
         throw new Error(`${request.op} is answered on its own`);
     }
   }
 
   port.on("message", (request: Request) => {
+    if (request.op === "dump") {
+      // The archive moves to the main thread rather than being copied: it may be hundreds of megabytes.
+      dumpConsistently(client).then(
+        (archive) => port.postMessage({ kind: "result", id: request.id, value: archive } satisfies Reply, [archive]),
+        (error: unknown) => send({ kind: "error", id: request.id, error: errorMessage(error) }),
+      );
+      return;
+    }
     if (request.op === "begin") return begin(request.id);
     if (request.op === "end") {
       const open = transactions.get(request.tx);

@@ -182,6 +182,11 @@ export class PgliteThread implements PgliteQueryable {
     };
   }
 
+  /** The data directory as a gzipped tar, consistent while the database stays in use (pglite-thread-worker.ts). */
+  async dumpDataDir(): Promise<Uint8Array> {
+    return new Uint8Array(await this.#request<ArrayBuffer>({ op: "dump" }));
+  }
+
   /** Closes the database and ends the thread; a thread that already failed is only ended. */
   async close(): Promise<void> {
     try {

@@ -39,6 +39,11 @@ export async function loadCatalog(
   db: Database,
   decryptSecret: (ciphertext: string) => string,
   markupBasisPoints = 0n,
+  /**
+   * Told of a channel whose key this process cannot decrypt (ENCRYPTION_KEY changed without ENCRYPTION_KEY_PREVIOUS):
+   * it is left out of routing, and every other channel still serves.
+   */
+  onUnreadableSecret: (channelName: string, error: unknown) => void = () => {},
 ): Promise<CatalogModel[]> {
   const [modelRows, endpointRows] = await Promise.all([
     db.select().from(models).where(eq(models.enabled, true)),
@@ -54,17 +59,23 @@ export async function loadCatalog(
       .where(and(eq(modelEndpoints.enabled, true), eq(channels.enabled, true), isNull(channels.brokenAt))),
   ]);
 
-  const resolvedChannels = new Map<string, ResolvedChannel>();
+  const resolvedChannels = new Map<string, ResolvedChannel | null>();
   const byModel = new Map<string, CatalogModel["endpoints"]>();
   for (const { endpoint, channel, priceVersionId } of endpointRows) {
     let resolved = resolvedChannels.get(channel.id);
     if (resolved === undefined) {
-      resolved = resolveChannel(
-        channel,
-        channel.encryptedSecret === null ? null : decryptSecret(channel.encryptedSecret),
-      );
+      try {
+        resolved = resolveChannel(
+          channel,
+          channel.encryptedSecret === null ? null : decryptSecret(channel.encryptedSecret),
+        );
+      } catch (error) {
+        onUnreadableSecret(channel.name, error);
+        resolved = null;
+      }
       resolvedChannels.set(channel.id, resolved);
     }
+    if (resolved === null) continue;
     const list = byModel.get(endpoint.modelId) ?? [];
     list.push({
       id: endpoint.id,

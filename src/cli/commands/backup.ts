@@ -1,0 +1,93 @@
+import path from "node:path";
+import { openDatabase } from "~/server/db";
+import { readBackupFile, restoreEmbeddedDatabase, writeBackupFile } from "~/server/db/embedded-backup";
+import { migrate } from "~/server/db/migrate";
+import { reconcileBalances } from "~/server/services/reconcile";
+import { CommandError, optionFlag, type CommandInput, type CommandSpec, type Invoker } from "../command";
+
+const ON_POSTGRES =
+  "DATABASE_URL points at PostgreSQL: back it up with pg_dump and restore it with pg_restore " +
+  "(docs/operations.md, Backups and restore)";
+
+/** A server behind the control socket has its own working directory: FILE is made absolute first. */
+function absoluteFile(input: CommandInput, invoker: Invoker | null): CommandInput {
+  if (invoker === null) return input;
+  return { ...input, positionals: input.positionals.map((file) => path.resolve(invoker.cwd, file)) };
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(1)} MB`;
+}
+
+export const backupCommand: CommandSpec = {
+  path: ["backup"],
+  summary: "Write the embedded database to FILE (a gzipped archive), consistent while the server keeps serving",
+  positionals: [{ name: "FILE", description: "Where to write the backup, e.g. tollgate-2026-12-06.tar.gz" }],
+  options: { force: { type: "boolean", description: "Replace FILE if it exists" } },
+  localize: absoluteFile,
+  async run(input, { database, env }) {
+    if (database.dumpEmbedded === undefined) throw new CommandError(ON_POSTGRES);
+    const file = input.positionals[0]!;
+    const archive = await database.dumpEmbedded();
+    try {
+      await writeBackupFile(file, archive, optionFlag(input, "force"));
+    } catch (error) {
+      throw new CommandError(error instanceof Error ? error.message : String(error));
+    }
+    return {
+      text: `Backed up ${env.PGLITE_DIR} to ${file} (${megabytes(archive.byteLength)}). Restore it with \`tollgate restore ${file}\`.`,
+      json: { file, bytes: archive.byteLength },
+    };
+  },
+};
+
+export const restoreCommand: CommandSpec = {
+  path: ["restore"],
+  summary:
+    "Replace the embedded database with a backup (stop the server first); the database it replaces is kept beside it, and every balance is checked against the ledger",
+  positionals: [{ name: "FILE", description: "A file written by `tollgate backup`" }],
+  options: {},
+  localize: absoluteFile,
+  run() {
+    // Only a server that has the database open gets here (the CLI restores on its own when none answers).
+    return Promise.reject(
+      new CommandError("the server has the database open: stop it, run `tollgate restore` again, then start it"),
+    );
+  },
+  async runUnopened(input, env) {
+    if (env.DATABASE_URL !== undefined) throw new CommandError(ON_POSTGRES);
+    const file = input.positionals[0]!;
+    let archive: Uint8Array<ArrayBuffer>;
+    try {
+      archive = await readBackupFile(file);
+    } catch (error) {
+      const missing = error instanceof Error && "code" in error && error.code === "ENOENT";
+      throw new CommandError(
+        missing ? `no such file: ${file}` : error instanceof Error ? error.message : String(error),
+      );
+    }
+    const dataDir = path.resolve(env.PGLITE_DIR);
+    const { replacedDir } = await restoreEmbeddedDatabase(archive, dataDir);
+    // A backup of an older version is brought up to this one's schema, then checked: every balance against its ledger.
+    const database = openDatabase({ kind: "pglite", dataDir, sharedBuffers: env.PGLITE_SHARED_BUFFERS });
+    try {
+      await migrate(database);
+      const { accounts, entries, mismatches } = await reconcileBalances(database.db);
+      const kept = replacedDir === null ? "" : ` The database it replaced is kept in ${replacedDir}.`;
+      if (mismatches.length > 0) {
+        throw new CommandError(
+          `Restored ${file} into ${dataDir}, but ${mismatches.length} of ${accounts} accounts differ from their ledger: ` +
+            `run \`tollgate billing reconcile\` for the list.${kept}`,
+        );
+      }
+      return {
+        text: `Restored ${file} into ${dataDir}. All ${accounts} accounts match their ledger (${entries} entries).${kept}`,
+        json: { file, dataDir, replacedDir, accounts, entries, mismatches: [] },
+      };
+    } finally {
+      await database.close();
+    }
+  },
+};
+
+export const backupCommands = [backupCommand, restoreCommand];
