@@ -60,6 +60,7 @@ function createLazySecretBox(env: Env, logger: Logger): SecretBox {
   return {
     encrypt: (plaintext) => get().encrypt(plaintext),
     decrypt: (ciphertext) => get().decrypt(ciphertext),
+    isCurrent: (ciphertext) => get().isCurrent(ciphertext),
   };
 }
 

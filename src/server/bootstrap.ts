@@ -111,7 +111,7 @@ export async function bootstrap(context: BootstrapContext): Promise<void> {
       logger.info("channel created from configuration", { channel: channel.name, endpoints: endpointCount });
       continue;
     }
-    const currentKey = existing.encryptedSecret === null ? undefined : secretBox.decrypt(existing.encryptedSecret);
+    const currentKey = storedKeyOf(existing.encryptedSecret, secretBox, logger, channel.name);
     if (existing.baseUrl !== channel.baseUrl || currentKey !== channel.apiKey) {
       await db
         .update(channels)
@@ -131,6 +131,28 @@ export async function bootstrap(context: BootstrapContext): Promise<void> {
   }
 
   await ensureAdmin(context);
+}
+
+/**
+ * A configured channel's stored key, or null when it cannot be decrypted (ENCRYPTION_KEY changed, or a backup restored
+ * without its key): the environment holds the key, so it is written again under the current ENCRYPTION_KEY rather
+ * than failing the start.
+ */
+function storedKeyOf(
+  encryptedSecret: string | null,
+  secretBox: SecretBox,
+  logger: Logger,
+  channelName: string,
+): string | null | undefined {
+  if (encryptedSecret === null) return undefined;
+  try {
+    return secretBox.decrypt(encryptedSecret);
+  } catch {
+    logger.warn("a configured channel's stored key cannot be decrypted; storing the configured key again", {
+      channel: channelName,
+    });
+    return null;
+  }
 }
 
 const FIRST_ADMIN_CREDIT_NANO = 10n * NANO_PER_USD;

@@ -31,6 +31,7 @@ import { createJsonLogger, type Logger } from "./gateway/logger";
 import type { Registry } from "prom-client";
 import { combineObservers } from "./gateway/observe/request-record";
 import { createGatewayMetrics } from "./observability/gateway-metrics";
+import { createLineBuffer } from "./observability/line-buffer";
 import { createRequestLog } from "./observability/request-log";
 import { createSafeImageFetcher } from "./gateway/net/safe-image-fetch";
 import { createHttpTransport } from "./gateway/providers/call-upstream";
@@ -85,6 +86,11 @@ export interface ContainerOptions {
   /** An already-open database (tests); otherwise opened from env. */
   database?: DatabaseHandle;
   logger?: Logger;
+  /**
+   * Where JSON log lines go (stderr by default): the default logger's and the request log's. A test passes its own
+   * capture here, with LOG_LEVEL, rather than a logger, to see both.
+   */
+  logWrite?: (chunk: string) => void;
   clock?: Clock;
   random?: () => number;
   /** Run first-start work: built-in catalog, demo channel, env channels, admin user. Default true. */
@@ -118,7 +124,8 @@ const SERVER_DATABASE_THREAD_NICENESS = 19;
 
 export async function createContainer(options: ContainerOptions): Promise<Container> {
   const { env } = options;
-  const logger = options.logger ?? createJsonLogger(env.LOG_LEVEL);
+  const logWrite = options.logWrite ?? ((chunk: string) => void process.stderr.write(chunk));
+  const logger = options.logger ?? createJsonLogger(env.LOG_LEVEL, logWrite);
   const clock = options.clock ?? Date.now;
   const database =
     options.database ??
@@ -278,10 +285,16 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     env.METRICS_TOKEN !== undefined || env.METRICS_PORT !== undefined
       ? createGatewayMetrics({ catalog, breaker, usageWriter, clock })
       : null;
-  const observer = combineObservers([
-    ...(env.REQUEST_LOG ? [createRequestLog(logger, clock)] : []),
-    ...(metrics === null ? [] : [metrics.observer]),
-  ]);
+  // The request log is at level info: LOG_LEVEL=warn silences it as it does every other info line.
+  const requestLines =
+    env.REQUEST_LOG && (env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "info") ? createLineBuffer(logWrite) : null;
+  const observer = combineObservers(
+    [
+      ...(requestLines === null ? [] : [createRequestLog(requestLines, clock)]),
+      ...(metrics === null ? [] : [metrics.observer]),
+    ],
+    (error) => logger.error("a request observer failed; the request itself was answered", { error }),
+  );
   const gateway = createGateway({
     authenticator,
     catalog,
@@ -353,6 +366,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       closing ??= (async () => {
         clearInterval(expiredHoldSweep);
         await usageWriter.close();
+        requestLines?.flush();
         // After the last batch: what the leases still hold goes back to the balances.
         await leasedHolds?.close();
         await channelStatsPersistence.close();

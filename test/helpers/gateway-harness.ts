@@ -5,7 +5,6 @@ import { readEnv, type Env } from "~/env";
 import { createContainer, type Container } from "~/server/container";
 import { parseUsdToNano } from "~/server/gateway/billing/money";
 import type { Clock } from "~/server/gateway/deps";
-import type { Logger } from "~/server/gateway/logger";
 import { startServer, type RunningServer } from "~/server/http/start-server";
 import { createApiKey } from "~/server/services/api-keys";
 import { addCredits } from "~/server/services/credits";
@@ -48,8 +47,8 @@ export async function startGatewayHarness(
     env?: Record<string, string>;
     clock?: Clock;
     databaseKind?: "pglite" | "postgres";
-    /** Where the container logs (the test's own capture); LOG_LEVEL still applies only to the default logger. */
-    logger?: Logger;
+    /** Where the container's JSON log lines go (the test's own capture), at the LOG_LEVEL the env sets. */
+    logWrite?: (chunk: string) => void;
   } = {},
 ): Promise<GatewayHarness> {
   const database = await createTestDatabase(options.databaseKind === undefined ? {} : { kind: options.databaseKind });
@@ -58,7 +57,7 @@ export async function startGatewayHarness(
     env,
     database: database.handle,
     clock: options.clock,
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.logWrite === undefined ? {} : { logWrite: options.logWrite }),
   });
   const server = await startServer({ container, host: "127.0.0.1", port: 0 });
   let users = 0;

@@ -67,26 +67,33 @@ export const restoreCommand: CommandSpec = {
       );
     }
     const dataDir = path.resolve(env.PGLITE_DIR);
-    const { replacedDir } = await restoreEmbeddedDatabase(archive, dataDir);
-    // A backup of an older version is brought up to this one's schema, then checked: every balance against its ledger.
-    const database = openDatabase({ kind: "pglite", dataDir, sharedBuffers: env.PGLITE_SHARED_BUFFERS });
-    try {
-      await migrate(database);
-      const { accounts, entries, mismatches } = await reconcileBalances(database.db);
-      const kept = replacedDir === null ? "" : ` The database it replaced is kept in ${replacedDir}.`;
-      if (mismatches.length > 0) {
-        throw new CommandError(
-          `Restored ${file} into ${dataDir}, but ${mismatches.length} of ${accounts} accounts differ from their ledger: ` +
-            `run \`tollgate billing reconcile\` for the list.${kept}`,
-        );
+    // A backup of an older version is brought up to this one's schema, then checked: every balance against its
+    // ledger. A failure on the way puts the previous database back.
+    const { replacedDir, prepared } = await restoreEmbeddedDatabase(archive, dataDir, async () => {
+      const database = openDatabase({ kind: "pglite", dataDir, sharedBuffers: env.PGLITE_SHARED_BUFFERS });
+      try {
+        await migrate(database);
+        return await reconcileBalances(database.db);
+      } finally {
+        await database.close();
       }
-      return {
-        text: `Restored ${file} into ${dataDir}. All ${accounts} accounts match their ledger (${entries} entries).${kept}`,
-        json: { file, dataDir, replacedDir, accounts, entries, mismatches: [] },
-      };
-    } finally {
-      await database.close();
+    });
+    const { accounts, entries, mismatches } = prepared;
+    const kept = replacedDir === null ? "" : ` The database it replaced is kept in ${replacedDir}.`;
+    if (mismatches.length > 0) {
+      // The backup itself disagrees with its ledger: restored as it is, for an operator to look into.
+      throw new CommandError(
+        `Restored ${file} into ${dataDir}, but ${mismatches.length} of ${accounts} accounts differ from their ledger ` +
+          `(${mismatches
+            .slice(0, 5)
+            .map((mismatch) => mismatch.email)
+            .join(", ")}): run \`tollgate billing reconcile\` for the figures.${kept}`,
+      );
     }
+    return {
+      text: `Restored ${file} into ${dataDir}. All ${accounts} accounts match their ledger (${entries} entries).${kept}`,
+      json: { file, dataDir, replacedDir, accounts, entries, mismatches: [] },
+    };
   },
 };
 

@@ -16,7 +16,7 @@ export const secretsReencrypt: CommandSpec = {
     return {
       text:
         rewritten.length === 0
-          ? "No channel has a key: nothing to re-encrypt."
+          ? "Every channel key is already under the current ENCRYPTION_KEY: nothing to re-encrypt."
           : `Re-encrypted the keys of ${rewritten.length} channel${rewritten.length === 1 ? "" : "s"} under the current ENCRYPTION_KEY: ${rewritten.join(", ")}. ENCRYPTION_KEY_PREVIOUS can now be removed.`,
       json: { channels: rewritten },
     };

@@ -8,6 +8,19 @@ const TAG_BYTES = 16;
 export interface SecretBox {
   encrypt(plaintext: string): string;
   decrypt(ciphertext: string): string;
+  /** Whether the current key (not a previous one) wrote this: what a re-encryption can leave alone. */
+  isCurrent(ciphertext: string): boolean;
+}
+
+/** The plaintext, or null when `key` did not write it (GCM's tag does not match). */
+function openWith(key: Buffer, iv: string, tag: string, data: string): string | null {
+  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"), { authTagLength: TAG_BYTES });
+  decipher.setAuthTag(Buffer.from(tag, "base64url"));
+  try {
+    return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");
+  } catch {
+    return null;
+  }
 }
 
 /** Accepts 32 bytes as 64 hex digits or as base64/base64url. */
@@ -40,17 +53,15 @@ export function createSecretBox(key: Buffer, previousKeys: readonly Buffer[] = [
         throw new Error("Unrecognised secret ciphertext");
       }
       for (const candidate of keys) {
-        const decipher = createDecipheriv("aes-256-gcm", candidate, Buffer.from(iv, "base64url"), {
-          authTagLength: TAG_BYTES,
-        });
-        decipher.setAuthTag(Buffer.from(tag, "base64url"));
-        try {
-          return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");
-        } catch {
-          // Not this key's: the next one, if any.
-        }
+        const plaintext = openWith(candidate, iv, tag, data);
+        if (plaintext !== null) return plaintext;
       }
       throw new Error("the secret cannot be decrypted with ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)");
+    },
+    isCurrent(ciphertext) {
+      const [version, iv, tag, data] = ciphertext.split(".");
+      if (version !== VERSION || iv === undefined || tag === undefined || data === undefined) return false;
+      return openWith(key, iv, tag, data) !== null;
     },
   };
 }

@@ -28,7 +28,13 @@ export async function writeBackupFile(file: string, archive: Uint8Array, overwri
     throw error;
   }
   await handle.close();
-  await rename(partial, file);
+  try {
+    await rename(partial, file);
+  } catch (error) {
+    // No stray copy of every account's data left behind.
+    await rm(partial, { force: true });
+    throw error;
+  }
 }
 
 /** A backup file's bytes, refused early when it is not one (a restore would otherwise fail deep inside PGlite). */
@@ -45,34 +51,37 @@ function isEmptyOrMissing(dir: string): boolean {
 }
 
 /**
- * Loads a backup into `dataDir`. A database already there is not deleted: it is moved aside to
- * `<dataDir>.replaced-<time>` (returned), so a restore of the wrong file can be undone. PGlite opens the restored
+ * Loads a backup into `dataDir`, then runs `prepare` on it (migrations, checks). A database already there is not
+ * deleted: it is moved aside to `<dataDir>.replaced-<time>` (returned), so a restore of the wrong file can be undone;
+ * if loading or `prepare` fails, it is put back and the half-restored directory removed. PGlite opens the restored
  * files as after a crash: whatever was committed when the backup was taken is there, nothing else.
  */
-export async function restoreEmbeddedDatabase(
+export async function restoreEmbeddedDatabase<T>(
   archive: Uint8Array<ArrayBuffer>,
   dataDir: string,
+  prepare: () => Promise<T>,
   now: Date = new Date(),
-): Promise<{ replacedDir: string | null }> {
+): Promise<{ replacedDir: string | null; prepared: T }> {
+  // Loaded before anything is moved: the restore runs in the CLI process, which never opens the database otherwise.
+  const { PGlite } = await import("@electric-sql/pglite");
   let replacedDir: string | null = null;
   if (!isEmptyOrMissing(dataDir)) {
     replacedDir = `${dataDir}.replaced-${now.toISOString().replace(/[:.]/g, "-")}`;
     await rename(dataDir, replacedDir);
   }
-  // Loaded here, once: the restore runs in the CLI process, which never opens the database otherwise.
-  const { PGlite } = await import("@electric-sql/pglite");
-  const restored = new PGlite(dataDir, { loadDataDir: new Blob([archive]) });
   try {
-    await restored.waitReady;
-    // Reading a table proves the files are a database, not just an archive that unpacked.
-    await restored.query("select 1 from pg_class limit 1");
+    const restored = new PGlite(dataDir, { loadDataDir: new Blob([archive]) });
+    try {
+      await restored.waitReady;
+      // The archive must hold this application's database, not merely any PostgreSQL directory (or a fresh one).
+      await restored.query("select 1 from balances limit 1");
+    } finally {
+      await restored.close().catch(() => {});
+    }
+    return { replacedDir, prepared: await prepare() };
   } catch (error) {
-    await restored.close().catch(() => {});
-    // Leave things as they were: the half-restored directory out, the previous database back.
     await rm(dataDir, { recursive: true, force: true });
     if (replacedDir !== null) await rename(replacedDir, dataDir);
     throw error;
   }
-  await restored.close();
-  return { replacedDir };
 }

@@ -1,12 +1,18 @@
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
 import type { Clock } from "~/server/gateway/deps";
-import type { Logger } from "~/server/gateway/logger";
 import type { RequestObserver, RequestRecord } from "~/server/gateway/observe/request-record";
+import type { LineBuffer } from "./line-buffer";
 
-/** The fields every request's line has, whether or not it made a call. */
-function requestFields(record: RequestRecord): Record<string, unknown> {
+/**
+ * The line's opening fields, in the shape of the JSON logger's lines (gateway/logger.ts), and those every request has.
+ * Built as one literal of plain values and serialised without a replacer: this runs once per request.
+ */
+function requestFields(record: RequestRecord, clock: Clock) {
   const { principal, trace } = record;
   return {
+    time: new Date(clock()).toISOString(),
+    level: "info",
+    message: "request",
     requestId: record.requestId,
     method: record.method,
     path: record.path,
@@ -24,15 +30,15 @@ function requestFields(record: RequestRecord): Record<string, unknown> {
 /**
  * One JSON line per /v1 request (message `request`, level info), written when the request is over: for a call, at
  * its settlement (a stream's end), with what it cost; otherwise when it was answered. What was asked and answered is
- * never logged, nor any key or secret.
+ * never logged, nor any key or secret. Lines go through `lines`, one write per turn of the event loop.
  */
-export function createRequestLog(logger: Logger, clock: Clock): RequestObserver {
+export function createRequestLog(lines: LineBuffer, clock: Clock): RequestObserver {
   return {
     callAdmitted() {},
     callSettled(record, { generation, metered, channelName, attempts }) {
       const { usage } = metered;
-      logger.info("request", {
-        ...requestFields(record),
+      const entry = {
+        ...requestFields(record, clock),
         status: generation.httpStatus,
         latencyMs: generation.latencyMs,
         ttftMs: generation.timeToFirstTokenMs ?? null,
@@ -53,15 +59,17 @@ export function createRequestLog(logger: Logger, clock: Clock): RequestObserver 
         reasoningTokens: usage.reasoningTokens,
         costUsd: formatNanoAsUsd(metered.costNano),
         billing: metered.billingStatus,
-      });
+      };
+      lines.push(`${JSON.stringify(entry)}\n`);
     },
     requestAnswered(record, status, error) {
-      logger.info("request", {
-        ...requestFields(record),
+      const entry = {
+        ...requestFields(record, clock),
         status,
         latencyMs: Math.max(0, Math.round(clock() - record.startedAt)),
         errorCode: error?.code ?? null,
-      });
+      };
+      lines.push(`${JSON.stringify(entry)}\n`);
     },
   };
 }

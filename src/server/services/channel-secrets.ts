@@ -6,8 +6,8 @@ import type { AuditActor } from "./audit-actor";
 import { recordAudit } from "./audit-log";
 
 /**
- * The last step of an ENCRYPTION_KEY rotation: every channel key, readable under the current key or a previous one
- * (ENCRYPTION_KEY_PREVIOUS), written again under the current key, in one transaction, each audited. If any key cannot
+ * The last step of an ENCRYPTION_KEY rotation: every channel key still under a previous key (ENCRYPTION_KEY_PREVIOUS)
+ * written again under the current one, in one transaction, each audited; keys already under it are left alone. If any key cannot
  * be read, nothing is changed and the channels are named. The plaintext keys are the same, so routing is unaffected.
  */
 export async function reencryptChannelSecrets(
@@ -25,6 +25,8 @@ export async function reencryptChannelSecrets(
     const unreadable: string[] = [];
     const rewritten: { id: string; name: string; encryptedSecret: string }[] = [];
     for (const row of rows) {
+      // Already under the current key (a second run, or a channel saved since the rotation began): left as it is.
+      if (secretBox.isCurrent(row.encryptedSecret!)) continue;
       try {
         rewritten.push({
           id: row.id,

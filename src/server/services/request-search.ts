@@ -1,4 +1,4 @@
-import { desc, eq, or } from "drizzle-orm";
+import { desc, eq, or, sql } from "drizzle-orm";
 import type { Database } from "~/server/db";
 import { apiKeys, channels, generations, users, type GenerationAttempt } from "~/server/db/schema";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
@@ -7,6 +7,11 @@ import { formatNanoAsUsd } from "~/server/gateway/billing/money";
 export const MAX_FOUND_REQUESTS = 50;
 
 export interface FoundRequest {
+  /**
+   * Which id matched. A client chooses its own request ids, so one may equal another call's generation id: the call
+   * that id names comes first.
+   */
+  matchedBy: "generation id" | "request id";
   generationId: string;
   requestId: string | null;
   createdAt: Date;
@@ -51,9 +56,10 @@ export async function findRequests(db: Database, id: string): Promise<FoundReque
     .leftJoin(apiKeys, eq(apiKeys.id, generations.apiKeyId))
     .leftJoin(channels, eq(channels.id, generations.channelId))
     .where(or(eq(generations.requestId, id), eq(generations.id, id)))
-    .orderBy(desc(generations.createdAt), desc(generations.id))
+    .orderBy(desc(sql`${generations.id} = ${id}`), desc(generations.createdAt), desc(generations.id))
     .limit(MAX_FOUND_REQUESTS);
   return rows.map(({ generation, email, keyPrefix, channelName }) => ({
+    matchedBy: generation.id === id ? "generation id" : "request id",
     generationId: generation.id,
     requestId: generation.requestId,
     createdAt: generation.createdAt,

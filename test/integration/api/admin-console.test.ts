@@ -225,7 +225,10 @@ describe("the console's account and overview reads", () => {
       modelId: "tollgate/echo",
       httpStatus: 200,
     });
-    expect(await caller.admin.requests.find({ id: found!.generationId })).toEqual([found]);
+    expect(found!.matchedBy).toBe("request id");
+    expect(await caller.admin.requests.find({ id: found!.generationId })).toEqual([
+      { ...found, matchedBy: "generation id" },
+    ]);
     expect(await caller.admin.requests.find({ id: "support-ticket-0000" })).toEqual([]);
   });
 });

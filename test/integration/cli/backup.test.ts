@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { asc } from "drizzle-orm";
@@ -152,4 +153,21 @@ describe("backup and restore of the embedded database", () => {
     expect(missing.stderr).toContain("no such file");
     expect(() => statSync(dir)).toThrow();
   });
+
+  it(
+    "puts the database back when a restore over it fails",
+    async () => {
+      const dir = path.join(scratch, "kept");
+      await cli(["restore", path.join(scratch, "at-rest.tar.gz")], { ...env, PGLITE_DIR: dir });
+      const before = await readMoney(dir);
+      // A gzip, but not of a database: it gets past the first check and fails inside.
+      const damaged = path.join(scratch, "damaged.tar.gz");
+      writeFileSync(damaged, gzipSync(Buffer.from("this archive holds no database")));
+      const failed = await runCliProcess(["restore", damaged], { ...env, PGLITE_DIR: dir });
+      expect(failed.exitCode).toBe(1);
+      expect(readdirSync(scratch).filter((name) => name.startsWith("kept."))).toEqual([]);
+      expect(await readMoney(dir)).toEqual(before);
+    },
+    SLOW,
+  );
 });

@@ -97,4 +97,18 @@ describe("bootstrap", () => {
     const [kept] = await db.select().from(modelEndpoints).where(eq(modelEndpoints.id, gpt41.id));
     expect(kept).toMatchObject({ inputPriceNano: parseUsdToNano("2.5"), upstreamModel: "gpt-4.1" });
   });
+
+  it("starts when a configured channel's stored key cannot be decrypted, storing the configured key again", async () => {
+    const { env } = testEnv({ OPENAI_API_KEY: "sk-openai-env" });
+    const db = await run(env);
+    // Written under a key this server does not have (ENCRYPTION_KEY changed, or a backup restored without it).
+    const stranger = createSecretBox(parseEncryptionKey("c".repeat(64)));
+    await db
+      .update(channels)
+      .set({ encryptedSecret: stranger.encrypt("sk-openai-env") })
+      .where(eq(channels.name, "openai"));
+    await run(env);
+    const [openai] = await db.select().from(channels).where(eq(channels.name, "openai"));
+    expect(secretBox.decrypt(openai!.encryptedSecret!)).toBe("sk-openai-env");
+  });
 });

@@ -60,19 +60,48 @@ export const NULL_REQUEST_OBSERVER: RequestObserver = {
   requestAnswered() {},
 };
 
-/** Several observers as one (the request log and the metrics), each told in turn. */
-export function combineObservers(observers: readonly RequestObserver[]): RequestObserver {
+/**
+ * Several observers as one (the request log and the metrics), each told in turn. An observer that throws is reported
+ * to `onError` (once: a broken observer would otherwise log on every request) and never fails the request.
+ */
+export function combineObservers(
+  observers: readonly RequestObserver[],
+  onError: (error: unknown) => void,
+): RequestObserver {
   if (observers.length === 0) return NULL_REQUEST_OBSERVER;
-  if (observers.length === 1) return observers[0]!;
+  let reported = false;
+  const report = (error: unknown) => {
+    if (reported) return;
+    reported = true;
+    onError(error);
+  };
   return {
     callAdmitted(holdNano) {
-      for (const observer of observers) observer.callAdmitted(holdNano);
+      for (const observer of observers) {
+        try {
+          observer.callAdmitted(holdNano);
+        } catch (error) {
+          report(error);
+        }
+      }
     },
     callSettled(record, call) {
-      for (const observer of observers) observer.callSettled(record, call);
+      for (const observer of observers) {
+        try {
+          observer.callSettled(record, call);
+        } catch (error) {
+          report(error);
+        }
+      }
     },
     requestAnswered(record, status, error) {
-      for (const observer of observers) observer.requestAnswered(record, status, error);
+      for (const observer of observers) {
+        try {
+          observer.requestAnswered(record, status, error);
+        } catch (thrown) {
+          report(thrown);
+        }
+      }
     },
   };
 }

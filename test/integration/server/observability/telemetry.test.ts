@@ -2,7 +2,6 @@ import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generations } from "~/server/db/schema";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
-import { createJsonLogger } from "~/server/gateway/logger";
 import { updateApiKeyLimits } from "~/server/services/api-keys";
 import { addChannel } from "~/server/services/channels";
 import { TEST_ACTOR } from "../../../helpers/audit";
@@ -25,8 +24,8 @@ let funded: { userId: string; apiKey: string; apiKeyId: string };
 
 beforeAll(async () => {
   harness = await startGatewayHarness({
-    env: { METRICS_TOKEN, CIRCUIT_BREAKER_FAILURES: "1" },
-    logger: createJsonLogger("debug", (line) => lines.push(line)),
+    env: { METRICS_TOKEN, CIRCUIT_BREAKER_FAILURES: "1", LOG_LEVEL: "debug" },
+    logWrite: (chunk) => lines.push(...chunk.split("\n").filter((line) => line !== "")),
   });
   upstream = await startReplayUpstream();
   upstream.respondWith((request) =>
@@ -156,6 +155,10 @@ describe("/metrics", () => {
     const moved = (name: string, labels: Record<string, string> = {}) =>
       after.value(name, labels) - before.value(name, labels);
 
+    // Eleven requests, each counted once: no series moved by more than its requests.
+    const total = (scrape: Scrape) =>
+      scrape.samples("tollgate_requests_total").reduce((sum, sample) => sum + sample.value, 0);
+    expect(total(after) - total(before)).toBe(11);
     // Requests by endpoint, status and model: five calls plus the limited key's one on gpt-4.1.
     expect(moved("tollgate_requests_total", ok)).toBe(6);
     const failedStatus = String(failed.status);
@@ -290,8 +293,10 @@ describe("the request log", () => {
 
     const [row] = await harness.container.db.select().from(generations).where(eq(generations.id, generationId));
     expect(row!.requestId).toBe(requestId);
-    const line = requestLines().filter((entry) => entry.generationId === generationId);
+    // Exactly one line for the request: its settlement's, none from the answer that went before it.
+    const line = requestLines().filter((entry) => entry.requestId === requestId);
     expect(line).toHaveLength(1);
+    expect(line[0]!.generationId).toBe(generationId);
     expect(line[0]).toMatchObject({
       level: "info",
       requestId,
@@ -333,7 +338,9 @@ describe("the request log", () => {
 
     const refused = await chat(funded.apiKey, { model: "no-such/model" }, { "x-request-id": "client-request-0002" });
     expect(refused.status).toBe(404);
-    const [line] = requestLines().filter((entry) => entry.requestId === "client-request-0002");
+    const refusedLines = requestLines().filter((entry) => entry.requestId === "client-request-0002");
+    expect(refusedLines).toHaveLength(1);
+    const [line] = refusedLines;
     expect(line).toMatchObject({ status: 404, accountId: funded.userId, errorCode: "model_not_found" });
     expect(line).not.toHaveProperty("generationId");
   });

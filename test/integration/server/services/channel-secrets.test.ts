@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCliContextFromContainer, runCli } from "~/cli/run-cli";
+import { decode, encode } from "@auth/core/jwt";
 import { createAuthConfig } from "~/server/auth/config";
 import { createSecretBox } from "~/server/crypto/secret-box";
 import { auditLog, channels } from "~/server/db/schema";
@@ -17,6 +18,7 @@ import { startReplayUpstream, type ReplayUpstream } from "../../../helpers/repla
 
 const OLD_KEY = "a".repeat(64);
 const NEW_KEY = "b".repeat(64);
+const PREVIOUS_AUTH_SECRET = "the-secret-before-".padEnd(40, "y");
 const UPSTREAM_KEYS = { first: "sk-rotate-first-1111", second: "sk-rotate-second-2222" };
 
 let harness: GatewayHarness;
@@ -28,7 +30,7 @@ beforeAll(async () => {
     env: {
       ENCRYPTION_KEY: NEW_KEY,
       ENCRYPTION_KEY_PREVIOUS: OLD_KEY,
-      AUTH_SECRET_PREVIOUS: "the-secret-before-".padEnd(40, "y"),
+      AUTH_SECRET_PREVIOUS: PREVIOUS_AUTH_SECRET,
     },
   });
   upstream = await startReplayUpstream();
@@ -104,8 +106,12 @@ describe("ENCRYPTION_KEY rotation", () => {
       ["first", "cli:rotator@ops"],
       ["second", "cli:rotator@ops"],
     ]);
-    // Nothing secret in the audit rows, and the stored ciphertexts are new ones.
+    // Nothing secret in the audit rows.
     expect(JSON.stringify(audited)).not.toContain("sk-rotate");
+    // A second run finds nothing left under the old key, and changes (and audits) nothing.
+    const again = await runCli(["secrets", "reencrypt"], context);
+    expect(again.stdout).toContain("already under the current ENCRYPTION_KEY");
+    expect(await harness.container.db.$count(auditLog, eq(auditLog.action, "channel.reencrypt"))).toBe(2);
   });
 
   it("leaves out a channel whose key no configured key reads (the gateway stays up), and refuses to re-encrypt it", async () => {
@@ -134,8 +140,15 @@ describe("ENCRYPTION_KEY rotation", () => {
     expect(firstAfter!.encryptedSecret).toBe(first!.encryptedSecret);
   });
 
-  it("accepts sessions signed with the previous AUTH_SECRET while signing new ones with the current", () => {
+  it("accepts sessions signed with the previous AUTH_SECRET while signing new ones with the current", async () => {
     const config = createAuthConfig(harness.container);
-    expect(config.secret).toEqual([harness.container.authSecret, "the-secret-before-".padEnd(40, "y")]);
+    const secrets = [config.secret].flat() as string[];
+    expect(secrets).toEqual([harness.container.authSecret, PREVIOUS_AUTH_SECRET]);
+    // A session cookie made before the rotation still opens; one made with neither secret does not.
+    const salt = "authjs.session-token";
+    const old = await encode({ token: { sub: "user-before-rotation" }, secret: PREVIOUS_AUTH_SECRET, salt });
+    expect((await decode({ token: old, secret: secrets, salt }))?.sub).toBe("user-before-rotation");
+    const forged = await encode({ token: { sub: "forged" }, secret: "some-other-secret-".padEnd(40, "z"), salt });
+    await expect(decode({ token: forged, secret: secrets, salt })).rejects.toThrow();
   });
 });

@@ -55,6 +55,7 @@ export default async function AdminRequestsPage({ searchParams }: { searchParams
           ) : (
             found.map((call) => (
               <article key={call.generationId} className="found-request" data-testid="found-request">
+                <p className="muted small">Matched by its {call.matchedBy}.</p>
                 <dl className="detail-list">
                   <dt>Generation</dt>
                   <dd>
