@@ -15,6 +15,8 @@ export interface BenchOptions {
   databaseOnLoadCore: boolean;
   /** Gateway processes sharing the database and the load (more than one needs DATABASE_URL). */
   instances: number;
+  /** The request log and metrics on, as production runs them (default), or off: what they cost, measured. */
+  telemetry: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -35,6 +37,8 @@ Options:
   --instances N        With DATABASE_URL: run N gateway processes (default 1) on the gateway core, sharing the database,
                        the key and the load (the load generator's connections take them in turn), as several
                        instances behind a load balancer; CPU, memory and idle figures are their sums
+  --telemetry on|off   The request log (LOG_LEVEL=info) and metrics (METRICS_TOKEN) on, as in production (default),
+                       or off (LOG_LEVEL=warn, no metrics): run both to see what they cost
   --profile DIR        Write the gateway's CPU profile (.cpuprofile, for Chrome DevTools) into DIR; profiling
                        slows the gateway, so the figures of such a run are not comparable
   -h, --help           Show this help
@@ -66,6 +70,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
       profile: { type: "string" },
       "database-on-load-core": { type: "boolean", default: false },
       instances: { type: "string", default: "1" },
+      telemetry: { type: "string", default: "on" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -93,6 +98,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
   });
   const instances = positiveNumber("instances", values.instances, { integer: true });
   if (instances < 1 || instances > 8) throw new Error("--instances: expected 1..8");
+  if (values.telemetry !== "on" && values.telemetry !== "off") throw new Error("--telemetry: expected on or off");
   return {
     connections: [...new Set(connections)],
     durationSeconds,
@@ -102,5 +108,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
     profileDir: values.profile === undefined || values.profile === "" ? null : path.resolve(values.profile),
     databaseOnLoadCore: values["database-on-load-core"],
     instances,
+    telemetry: values.telemetry === "on",
   };
 }

@@ -123,6 +123,11 @@ async function main(options: BenchOptions): Promise<void> {
       `non-streaming via autocannon, streaming via an undici driver (TTFB = first body byte, TTFC = first content token); ${options.chunks} chunks per stream`,
   );
   say(`  node ${process.version}, ${os.cpus()[0]?.model ?? "unknown CPU"}`);
+  say(
+    options.telemetry
+      ? "  telemetry: request log (LOG_LEVEL=info) and metrics on, as in production"
+      : "  telemetry: off (LOG_LEVEL=warn, no metrics)",
+  );
   say();
 
   const workDir = mkdtempSync(path.join(os.tmpdir(), "tollgate-bench-"));
@@ -144,7 +149,12 @@ async function main(options: BenchOptions): Promise<void> {
   progress(`mock upstream on ${mock.origin} (pid ${mock.child.pid}, CPUs ${mock.identity.cpusAllowed})`);
 
   // One environment (secrets included) for every instance and the CLI; only the port differs.
-  const env = gatewayEnvironment({ workDir, port: await findFreePort(), databaseUrl: database?.url ?? null });
+  const env = gatewayEnvironment({
+    workDir,
+    port: await findFreePort(),
+    databaseUrl: database?.url ?? null,
+    telemetry: options.telemetry,
+  });
   const gateways: Gateway[] = [];
   for (let instance = 0; instance < options.instances; instance++) {
     const startedAt = performance.now();

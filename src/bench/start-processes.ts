@@ -56,6 +56,8 @@ export interface GatewayEnvironmentInput {
   workDir: string;
   port: number;
   databaseUrl: string | null;
+  /** The request log and metrics on, as production runs them; off measures what they cost. */
+  telemetry: boolean;
 }
 
 /** The gateway's environment; the CLI gets the same one so that it finds the same database and keys. */
@@ -65,9 +67,9 @@ export function gatewayEnvironment(input: GatewayEnvironmentInput): NodeJS.Proce
     SERVE_DASHBOARD: "false",
     HOST: "127.0.0.1",
     PORT: String(input.port),
-    // As production runs it: a request log line per call, and metrics kept for a scraper.
-    LOG_LEVEL: "info",
-    METRICS_TOKEN: randomBytes(24).toString("hex"),
+    // As production runs it: a request log line per call, and metrics kept for a scraper (unless measuring without).
+    LOG_LEVEL: input.telemetry ? "info" : "warn",
+    ...(input.telemetry ? { METRICS_TOKEN: randomBytes(24).toString("hex") } : {}),
     DATA_DIR: path.join(input.workDir, "data"),
     PGLITE_DIR: path.join(input.workDir, "pglite"),
     AUTH_SECRET: randomBytes(30).toString("base64url"),
