@@ -6,6 +6,7 @@ import { asc } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "~/server/db";
 import { balances, generations, ledgerEntries } from "~/server/db/schema";
+import { controlSocketPath, sendToControlServer } from "~/cli/control-socket";
 import { TEST_SECRETS } from "../../helpers/gateway-harness";
 import { startGatewayProcess, type GatewayProcess } from "../../helpers/gateway-process";
 import { lastLine, runCliProcess, SLOW } from "./cli-harness";
@@ -25,6 +26,13 @@ afterAll(() => {
   for (const gateway of running) gateway.child.kill("SIGKILL");
   rmSync(scratch, { recursive: true, force: true });
 });
+
+/** A command run by the server itself over its control socket, as the CLI forwards it: no process to start. */
+async function server(args: string[]) {
+  const result = await sendToControlServer(controlSocketPath({ DATA_DIR: dataDir }), args, "cli:backup-test");
+  expect(result?.exitCode, `${args.join(" ")}: ${result?.stderr}`).toBe(0);
+  return result!;
+}
 
 async function cli(args: string[], variables: Record<string, string> = env) {
   const result = await runCliProcess(args, variables);
@@ -57,9 +65,9 @@ describe("backup and restore of the embedded database", () => {
       const keys: string[] = [];
       for (const name of ["first", "second"]) {
         const email = `${name}@backup.example`;
-        await cli(["user", "create", "--email", email, "--password", "password-123"]);
-        await cli(["credits", "add", "--email", email, "--usd", "5"]);
-        keys.push(lastLine((await cli(["key", "create", "--email", email, "--name", "traffic"])).stdout));
+        await server(["user", "create", "--email", email, "--password", "password-123"]);
+        await server(["credits", "add", "--email", email, "--usd", "5"]);
+        keys.push(lastLine((await server(["key", "create", "--email", email, "--name", "traffic"])).stdout));
       }
 
       // Calls from both accounts, four at a time, from before the backup starts until after it ends.
@@ -89,14 +97,18 @@ describe("backup and restore of the embedded database", () => {
       // The file holds every account's data: only its owner may read it.
       expect(statSync(live).mode & 0o777).toBe(0o600);
       // Never over an existing file by accident.
-      const again = await runCliProcess(["backup", live], env);
-      expect(again.exitCode).toBe(1);
-      expect(again.stderr).toContain("already exists");
+      const again = await sendToControlServer(
+        controlSocketPath({ DATA_DIR: dataDir }),
+        ["backup", live],
+        "cli:backup-test",
+      );
+      expect(again?.exitCode).toBe(1);
+      expect(again?.stderr).toContain("already exists");
 
       // At rest (the usage writer has committed everything), a second backup; then the server stops.
       await new Promise((resolve) => setTimeout(resolve, 500));
       const atRest = path.join(scratch, "at-rest.tar.gz");
-      await cli(["backup", atRest]);
+      await server(["backup", atRest]);
       // Restoring needs the database closed: the server refuses to be restored under.
       const refused = await runCliProcess(["restore", atRest], env);
       expect(refused.exitCode).toBe(1);
