@@ -25,14 +25,21 @@ export interface CliContext {
   invoker?: Invoker;
   /** Who runs the command, for the audit log of the admin actions it takes. */
   actor: AuditActor;
+  /**
+   * In a server: writes every call already answered to the database, so that a backup taken now holds them. A CLI
+   * process bills nothing and has none.
+   */
+  flushUsage?: () => Promise<void>;
 }
 
 /** For the server: run CLI commands against its own database, so that its ChangeBus applies changes in-process. */
 export function createCliContextFromContainer(
-  container: Pick<Container, "env" | "database" | "db" | "changes" | "secretBox">,
+  container: Pick<Container, "env" | "database" | "db" | "changes" | "secretBox"> &
+    Partial<Pick<Container, "usageWriter">>,
   /** The label the CLI sent for whoever ran it; without one, this process's own user. */
   actorLabel?: string,
 ): CliContext {
+  const { usageWriter } = container;
   return {
     db: container.db,
     database: container.database,
@@ -41,6 +48,7 @@ export function createCliContextFromContainer(
     env: container.env,
     origin: "server",
     actor: actorLabel === undefined ? cliActor() : { userId: null, label: actorLabel, via: "cli" },
+    flushUsage: usageWriter === undefined ? undefined : () => usageWriter.flush(),
   };
 }
 

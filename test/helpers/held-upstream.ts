@@ -8,6 +8,8 @@ export interface HeldUpstream {
   arrivals(): number;
   /** Answers every request held so far, and every later one at once. */
   release(): void;
+  /** Holds every later request again, until the next release(). */
+  hold(): void;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,9 @@ export async function startHeldUpstream(): Promise<HeldUpstream> {
     release() {
       released = true;
       for (const respond of waiting.splice(0)) respond();
+    },
+    hold() {
+      released = false;
     },
     close() {
       server.closeAllConnections();

@@ -25,9 +25,12 @@ export const backupCommand: CommandSpec = {
   positionals: [{ name: "FILE", description: "Where to write the backup, e.g. tollgate-2026-12-06.tar.gz" }],
   options: { force: { type: "boolean", description: "Replace FILE if it exists" } },
   localize: absoluteFile,
-  async run(input, { database, env }) {
+  async run(input, { database, env, flushUsage }) {
     if (database.dumpEmbedded === undefined) throw new CommandError(ON_POSTGRES);
     const file = input.positionals[0]!;
+    // Calls answered before the backup was asked for are in it, not left in the usage writer's queue. A writer that
+    // cannot write (it logs why and retries) does not stop the backup: what is committed is still worth keeping.
+    await flushUsage?.().catch(() => {});
     const archive = await database.dumpEmbedded();
     try {
       await writeBackupFile(file, archive, optionFlag(input, "force"));

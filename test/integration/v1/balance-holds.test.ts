@@ -443,14 +443,23 @@ describe.skipIf(process.env.TEST_DATABASE_URL === undefined).each([2, 3])(
       await addCredits(db, pair.changes, { userId, amountNano: holdOf(prices) * 100n });
       const doomed = pair.gateways.at(-1)!;
       for (let answered = 0; answered < 3; answered++) expect((await call(doomed.baseUrl, apiKey)).status).toBe(200);
+      // A fourth call is in flight when the process dies: its lease is in use, so the process keeps renewing it
+      // rather than giving it back as idle (however slowly this machine gets to the checks below).
+      upstream.hold();
+      const arrived = upstream.arrivals();
+      const inFlight = call(doomed.baseUrl, apiKey).catch(() => null);
+      await waitFor(() => upstream.arrivals() > arrived);
       await expect.poll(async () => (await generationsOf(db, userId)).length, { timeout: 30_000 }).toBe(3);
       const leased = await heldState(db, userId);
       expect(leased).toMatchObject({ leases: 1, callHolds: 0 });
       expect(leased.held).toBeGreaterThan(0n);
 
-      // No SIGTERM: the process cannot give its lease back. The others release it once it expires.
+      // No SIGTERM: the process cannot give its lease back. The others release it once it expires. The call it
+      // held is never answered, so never billed.
       await doomed.stop("SIGKILL");
       pair.gateways.pop();
+      expect(await inFlight).toBeNull();
+      upstream.release();
       await expect
         .poll(() => heldState(db, userId), { timeout: 30_000 })
         .toMatchObject({ held: 0n, leases: 0, balance: holdOf(prices) * 100n - costOf(prices) * 3n });
