@@ -17,6 +17,7 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           environment: "node",
+          globalSetup: ["test/integration/global-setup.ts"],
           // Integration tests start servers and databases; two cores, so two files at a time.
           maxWorkers: 2,
           testTimeout: 60_000,

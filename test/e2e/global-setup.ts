@@ -1,6 +1,6 @@
 /**
  * Once per run, before any browser test: build the dashboard if its sources changed, find Chromium and prove it starts,
- * and empty the screenshot folder. The tests read the browser's path and the folder with `inject()`.
+ * empty the screenshot folder, and have the migrated database each test's server starts as (helpers/pglite-template.ts). The tests read the browser's path and the folder with `inject()`.
  */
 import { rmSync } from "node:fs";
 import path from "node:path";
@@ -8,6 +8,7 @@ import type { TestProject } from "vitest/node";
 import { ensureDashboardBuild } from "~/scripts/dashboard-build";
 import { checkChromium, resolveChromium } from "../helpers/browser";
 import { REPO_ROOT } from "../helpers/gateway-process";
+import { preparePgliteTemplate } from "../helpers/pglite-template";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -27,6 +28,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   const version = await checkChromium(chromiumPath);
 
   rmSync(SCREENSHOT_FOLDER, { recursive: true, force: true });
+  project.provide("pgliteTemplate", await preparePgliteTemplate());
   project.provide("chromiumPath", chromiumPath);
   project.provide("screenshotFolder", SCREENSHOT_FOLDER);
   process.stdout.write(

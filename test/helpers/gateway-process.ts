@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { ensureServerBuild } from "~/scripts/server-build";
 import { TEST_SECRETS } from "./gateway-harness";
+import { seedPgliteDir } from "./pglite-template";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -28,9 +29,17 @@ export function childEnv(variables: Record<string, string>): NodeJS.ProcessEnv {
 
 /**
  * Starts the real production entry (the server bundle, which `npm start` runs after building it) as a child process on
- * a free port, API only, and resolves once it says it is listening.
+ * a free port, API only, and resolves once it says it is listening. A PGLITE_DIR that does not exist yet starts as a
+ * copy of the run's migrated template (pglite-template.ts) unless `createsDatabase`: then the process creates it, as a
+ * first `npm start` does.
  */
-export function startGatewayProcess(variables: Record<string, string>): Promise<GatewayProcess> {
+export function startGatewayProcess(
+  variables: Record<string, string>,
+  { createsDatabase = false }: { createsDatabase?: boolean } = {},
+): Promise<GatewayProcess> {
+  if (!createsDatabase && variables.PGLITE_DIR !== undefined && !variables.DATABASE_URL) {
+    seedPgliteDir(variables.PGLITE_DIR);
+  }
   const child = spawn(process.execPath, [ensureServerBuild()], {
     cwd: REPO_ROOT,
     env: childEnv({ HOST: "127.0.0.1", PORT: "0", SERVE_DASHBOARD: "false", ...variables }),

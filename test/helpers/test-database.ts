@@ -4,6 +4,7 @@ import postgres from "postgres";
 import { readEnv } from "~/env";
 import { openDatabase, type DatabaseHandle } from "~/server/db";
 import { migrate } from "~/server/db/migrate";
+import { pgliteTemplateArchive } from "./pglite-template";
 
 /** The committed migrations, found from this file so tests do not depend on the working directory. */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
@@ -56,7 +57,11 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   const kind = options.kind ?? (serverUrl === undefined ? "pglite" : "postgres");
 
   if (kind === "pglite") {
-    const handle = openDatabase({ kind: "pglite", sharedBuffers: readEnv().PGLITE_SHARED_BUFFERS });
+    const handle = openDatabase({
+      kind: "pglite",
+      sharedBuffers: readEnv().PGLITE_SHARED_BUFFERS,
+      startFrom: pgliteTemplateArchive(),
+    });
     await migrate(handle, MIGRATIONS_FOLDER);
     let dropped: Promise<void> | undefined;
     return { handle, url: null, drop: () => (dropped ??= handle.close()) };

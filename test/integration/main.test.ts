@@ -42,7 +42,8 @@ async function databaseFor(kind: "pglite" | "postgres"): Promise<{
 describe.each(availableDatabaseKinds())("the production entry as a process, on %s", (kind) => {
   it("serves /v1, takes operator commands while running, and writes every usage row before it exits on SIGTERM", async () => {
     const { variables, open } = await databaseFor(kind);
-    const gateway = await startGatewayProcess(variables);
+    // On PGlite the process creates its database, as the first `npm start` on a new machine does.
+    const gateway = await startGatewayProcess(variables, { createsDatabase: true });
     cleanups.push(() => void gateway.child.kill("SIGKILL"));
 
     const email = "process-user@example.com";

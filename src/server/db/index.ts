@@ -53,9 +53,16 @@ export type DatabaseOptions =
   | { kind: "postgres"; url: string; poolSize?: number }
   /**
    * `dataDir` undefined keeps the database in memory (tests); `sharedBuffers` is PostgreSQL's size, e.g. "16MB";
-   * `niceness` is the database thread's (pglite-thread-messages.ts).
+   * `niceness` is the database thread's and `startFrom` an in-memory database's first contents (both
+   * pglite-thread-messages.ts).
    */
-  | { kind: "pglite"; dataDir?: string; sharedBuffers?: string; niceness?: number };
+  | {
+      kind: "pglite";
+      dataDir?: string;
+      sharedBuffers?: string;
+      niceness?: number;
+      startFrom?: Uint8Array<ArrayBuffer>;
+    };
 
 export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   const handle = options.kind === "postgres" ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options);
@@ -101,10 +108,18 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   };
 }
 
-function openPglite(options: { dataDir?: string; sharedBuffers?: string; niceness?: number }): DatabaseHandle {
+function openPglite(options: Omit<Extract<DatabaseOptions, { kind: "pglite" }>, "kind">): DatabaseHandle {
+  if (options.startFrom !== undefined && options.dataDir !== undefined) {
+    throw new Error("startFrom is for an in-memory database; a data directory has its own contents");
+  }
   const settings: Record<string, string> = {};
   if (options.sharedBuffers !== undefined) settings.shared_buffers = options.sharedBuffers;
-  const client = new PgliteThread({ dataDir: options.dataDir, settings, niceness: options.niceness });
+  const client = new PgliteThread({
+    dataDir: options.dataDir,
+    settings,
+    niceness: options.niceness,
+    startFrom: options.startFrom,
+  });
   const db = drizzlePglite({ client: client as unknown as PGlite, schema, casing: "snake_case" });
   return {
     db,

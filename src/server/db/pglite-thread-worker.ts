@@ -68,7 +68,11 @@ function setThisThreadsNiceness(niceness: number): void {
 function serve(port: NonNullable<typeof parentPort>, options: PgliteThreadOptions): void {
   if (options.niceness !== undefined && options.niceness !== 0) setThisThreadsNiceness(options.niceness);
   const settings = Object.entries(options.settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]);
-  const client = new PGlite(options.dataDir, {
+  // One options object: PGlite reads its second argument only when the first is a directory, so an in-memory
+  // database given (undefined, options) would silently lose every option here.
+  const client = new PGlite({
+    dataDir: options.dataDir,
+    ...(options.startFrom !== undefined ? { loadDataDir: new Blob([options.startFrom]) } : {}),
     serializers: { [JSONB_TYPE_OID]: jsonbParameter },
     ...(settings.length > 0 ? { startParams: [...PGlite.defaultStartParams, ...settings] } : {}),
   });

@@ -192,6 +192,9 @@ export class PgliteThread implements PgliteQueryable {
     try {
       if (this.#broken === undefined) await this.#request({ op: "close" });
     } finally {
+      // Referenced until it has ended: an idle thread does not keep the process alive, so a process with nothing else
+      // to do could exit before the thread did, without ever coming back from close().
+      this.#worker.ref();
       await this.#worker.terminate();
     }
   }

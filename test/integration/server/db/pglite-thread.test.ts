@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PgliteThread } from "~/server/db/pglite-thread";
 
@@ -121,6 +122,26 @@ describe.runIf(process.platform === "linux")("the embedded database thread's pri
     expect(threadNiceValues().filter((nice) => nice === 19)).toHaveLength(before + 1);
     expect(readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ")[16]).toBe("0");
     await database.close();
+  });
+});
+
+describe("the embedded database thread in memory", () => {
+  it("takes its settings too", async () => {
+    const database = new PgliteThread({ dataDir: undefined, settings: { shared_buffers: "16MB" } });
+    const setting = await database.query<{ shared_buffers: string }>("show shared_buffers");
+    expect(setting.rows[0]?.shared_buffers).toBe("16MB");
+    await database.close();
+  });
+
+  it("starts as an archive of another database when given one, and the archive's database stays as it was", async () => {
+    const original = new PgliteThread({ dataDir: undefined, settings: {} });
+    await original.exec("create table kept (value text); insert into kept values ('from the archive');");
+    const archive = new Uint8Array(gunzipSync(await original.dumpDataDir()));
+    const copy = new PgliteThread({ dataDir: undefined, settings: {}, startFrom: archive });
+    expect((await copy.query("select value from kept")).rows).toEqual([{ value: "from the archive" }]);
+    await copy.exec("insert into kept values ('only in the copy')");
+    expect((await original.query("select count(*)::int as n from kept")).rows).toEqual([{ n: 1 }]);
+    await Promise.all([original.close(), copy.close()]);
   });
 });
 
