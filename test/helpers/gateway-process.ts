@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
-import { ensureServerBuild } from "~/scripts/server-build";
+import type { CliResult } from "~/cli/command";
+import { CLI_ENTRY, ensureServerBuild } from "~/scripts/server-build";
 import { TEST_SECRETS } from "./gateway-harness";
 import { seedPgliteDir } from "./pglite-template";
 
@@ -71,22 +72,32 @@ export function startGatewayProcess(
   });
 }
 
-/** Runs the operator CLI as a process (`npm run tollgate -- …`). */
-export function runCli(
+/** Runs the operator CLI as a process (`npm run tollgate -- …`) with `variables` added to a minimal environment. */
+export async function runCli(
   args: string[],
   variables: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { exitCode, stdout, stderr } = await spawnCli(args, childEnv(variables));
+  return { code: exitCode, stdout, stderr };
+}
+
+/**
+ * Runs the operator CLI from the server bundle (server-build.ts), with exactly `env`: the code `npm run tollgate`
+ * runs from source, started in a fifth of the time.
+ */
+export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  ensureServerBuild();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", ...args], {
+    const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
       cwd: REPO_ROOT,
-      env: childEnv(variables),
+      env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     child.once("error", reject);
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+    child.once("close", (code) => resolve({ exitCode: code ?? -1, stdout, stderr }));
   });
 }

@@ -1,8 +1,6 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import type { CliResult } from "~/cli/command";
 import type { CliContext } from "~/cli/context";
@@ -10,9 +8,10 @@ import { readEnv } from "~/env";
 import { createChangeBus, type Change } from "~/server/changes";
 import { createSecretBox } from "~/server/crypto/secret-box";
 import { silentLogger } from "~/server/gateway/logger";
+import { REPO_ROOT, spawnCli } from "../../helpers/gateway-process";
 import { createTestDatabase, type TestDatabase } from "../../helpers/test-database";
 
-export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+export { REPO_ROOT };
 /** Fixed secrets for the CLI under test: nothing is generated into a data directory. */
 export const CLI_ENCRYPTION_KEY = "3".repeat(64);
 export const CLI_AUTH_SECRET = "cli-test-auth-secret-".padEnd(48, "x");
@@ -69,29 +68,17 @@ export async function createCliTestContext(
   };
 }
 
-/** Runs the real entry, `node --import tsx src/cli/index.ts …`, as `npm run tollgate --` does. */
+/** Runs the real CLI as a process (helpers/gateway-process.ts), with the CLI's test secrets and no database URL. */
 export function runCliProcess(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", ...args], {
-      cwd: REPO_ROOT,
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? tmpdir(),
-        NODE_ENV: "test",
-        ENCRYPTION_KEY: CLI_ENCRYPTION_KEY,
-        AUTH_SECRET: CLI_AUTH_SECRET,
-        // Set (empty) so that a developer's .env cannot point the CLI at another database.
-        DATABASE_URL: "",
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ exitCode: code ?? -1, stdout, stderr }));
+  return spawnCli(args, {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? tmpdir(),
+    NODE_ENV: "test",
+    ENCRYPTION_KEY: CLI_ENCRYPTION_KEY,
+    AUTH_SECRET: CLI_AUTH_SECRET,
+    // Set (empty) so that a developer's .env cannot point the CLI at another database.
+    DATABASE_URL: "",
+    ...env,
   });
 }
 

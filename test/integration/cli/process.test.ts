@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -10,7 +11,15 @@ import { apiKeys, balances, channels, ledgerEntries, users } from "~/server/db/s
 import { API_KEY_PATTERN, hashApiKey } from "~/server/gateway/keys/api-key-format";
 import { silentLogger } from "~/server/gateway/logger";
 import { availableDatabaseKinds, createTestDatabase, type TestDatabase } from "../../helpers/test-database";
-import { CLI_ENCRYPTION_KEY, expectOneLineError, lastLine, runCliProcess, SLOW } from "./cli-harness";
+import {
+  CLI_AUTH_SECRET,
+  CLI_ENCRYPTION_KEY,
+  expectOneLineError,
+  lastLine,
+  REPO_ROOT,
+  runCliProcess,
+  SLOW,
+} from "./cli-harness";
 
 /**
  * The real entry in a child process, once per database kind: exit codes, one-line errors, --json and the key on the
@@ -77,6 +86,40 @@ describe.each(availableDatabaseKinds())("the tollgate process on %s", (kind) => 
       expect(result.stderr).toBe("");
       expect(result.exitCode).toBe(0);
       expect(JSON.parse(result.stdout)).toMatchObject({ email: "proc@example.com", role: "user" });
+    },
+    SLOW,
+  );
+
+  it(
+    "`npm run tollgate` runs the same CLI from its TypeScript sources",
+    async () => {
+      // The other tests run the CLI's bundle, which starts faster; this is the command operators type.
+      const result = await new Promise<{ exitCode: number | null; stdout: string }>((resolve, reject) => {
+        const child = spawn(
+          "npm",
+          ["run", "--silent", "tollgate", "--", "key", "list", "--email", "proc@example.com", "--json"],
+          {
+            cwd: REPO_ROOT,
+            env: {
+              PATH: process.env.PATH ?? "",
+              HOME: process.env.HOME ?? tmpdir(),
+              NODE_ENV: "test",
+              ENCRYPTION_KEY: CLI_ENCRYPTION_KEY,
+              AUTH_SECRET: CLI_AUTH_SECRET,
+              DATABASE_URL: "",
+              ...processEnv,
+            },
+            stdio: ["ignore", "pipe", "inherit"],
+          },
+        );
+        let stdout = "";
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+        child.once("error", reject);
+        child.once("close", (exitCode) => resolve({ exitCode, stdout }));
+      });
+      expect(result.exitCode).toBe(0);
+      // The user the bundle created, found (an unknown email is an error), with no keys yet.
+      expect(JSON.parse(result.stdout)).toEqual([]);
     },
     SLOW,
   );
