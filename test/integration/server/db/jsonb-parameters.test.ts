@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type DatabaseHandle } from "~/server/db";
+import { pgliteTemplateArchive } from "../../../helpers/pglite-template";
 import { jsonParam, rowsOf } from "~/server/db/raw-rows";
 
 /*
@@ -10,7 +11,7 @@ import { jsonParam, rowsOf } from "~/server/db/raw-rows";
 describe("jsonb parameters on PGlite", () => {
   let handle: DatabaseHandle;
   beforeAll(() => {
-    handle = openDatabase({ kind: "pglite" });
+    handle = openDatabase({ kind: "pglite", startFrom: pgliteTemplateArchive() });
   });
   afterAll(async () => {
     await handle.close();

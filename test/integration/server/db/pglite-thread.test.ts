@@ -4,12 +4,13 @@ import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PgliteThread } from "~/server/db/pglite-thread";
+import { pgliteTemplateArchive } from "../../../helpers/pglite-template";
 
 describe("the embedded database on its own thread", () => {
   let database: PgliteThread;
 
   beforeAll(async () => {
-    database = new PgliteThread({ dataDir: undefined, settings: {} });
+    database = new PgliteThread({ dataDir: undefined, settings: {}, startFrom: pgliteTemplateArchive() });
     await database.exec(`
       create table items (id integer primary key, label text not null, amount bigint, at timestamptz, doc jsonb);
     `);
@@ -117,7 +118,12 @@ function threadNiceValues(): number[] {
 describe.runIf(process.platform === "linux")("the embedded database thread's priority", () => {
   it("is lowered to the niceness asked for, and the main thread's is not", async () => {
     const before = threadNiceValues().filter((nice) => nice === 19).length;
-    const database = new PgliteThread({ dataDir: undefined, settings: {}, niceness: 19 });
+    const database = new PgliteThread({
+      dataDir: undefined,
+      settings: {},
+      niceness: 19,
+      startFrom: pgliteTemplateArchive(),
+    });
     await database.waitReady;
     expect(threadNiceValues().filter((nice) => nice === 19)).toHaveLength(before + 1);
     expect(readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ")[16]).toBe("0");
@@ -127,14 +133,18 @@ describe.runIf(process.platform === "linux")("the embedded database thread's pri
 
 describe("the embedded database thread in memory", () => {
   it("takes its settings too", async () => {
-    const database = new PgliteThread({ dataDir: undefined, settings: { shared_buffers: "16MB" } });
+    const database = new PgliteThread({
+      dataDir: undefined,
+      settings: { shared_buffers: "16MB" },
+      startFrom: pgliteTemplateArchive(),
+    });
     const setting = await database.query<{ shared_buffers: string }>("show shared_buffers");
     expect(setting.rows[0]?.shared_buffers).toBe("16MB");
     await database.close();
   });
 
   it("starts as an archive of another database when given one, and the archive's database stays as it was", async () => {
-    const original = new PgliteThread({ dataDir: undefined, settings: {} });
+    const original = new PgliteThread({ dataDir: undefined, settings: {}, startFrom: pgliteTemplateArchive() });
     await original.exec("create table kept (value text); insert into kept values ('from the archive');");
     const archive = new Uint8Array(gunzipSync(await original.dumpDataDir()));
     const copy = new PgliteThread({ dataDir: undefined, settings: {}, startFrom: archive });
