@@ -16,6 +16,8 @@ export default defineConfig({
           // Unit tests hold no process-wide state (no database, server or container): files share workers rather than
           // each paying for a fresh one and its imports, which was two thirds of this project's time.
           isolate: false,
+          // As many as the integration project, which shares the first group with this one.
+          maxWorkers: 2,
         },
       },
       {

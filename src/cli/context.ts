@@ -26,10 +26,10 @@ export interface CliContext {
   /** Who runs the command, for the audit log of the admin actions it takes. */
   actor: AuditActor;
   /**
-   * In a server: writes every call already answered to the database, so that a backup taken now holds them. A CLI
-   * process bills nothing and has none.
+   * In a server: writes every call already answered (queued in its usage writer) to the database, so that a backup
+   * taken next holds them; rejects when the writer cannot write. A CLI process bills nothing and has none.
    */
-  flushUsage?: () => Promise<void>;
+  writeQueuedUsage?: () => Promise<void>;
 }
 
 /** For the server: run CLI commands against its own database, so that its ChangeBus applies changes in-process. */
@@ -48,7 +48,7 @@ export function createCliContextFromContainer(
     env: container.env,
     origin: "server",
     actor: actorLabel === undefined ? cliActor() : { userId: null, label: actorLabel, via: "cli" },
-    flushUsage: usageWriter === undefined ? undefined : () => usageWriter.flush(),
+    writeQueuedUsage: usageWriter === undefined ? undefined : () => usageWriter.writeQueued(),
   };
 }
 

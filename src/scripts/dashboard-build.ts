@@ -11,7 +11,11 @@ const root = process.cwd();
 const STAMP_FILE = path.join(root, ".next", "tollgate-source-stamp");
 const BUILD_INPUTS = ["src", "public", "next.config.mjs", "package-lock.json", "tsconfig.json"];
 
-export function ensureDashboardBuild(): void {
+/**
+ * `typeChecked`: the caller has just type-checked the project (`npm run typecheck`, as `npm test` does first), so the
+ * build need not do it again.
+ */
+export function ensureDashboardBuild({ typeChecked = false }: { typeChecked?: boolean } = {}): void {
   const stamp = sourceStamp(root, BUILD_INPUTS);
   const built = existsSync(path.join(root, ".next", "BUILD_ID")) && existsSync(STAMP_FILE);
   if (built && readFileSync(STAMP_FILE, "utf8") === stamp) return;
@@ -21,7 +25,12 @@ export function ensureDashboardBuild(): void {
     [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"],
     {
       stdio: "inherit",
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
+      env: {
+        ...process.env,
+        NEXT_TELEMETRY_DISABLED: "1",
+        NODE_ENV: "production",
+        ...(typeChecked ? { TOLLGATE_BUILD_TYPE_CHECKED: "1" } : {}),
+      },
     },
   );
   if (result.status !== 0) {

@@ -14,7 +14,7 @@ import { buildSync } from "esbuild";
 import { sourceStamp } from "./source-stamp";
 
 const root = process.cwd();
-const BUILD_INPUTS = ["src", "package-lock.json", "tsconfig.json"];
+const BUILD_INPUTS = ["src", "package.json", "package-lock.json", "tsconfig.json"];
 /** Named after the sources it is built from (process listings then show `.build/src/main.mjs`). */
 export const SERVER_BUILD_DIR = path.join(root, ".build", "src");
 /** The production entry, relative to the repository root (as `npm start` names it). */
@@ -40,11 +40,17 @@ function externalPackages(): string[] {
   return Object.keys(manifest.dependencies).filter((name) => !INLINED_PACKAGES.has(name));
 }
 
+/** `node_modules/@scope/name/dist/x.js` → `@scope/name`, from the innermost node_modules. */
+function packageNameOf(input: string): string {
+  const parts = input.slice(input.lastIndexOf("node_modules/") + "node_modules/".length).split("/");
+  return parts[0]!.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0]!;
+}
+
 /** Builds the server bundle unless it is up to date; returns the entry's path relative to the repository root. */
 export function ensureServerBuild(): string {
   const stamp = sourceStamp(root, BUILD_INPUTS);
   if (
-    existsSync(path.join(root, SERVER_ENTRY)) &&
+    [SERVER_ENTRY, CLI_ENTRY].every((entry) => existsSync(path.join(root, entry))) &&
     existsSync(STAMP_FILE) &&
     readFileSync(STAMP_FILE, "utf8") === stamp
   ) {
@@ -65,8 +71,17 @@ export function ensureServerBuild(): string {
     outdir: SERVER_BUILD_DIR,
     outExtension: { ".js": ".mjs" },
     write: false,
+    metafile: true,
     logLevel: "warning",
   });
+  // What is not named external gets bundled: a package imported without being a dependency would land in the bundle
+  // unnoticed, its files and assets no longer where it expects them.
+  const bundledPackages = Object.keys(result.metafile.inputs).filter(
+    (input) => input.includes("node_modules/") && !INLINED_PACKAGES.has(packageNameOf(input)),
+  );
+  if (bundledPackages.length > 0) {
+    throw new Error(`the server bundle took in packages that are not dependencies: ${bundledPackages.join(", ")}`);
+  }
   mkdirSync(SERVER_BUILD_DIR, { recursive: true });
   for (const output of result.outputFiles) writeAtomically(output.path, output.contents);
   writeAtomically(STAMP_FILE, stamp);

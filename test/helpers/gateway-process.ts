@@ -1,12 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type ChildProcessByStdio } from "node:child_process";
+import type { Readable } from "node:stream";
 import { tmpdir } from "node:os";
-import { fileURLToPath } from "node:url";
 import type { CliResult } from "~/cli/command";
 import { CLI_ENTRY, ensureServerBuild } from "~/scripts/server-build";
 import { TEST_SECRETS } from "./gateway-harness";
 import { seedPgliteDir } from "./pglite-template";
+import { REPO_ROOT } from "./repo-paths";
 
-export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export { REPO_ROOT };
 
 export interface GatewayProcess {
   child: ChildProcess;
@@ -76,7 +77,7 @@ export function startGatewayProcess(
 export async function runCli(
   args: string[],
   variables: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const { exitCode, stdout, stderr } = await spawnCli(args, childEnv(variables));
   return { code: exitCode, stdout, stderr };
 }
@@ -87,12 +88,14 @@ export async function runCli(
  */
 export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   ensureServerBuild();
+  return outputOf(
+    spawn(process.execPath, [CLI_ENTRY, ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] }),
+  );
+}
+
+/** A child's exit code and everything it wrote, once it has exited and closed its output. */
+export function outputOf(child: ChildProcessByStdio<null, Readable, Readable>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));

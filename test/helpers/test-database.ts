@@ -1,13 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { readEnv } from "~/env";
 import { openDatabase, type DatabaseHandle } from "~/server/db";
 import { migrate } from "~/server/db/migrate";
 import { pgliteTemplateArchive } from "./pglite-template";
+import { MIGRATIONS_FOLDER } from "./repo-paths";
 
-/** The committed migrations, found from this file so tests do not depend on the working directory. */
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
+export { MIGRATIONS_FOLDER };
 
 export interface TestDatabase {
   /** An open, fully migrated database. Do not close it yourself: call drop(). */

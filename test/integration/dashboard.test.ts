@@ -13,7 +13,8 @@ let variables: Record<string, string>;
 const dataDir = mkdtempSync(path.join(tmpdir(), "tollgate-dashboard-"));
 
 beforeAll(async () => {
-  ensureDashboardBuild();
+  // `npm test` type-checks before it runs the tests.
+  ensureDashboardBuild({ typeChecked: true });
   variables = { DATA_DIR: dataDir, PGLITE_DIR: path.join(dataDir, "pglite") };
   gateway = await startGatewayProcess({
     ...variables,

@@ -25,21 +25,32 @@ export const backupCommand: CommandSpec = {
   positionals: [{ name: "FILE", description: "Where to write the backup, e.g. tollgate-2026-12-06.tar.gz" }],
   options: { force: { type: "boolean", description: "Replace FILE if it exists" } },
   localize: absoluteFile,
-  async run(input, { database, env, flushUsage }) {
+  async run(input, { database, env, writeQueuedUsage }) {
     if (database.dumpEmbedded === undefined) throw new CommandError(ON_POSTGRES);
     const file = input.positionals[0]!;
     // Calls answered before the backup was asked for are in it, not left in the usage writer's queue. A writer that
-    // cannot write (it logs why and retries) does not stop the backup: what is committed is still worth keeping.
-    await flushUsage?.().catch(() => {});
+    // cannot write (the server logs why and retries) does not stop the backup: what is committed is worth keeping,
+    // and the operator is told what it lacks.
+    let unwritten: string | null = null;
+    try {
+      await writeQueuedUsage?.();
+    } catch (error) {
+      unwritten = error instanceof Error ? error.message : String(error);
+    }
     const archive = await database.dumpEmbedded();
     try {
       await writeBackupFile(file, archive, optionFlag(input, "force"));
     } catch (error) {
       throw new CommandError(error instanceof Error ? error.message : String(error));
     }
+    const done = `Backed up ${env.PGLITE_DIR} to ${file} (${megabytes(archive.byteLength)}). Restore it with \`tollgate restore ${file}\`.`;
+    const lacking =
+      unwritten === null
+        ? ""
+        : `\nThe server could not write the calls it still holds (${unwritten}); they are not in this backup.`;
     return {
-      text: `Backed up ${env.PGLITE_DIR} to ${file} (${megabytes(archive.byteLength)}). Restore it with \`tollgate restore ${file}\`.`,
-      json: { file, bytes: archive.byteLength },
+      text: done + lacking,
+      json: { file, bytes: archive.byteLength, allAnsweredCallsIncluded: unwritten === null },
     };
   },
 };

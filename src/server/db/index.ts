@@ -61,7 +61,7 @@ export type DatabaseOptions =
       dataDir?: string;
       sharedBuffers?: string;
       niceness?: number;
-      startFrom?: Uint8Array<ArrayBuffer>;
+      startFrom?: string;
     };
 
 export function openDatabase(options: DatabaseOptions): DatabaseHandle {
@@ -109,9 +109,6 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
 }
 
 function openPglite(options: Omit<Extract<DatabaseOptions, { kind: "pglite" }>, "kind">): DatabaseHandle {
-  if (options.startFrom !== undefined && options.dataDir !== undefined) {
-    throw new Error("startFrom is for an in-memory database; a data directory has its own contents");
-  }
   const settings: Record<string, string> = {};
   if (options.sharedBuffers !== undefined) settings.shared_buffers = options.sharedBuffers;
   const client = new PgliteThread({

@@ -16,11 +16,12 @@ export interface PgliteThreadOptions {
    */
   niceness?: number;
   /**
-   * An in-memory database starts as this data directory archive (`dumpDataDir`, uncompressed) rather than a new,
-   * empty one: creating a database (initdb) costs seconds, loading an archive a fraction of that. Tests start each
-   * database from one migrated once per run.
+   * An in-memory database starts as the data directory archived in this file (`dumpDataDir`, uncompressed) rather than
+   * a new, empty one: creating a database (initdb) costs seconds, loading an archive a fraction of that. Tests start
+   * each database from one migrated once per run. A path, not the bytes: the thread reads the file itself rather than
+   * have tens of megabytes copied to it.
    */
-  startFrom?: Uint8Array<ArrayBuffer>;
+  startFrom?: string;
 }
 
 export interface QueryOptionsMessage {

@@ -2,7 +2,7 @@
  * The worker thread that owns the embedded database (see pglite-thread.ts). It imports nothing of the app's at run
  * time, only PGlite and Node, so Node runs it as it stands, under a TypeScript loader or without one.
  */
-import { existsSync, mkdirSync, readlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import path from "node:path";
 import { parentPort, Worker, workerData } from "node:worker_threads";
@@ -72,7 +72,7 @@ function serve(port: NonNullable<typeof parentPort>, options: PgliteThreadOption
   // database given (undefined, options) would silently lose every option here.
   const client = new PGlite({
     dataDir: options.dataDir,
-    ...(options.startFrom !== undefined ? { loadDataDir: new Blob([options.startFrom]) } : {}),
+    ...(options.startFrom !== undefined ? { loadDataDir: new Blob([readFileSync(options.startFrom)]) } : {}),
     serializers: { [JSONB_TYPE_OID]: jsonbParameter },
     ...(settings.length > 0 ? { startParams: [...PGlite.defaultStartParams, ...settings] } : {}),
   });

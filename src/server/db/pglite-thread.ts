@@ -72,6 +72,9 @@ export class PgliteThread implements PgliteQueryable {
   readonly waitReady: Promise<void>;
 
   constructor(options: PgliteThreadOptions) {
+    if (options.startFrom !== undefined && options.dataDir !== undefined) {
+      throw new Error("startFrom is for an in-memory database; a data directory has its own contents");
+    }
     this.#worker = new Worker(workerFile(), { workerData: options });
     // Like an in-process PGlite, an idle database does not keep the process alive; one with requests pending does.
     this.#worker.unref();

@@ -68,9 +68,9 @@ export async function createCliTestContext(
   };
 }
 
-/** Runs the real CLI as a process (helpers/gateway-process.ts), with the CLI's test secrets and no database URL. */
-export function runCliProcess(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
-  return spawnCli(args, {
+/** The environment a CLI process gets here: the CLI's test secrets, no database URL, and `env`. */
+export function cliProcessEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? tmpdir(),
     NODE_ENV: "test",
@@ -79,7 +79,12 @@ export function runCliProcess(args: readonly string[], env: Record<string, strin
     // Set (empty) so that a developer's .env cannot point the CLI at another database.
     DATABASE_URL: "",
     ...env,
-  });
+  };
+}
+
+/** Runs the real CLI as a process (helpers/gateway-process.ts). */
+export function runCliProcess(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
+  return spawnCli(args, cliProcessEnv(env));
 }
 
 /** The last line of stdout, as `tail -n1` sees it. */

@@ -10,9 +10,10 @@ import { openDatabase, type DatabaseHandle } from "~/server/db";
 import { apiKeys, balances, channels, ledgerEntries, users } from "~/server/db/schema";
 import { API_KEY_PATTERN, hashApiKey } from "~/server/gateway/keys/api-key-format";
 import { silentLogger } from "~/server/gateway/logger";
+import { outputOf } from "../../helpers/gateway-process";
 import { availableDatabaseKinds, createTestDatabase, type TestDatabase } from "../../helpers/test-database";
 import {
-  CLI_AUTH_SECRET,
+  cliProcessEnv,
   CLI_ENCRYPTION_KEY,
   expectOneLineError,
   lastLine,
@@ -94,29 +95,16 @@ describe.each(availableDatabaseKinds())("the tollgate process on %s", (kind) => 
     "`npm run tollgate` runs the same CLI from its TypeScript sources",
     async () => {
       // The other tests run the CLI's bundle, which starts faster; this is the command operators type.
-      const result = await new Promise<{ exitCode: number | null; stdout: string }>((resolve, reject) => {
-        const child = spawn(
-          "npm",
-          ["run", "--silent", "tollgate", "--", "key", "list", "--email", "proc@example.com", "--json"],
-          {
-            cwd: REPO_ROOT,
-            env: {
-              PATH: process.env.PATH ?? "",
-              HOME: process.env.HOME ?? tmpdir(),
-              NODE_ENV: "test",
-              ENCRYPTION_KEY: CLI_ENCRYPTION_KEY,
-              AUTH_SECRET: CLI_AUTH_SECRET,
-              DATABASE_URL: "",
-              ...processEnv,
-            },
-            stdio: ["ignore", "pipe", "inherit"],
-          },
-        );
-        let stdout = "";
-        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-        child.once("error", reject);
-        child.once("close", (exitCode) => resolve({ exitCode, stdout }));
-      });
+      const npm = spawn(
+        "npm",
+        ["run", "--silent", "tollgate", "--", "key", "list", "--email", "proc@example.com", "--json"],
+        {
+          cwd: REPO_ROOT,
+          env: cliProcessEnv(processEnv),
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      const result = await outputOf(npm);
       expect(result.exitCode).toBe(0);
       // The user the bundle created, found (an unknown email is an error), with no keys yet.
       expect(JSON.parse(result.stdout)).toEqual([]);

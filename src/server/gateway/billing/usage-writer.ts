@@ -238,6 +238,11 @@ export interface UsageWriter {
   backpressure(): Promise<void> | undefined;
   /** Writes everything queued so far; resolves when it is committed. */
   flush(): Promise<void>;
+  /**
+   * Resolves once every settlement queued at the time of the call is committed, however many arrive meanwhile (under
+   * steady traffic the queue is never empty, so waiting for that could take forever); rejects if a write fails.
+   */
+  writeQueued(): Promise<void>;
   /** Flushes and stops the timer. */
   close(): Promise<void>;
 }
@@ -300,6 +305,12 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
   const waitingForRoom = new Set<() => void>();
+  /** Told after each write attempt: with no argument when batches were written, with the error when one failed. */
+  const watchingWrites = new Set<(error?: unknown) => void>();
+
+  function tellWatchers(error?: unknown): void {
+    for (const watcher of [...watchingWrites]) watcher(error);
+  }
 
   const hasRoom = () => queue.length < maxBacklog || consecutiveFailures > 0 || closed;
 
@@ -389,9 +400,13 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
         queue = queue.slice(batch.length);
         consecutiveFailures = 0;
         letWaitersIn();
+        tellWatchers();
         continue;
       } catch (error) {
-        if (batch.length === 1) return retryLater(error, batch.length);
+        if (batch.length === 1) {
+          tellWatchers(error);
+          return retryLater(error, batch.length);
+        }
       }
       // One bad settlement must not hold back the others: write this batch one by one, keep what still fails.
       const stuck: Settlement[] = [];
@@ -406,7 +421,11 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       }
       queue = [...stuck, ...queue.slice(batch.length)];
       letWaitersIn();
-      if (stuck.length > 0) return retryLater(lastError, stuck.length);
+      if (stuck.length > 0) {
+        tellWatchers(lastError);
+        return retryLater(lastError, stuck.length);
+      }
+      tellWatchers();
     }
   }
 
@@ -466,6 +485,24 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
       return null;
     },
     flush,
+    writeQueued() {
+      // The batch being written is still in the queue until it commits, so it is among these.
+      const waiting = new Set(queue);
+      if (waiting.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const watcher = (error?: unknown) => {
+          if (error !== undefined) {
+            watchingWrites.delete(watcher);
+            reject(error instanceof Error ? error : new Error("the usage writer could not write", { cause: error }));
+          } else if (!queue.some((settlement) => waiting.has(settlement))) {
+            watchingWrites.delete(watcher);
+            resolve();
+          }
+        };
+        watchingWrites.add(watcher);
+        void flush().catch(() => {});
+      });
+    },
     async close() {
       closed = true;
       letWaitersIn();

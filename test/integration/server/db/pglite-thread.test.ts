@@ -146,12 +146,20 @@ describe("the embedded database thread in memory", () => {
   it("starts as an archive of another database when given one, and the archive's database stays as it was", async () => {
     const original = new PgliteThread({ dataDir: undefined, settings: {}, startFrom: pgliteTemplateArchive() });
     await original.exec("create table kept (value text); insert into kept values ('from the archive');");
-    const archive = new Uint8Array(gunzipSync(await original.dumpDataDir()));
+    const archive = path.join(mkdtempSync(path.join(tmpdir(), "pglite-archive-")), "data.tar");
+    writeFileSync(archive, gunzipSync(await original.dumpDataDir()));
     const copy = new PgliteThread({ dataDir: undefined, settings: {}, startFrom: archive });
     expect((await copy.query("select value from kept")).rows).toEqual([{ value: "from the archive" }]);
     await copy.exec("insert into kept values ('only in the copy')");
     expect((await original.query("select count(*)::int as n from kept")).rows).toEqual([{ n: 1 }]);
     await Promise.all([original.close(), copy.close()]);
+    rmSync(path.dirname(archive), { recursive: true, force: true });
+  });
+
+  it("refuses a starting archive for a data directory, which has contents of its own", () => {
+    expect(() => new PgliteThread({ dataDir: "/tmp/any", settings: {}, startFrom: "/tmp/any.tar" })).toThrow(
+      /in-memory/,
+    );
   });
 });
 

@@ -224,6 +224,38 @@ describe("usage writer", () => {
     await expect(writer.close()).rejects.toThrow();
   });
 
+  it("writes what was queued when asked even while calls keep arriving, and says when it cannot", async () => {
+    const userId = await newUser();
+    let arrivals = 0;
+    // Steady traffic: every batch written is followed by two new calls, so the queue is never empty while it lasts.
+    const writer = createUsageWriter({
+      db,
+      logger: silentLogger,
+      flushIntervalMs: 60_000,
+      maxBatchSize: 2,
+      onBatchWritten: () => {
+        for (let call = 0; call < 2 && arrivals < 200; call++) {
+          arrivals += 1;
+          writer.enqueue(settlement(userId, `gen-arriving-${arrivals}`, 1n));
+        }
+      },
+    });
+    const asked = ["gen-asked-1", "gen-asked-2", "gen-asked-3", "gen-asked-4", "gen-asked-5"];
+    for (const id of asked) writer.enqueue(settlement(userId, id, 1n));
+    await writer.writeQueued();
+    // Everything queued at the call is written; the calls that came after are still being written.
+    const written = new Set((await generationsOf(db, userId)).map((row) => row.id));
+    expect(asked.filter((id) => !written.has(id))).toEqual([]);
+    expect(writer.queuedSettlements()).toBeGreaterThan(0);
+    await writer.close();
+    expect((await generationsOf(db, userId)).length).toBe(asked.length + arrivals);
+
+    const failing = createUsageWriter({ db, logger: silentLogger, flushIntervalMs: 60_000 });
+    failing.enqueue(settlement("no-such-user", "gen-never-written", 1n));
+    await expect(failing.writeQueued()).rejects.toThrow();
+    await expect(failing.close()).rejects.toThrow();
+  });
+
   it("lets a held-back call in after its longest wait when a batch is stuck", async () => {
     const userId = await newUser();
     const writer = boundedWriter({ maxBatchSize: 10, maxBacklog: 1, maxBackpressureWaitMs: 50 });
