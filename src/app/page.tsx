@@ -4,7 +4,7 @@ import { applyCatalogFilters, NO_FILTERS } from "~/components/catalog/catalog-fi
 import { formatTokenCount, formatUsd } from "~/components/ui/format";
 import { PublicHeader } from "~/components/ui/public-header";
 import { auth } from "~/server/auth";
-import { getContainer } from "~/server/container";
+import { requestContainer } from "~/server/request-container";
 import { publicOrigin } from "~/server/public-origin";
 
 const DEMO_MODEL = "tollgate/echo";
@@ -39,7 +39,7 @@ export default async function HomePage({
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 }) {
   const { deleted } = await searchParams;
-  const [session, origin, { gateway }] = await Promise.all([auth(), publicOrigin(), getContainer()]);
+  const [session, origin, { gateway }] = await Promise.all([auth(), publicOrigin(), requestContainer()]);
   const entries = gateway.publicCatalog.list().map(toCatalogEntry);
   // The offline demo model is for trying the API, not a model to choose: it is shown below, not counted.
   const models = entries.filter((entry) => entry.id !== DEMO_MODEL);

@@ -3,7 +3,8 @@
  * Used by `npm start` and by the test that serves the dashboard from the production entry.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { sourceStamp } from "./source-stamp";
 
@@ -20,21 +21,50 @@ export function ensureDashboardBuild({ typeChecked = false }: { typeChecked?: bo
   const built = existsSync(path.join(root, ".next", "BUILD_ID")) && existsSync(STAMP_FILE);
   if (built && readFileSync(STAMP_FILE, "utf8") === stamp) return;
   process.stdout.write("Building the dashboard (first start, or its sources changed)...\n");
-  const result = spawnSync(
-    process.execPath,
-    [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"],
-    {
-      stdio: "inherit",
-      env: {
-        ...process.env,
-        NEXT_TELEMETRY_DISABLED: "1",
-        NODE_ENV: "production",
-        ...(typeChecked ? { TOLLGATE_BUILD_TYPE_CHECKED: "1" } : {}),
+  const buildDataDir = path.join(mkdtempSync(path.join(tmpdir(), "tollgate-build-")), "data");
+  try {
+    const result = spawnSync(
+      process.execPath,
+      [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"],
+      {
+        stdio: "inherit",
+        env: {
+          ...buildEnvironment(process.env, buildDataDir),
+          NEXT_TELEMETRY_DISABLED: "1",
+          NODE_ENV: "production",
+          ...(typeChecked ? { TOLLGATE_BUILD_TYPE_CHECKED: "1" } : {}),
+        },
       },
-    },
-  );
-  if (result.status !== 0) {
-    throw new Error("Dashboard build failed; see the output above.");
+    );
+    if (result.status !== 0) {
+      throw new Error("Dashboard build failed; see the output above.");
+    }
+    // Next swallows a prerender's error once the page has turned out to be dynamic, so the guard in getContainer()
+    // alone would go unnoticed: this is where a page that reaches the container too early shows.
+    if (existsSync(buildDataDir)) {
+      throw new Error(
+        "`next build` opened a database: a page reached the container while it was prerendered. " +
+          "Pages take it from requestContainer() (src/server/request-container.ts).",
+      );
+    }
+  } finally {
+    rmSync(path.dirname(buildDataDir), { recursive: true, force: true });
   }
   writeFileSync(STAMP_FILE, stamp);
+}
+
+/**
+ * The build's environment: the caller's, without a database to reach. Every page renders per request, so the build
+ * needs none; pointing DATA_DIR and PGLITE_DIR at a directory that does not exist, and emptying DATABASE_URL and
+ * REDIS_URL (empty rather than unset, so that Next's reading of `.env` cannot bring them back), keeps a mistake from
+ * opening (or, with PGlite, locking) the database a running server holds.
+ */
+function buildEnvironment(environment: NodeJS.ProcessEnv, buildDataDir: string): NodeJS.ProcessEnv {
+  return {
+    ...environment,
+    DATABASE_URL: "",
+    REDIS_URL: "",
+    DATA_DIR: buildDataDir,
+    PGLITE_DIR: path.join(buildDataDir, "pglite"),
+  };
 }

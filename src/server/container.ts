@@ -415,6 +415,7 @@ type GlobalWithContainer = typeof globalThis & { [CONTAINER_KEY]?: Promise<Conta
  * src/main.ts: module-level singletons would be duplicated, and PGlite allows one client per data directory.
  */
 export function getContainer(): Promise<Container> {
+  if (process.env.NEXT_PHASE === "phase-production-build") throw new ContainerDuringBuildError();
   const holder = globalThis as GlobalWithContainer;
   holder[CONTAINER_KEY] ??= createContainer({ env: processEnv() });
   return holder[CONTAINER_KEY];
@@ -423,4 +424,17 @@ export function getContainer(): Promise<Container> {
 /** Installs an already-built container as the process's one (the production entry and tests do this). */
 export function setContainer(container: Promise<Container>): void {
   (globalThis as GlobalWithContainer)[CONTAINER_KEY] = container;
+}
+
+/**
+ * `next build` renders every page it can ahead of time, in processes with the operator's environment. A page that
+ * reached for the container there would open DATA_DIR's database and run bootstrap from the build, while a running
+ * server may hold the same PGlite directory (one process only). Pages that need the container are request-time:
+ * they call a dynamic API (`connection()`, `headers()`, `cookies()`, `searchParams`) before it.
+ */
+export class ContainerDuringBuildError extends Error {
+  constructor() {
+    super("The container is not available while `next build` prerenders: make the page dynamic (await connection()).");
+    this.name = "ContainerDuringBuildError";
+  }
 }

@@ -1,6 +1,6 @@
 import { headers } from "next/headers";
 import type { Env } from "~/env";
-import { getContainer } from "~/server/container";
+import { requestContainer } from "~/server/request-container";
 
 /** PUBLIC_URL when configured, else the origin the request was made to (as the reverse proxy in front reports it). */
 export function originFrom(env: Pick<Env, "PUBLIC_URL" | "PORT">, requestHeaders: Headers): string {
@@ -12,6 +12,6 @@ export function originFrom(env: Pick<Env, "PUBLIC_URL" | "PORT">, requestHeaders
 
 /** Where clients should send requests, and where mailed links point: see originFrom. */
 export async function publicOrigin(): Promise<string> {
-  const { env } = await getContainer();
+  const { env } = await requestContainer();
   return originFrom(env, await headers());
 }

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { toCatalogEntry } from "~/components/catalog/catalog-entry";
 import { CodeSamples } from "~/components/ui/code-samples";
-import { getContainer } from "~/server/container";
+import { requestContainer } from "~/server/request-container";
 import { publicOrigin } from "~/server/public-origin";
 import { DOC_PAGES, docHref, type DocPage } from "./doc-pages";
 import { snippetContextFor } from "./snippet-context";
@@ -10,7 +10,7 @@ import { YourKeys } from "./your-keys";
 
 /** One docs page: its text, its samples rendered for this deployment's address and models, and the pages around it. */
 export async function DocArticle({ page }: { page: DocPage }) {
-  const [{ gateway }, origin] = await Promise.all([getContainer(), publicOrigin()]);
+  const [{ gateway }, origin] = await Promise.all([requestContainer(), publicOrigin()]);
   const baseUrl = `${origin}/v1`;
   const entries = gateway.publicCatalog.list().map(toCatalogEntry);
   const samples = (topic: SnippetTopic) => (

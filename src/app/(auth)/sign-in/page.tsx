@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { SignInForm } from "~/components/auth/sign-in-form";
 import { signInButtons } from "~/server/auth/oauth-providers";
 import { safeReturnPath } from "~/server/auth/return-path";
-import { getContainer } from "~/server/container";
+import { requestContainer } from "~/server/request-container";
 
 export const metadata: Metadata = { title: "Sign in" };
 
@@ -45,7 +45,7 @@ export default async function SignInPage({
       <SignInForm
         initialError={messageFor(error)}
         returnTo={safeReturnPath(next)}
-        providers={signInButtons((await getContainer()).env)}
+        providers={signInButtons((await requestContainer()).env)}
       />
     </>
   );

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { toCatalogEntry } from "~/components/catalog/catalog-entry";
 import { DEMO_MODEL } from "~/server/catalog/demo-model";
-import { getContainer } from "~/server/container";
+import { requestContainer } from "~/server/request-container";
 import { Playground } from "./_components/playground";
 import { toPlaygroundModel } from "./_components/playground-model";
 import "./playground.css";
@@ -13,7 +13,7 @@ export default async function PlaygroundPage({
 }: {
   searchParams: Promise<{ model?: string | string[] }>;
 }) {
-  const container = await getContainer();
+  const container = await requestContainer();
   // Chat models only: an embedding model has no answer to show.
   const models = container.gateway.publicCatalog
     .list()

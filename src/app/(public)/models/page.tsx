@@ -3,7 +3,7 @@ import { toCatalogEntry } from "~/components/catalog/catalog-entry";
 import { filtersFromQuery } from "~/components/catalog/catalog-filters";
 import { ModelCatalog } from "~/components/catalog/model-catalog";
 import "./catalog.css";
-import { getContainer } from "~/server/container";
+import { requestContainer } from "~/server/request-container";
 
 export const metadata: Metadata = {
   title: "Models",
@@ -15,7 +15,7 @@ export default async function ModelsPage({
 }: {
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 }) {
-  const { gateway } = await getContainer();
+  const { gateway } = await requestContainer();
   const entries = gateway.publicCatalog.list().map(toCatalogEntry);
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(await searchParams)) {

@@ -1,14 +1,14 @@
 import type { Metadata } from "next";
 import { DeadLink } from "~/components/auth/dead-link";
 import { ConfirmLinkForm } from "~/components/auth/recovery-forms";
-import { getContainer } from "~/server/container";
+import { requestContainer } from "~/server/request-container";
 import { isLinkUsable } from "~/server/services/email-links";
 
 export const metadata: Metadata = { title: "Confirm your email address" };
 
 export default async function VerifyEmailPage({ params }: { params: Promise<{ token: string }> }) {
   const { token } = await params;
-  const usable = await isLinkUsable((await getContainer()).db, token, "verify_email");
+  const usable = await isLinkUsable((await requestContainer()).db, token, "verify_email");
   return (
     <>
       <h1 className="auth-card__title">Confirm your email address</h1>

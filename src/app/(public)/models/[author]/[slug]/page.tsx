@@ -5,7 +5,7 @@ import { EndpointHistoryChart, type HistorySeries } from "~/components/catalog/e
 import { CodeSamples } from "~/components/ui/code-samples";
 import { CopyButton } from "~/components/ui/copy-button";
 import { formatTokenCount, formatUsd, shiftDecimal } from "~/components/ui/format";
-import { getContainer } from "~/server/container";
+import { requestContainer } from "~/server/request-container";
 import { endpointsInRoutingOrder } from "~/server/gateway/handlers/list-models";
 import { publicOrigin } from "~/server/public-origin";
 import { endpointHistoryKey, readEndpointHistory } from "~/server/services/endpoint-history";
@@ -16,7 +16,7 @@ type Params = Promise<{ author: string; slug: string }>;
 async function findModel(params: Params) {
   const { author, slug } = await params;
   const id = `${decodeURIComponent(author)}/${decodeURIComponent(slug)}`;
-  const container = await getContainer();
+  const container = await requestContainer();
   const model = container.gateway.publicCatalog.list().find((entry) => entry.id === id);
   return { container, id, model };
 }
