@@ -1,5 +1,6 @@
 import type { PGlite } from "@electric-sql/pglite";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { SQL } from "drizzle-orm";
+import { PgDialect, type PgDatabase, type PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -7,6 +8,7 @@ import type { HoldStatements } from "~/server/gateway/billing/balance-holds";
 import type { LeaseStatements } from "~/server/gateway/billing/leased-balance-holds";
 import { createHoldStatements, createLeaseStatements } from "./hold-statements";
 import { PgliteThread } from "./pglite-thread";
+import { rowsOf } from "./raw-rows";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;
@@ -42,6 +44,12 @@ export interface DatabaseHandle {
   ): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
   /**
+   * Runs a query of one text column and gives each row's value as UTF-8 bytes: on PostgreSQL the bytes as they came
+   * off the wire, never decoded into strings. For output that is passed on as it is (the CSV export), where decoding
+   * and encoding again cost more than the database took to write it. A null comes back empty.
+   */
+  textRows(query: SQL): Promise<Uint8Array[]>;
+  /**
    * The embedded database only: its data directory as a gzipped tar, taken while it serves (`tollgate backup`). On
    * PostgreSQL, pg_dump does this.
    */
@@ -64,6 +72,9 @@ export type DatabaseOptions =
       startFrom?: string;
     };
 
+const NO_BYTES = new Uint8Array(0);
+const utf8 = new TextEncoder();
+
 export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   const handle = options.kind === "postgres" ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options);
   // Several owners may shut down (the container, a test, a signal handler): closing twice is harmless.
@@ -85,6 +96,8 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     types: { bigint: postgres.BigInt },
     connection: { synchronous_commit: "off" },
   });
+  // The same rendering drizzle gives `db`'s queries, for the few that go to postgres.js directly.
+  const dialect = new PgDialect({ casing: "snake_case" });
   return {
     db,
     holdStatements: createHoldStatements(unsyncedClient),
@@ -101,6 +114,13 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     },
     async notify(channel, payload) {
       await client.notify(channel, payload);
+    },
+    async textRows(query) {
+      // Prepared (once per connection): the export runs one statement for page after page, and parsing and planning
+      // it each time made a day's export (33,000 lines) take about 125 ms instead of 80.
+      const { sql: text, params } = dialect.sqlToQuery(query);
+      const rows = await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }).raw();
+      return rows.map(([value]) => value ?? NO_BYTES);
     },
     close: async () => {
       await Promise.all([client.end({ timeout: 5 }), unsyncedClient.end({ timeout: 5 })]);
@@ -124,6 +144,12 @@ function openPglite(options: Omit<Extract<DatabaseOptions, { kind: "pglite" }>, 
     listen: (channel, onPayload) => client.listen(channel, onPayload),
     async notify(channel, payload) {
       await client.query("select pg_notify($1, $2)", [channel, payload]);
+    },
+    async textRows(query) {
+      // PGlite hands over decoded rows only.
+      return rowsOf<Record<string, string | null>>(await db.execute(query)).map((row) =>
+        utf8.encode(Object.values(row)[0] ?? ""),
+      );
     },
     dumpEmbedded: () => client.dumpDataDir(),
     close: () => client.close(),

@@ -18,14 +18,13 @@ function plain(status: number, message: string): Response {
 }
 
 /** Pulls the next piece of the CSV only when the client has read the last one: memory stays one page. */
-function streamOf(pieces: AsyncGenerator<string>): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
+function streamOf(pieces: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         const next = await pieces.next();
         if (next.done === true) controller.close();
-        else controller.enqueue(encoder.encode(next.value));
+        else controller.enqueue(next.value);
       },
       async cancel() {
         await pieces.return(undefined);
@@ -56,10 +55,12 @@ export async function handleActivityExport(request: Request, session: Session | 
     if (error instanceof ActivityInputError) return plain(400, error.message);
     throw error;
   }
-  const { db } = await getContainer();
+  const { database } = await getContainer();
   const { kind, ...filter } = parsed.data;
   const pieces =
-    kind === "requests" ? requestLogCsv(db, userId, filter, now) : dailyActivityCsv(db, userId, filter, now);
+    kind === "requests"
+      ? requestLogCsv(database, userId, filter, now)
+      : dailyActivityCsv(database.db, userId, filter, now);
   const day = now.toISOString().slice(0, 10);
   return new Response(streamOf(pieces), {
     headers: {

@@ -23,6 +23,13 @@ interface Seeded {
 
 let sequence = 0;
 
+/** One CSV line's fields (RFC 4180: a quoted field may hold commas and doubled quotes). */
+function csvFields(line: string): string[] {
+  return [...line.matchAll(/(?:^|,)("(?:[^"]|"")*"|[^,]*)/g)].map(([, field = ""]) =>
+    field.startsWith('"') ? field.slice(1, -1).replaceAll('""', '"') : field,
+  );
+}
+
 function generation(user: string, overrides: Partial<GenerationRow> & { ageMs: number; costNano: bigint }) {
   sequence += 1;
   const { ageMs, costNano, ...rest } = overrides;
@@ -67,7 +74,7 @@ describe("the activity router and CSV export", () => {
 
   beforeAll(async () => {
     app = await startApiTestApp();
-    owner = await signUp("activity-owner@example.com", ["production", "=cmd|' /C calc'!A0"]);
+    owner = await signUp("activity-owner@example.com", ["production", "=cmd|' /C calc'!A0,\"x\""]);
     stranger = await signUp("activity-stranger@example.com", ["theirs"]);
     const settlements = [];
     // 120 calls over the last 20 hours: two keys, two models, a tenth failed, a third streamed.
@@ -83,7 +90,8 @@ describe("the activity router and CSV export", () => {
           errorType: index % 10 === 9 ? "upstream_error" : null,
           streamed: index % 3 === 1,
           timeToFirstTokenMs: index % 3 === 1 ? 40 : null,
-          requestId: `req-activity-${index}`,
+          // The oldest call's id starts with `-`, as a client's own may: a spreadsheet would read it as a formula.
+          requestId: index === 119 ? "-req-activity-119" : `req-activity-${index}`,
         }),
       );
     }
@@ -264,15 +272,20 @@ describe("the activity router and CSV export", () => {
     // A filter nothing matches: the header alone.
     const none = await download(owner.user, "kind=requests&range=24h&modelId=nobody%2Fnothing");
     expect(none.chunks.join("").trimEnd().split("\r\n")).toEqual([REQUEST_LOG_COLUMNS.join(",")]);
-    // A key name that a spreadsheet would run as a formula is defused.
+    // A key name that a spreadsheet would run as a formula is defused, and quoted for its comma and quote.
     const all = (await download(owner.user, "kind=requests&range=24h")).chunks.join("");
-    expect(all).toContain(",'=cmd|' /C calc'!A0 (");
+    expect(all).toContain(`,"'=cmd|' /C calc'!A0,""x"" (`);
     expect(all).not.toContain(",=cmd");
+    expect(all).toContain(",'-req-activity-119,");
     // Every cost is the exact decimal of its nano-dollars.
-    const byId = new Map(all.split("\r\n").map((line) => [line.split(",")[0], line.split(",")]));
+    const byId = new Map(all.split("\r\n").map((line) => [line.split(",")[0], csvFields(line)]));
     for (const row of recent.slice(0, 10)) {
       expect(byId.get(row.id)?.[REQUEST_LOG_COLUMNS.indexOf("cost_usd")]).toBe(formatNanoAsUsd(row.costNano!));
       expect(byId.get(row.id)?.[REQUEST_LOG_COLUMNS.indexOf("request_id")]).toBe(row.requestId);
+      // Each line names its own key.
+      expect(byId.get(row.id)?.[REQUEST_LOG_COLUMNS.indexOf("key")]).toMatch(
+        row.apiKeyId === owner.keys[0]!.id ? /^production \(sk-gw-/ : /^'=cmd\|' \/C calc'!A0,"x" \(sk-gw-/,
+      );
     }
 
     const daily = await download(owner.user, "kind=daily&range=7d");
@@ -285,6 +298,19 @@ describe("the activity router and CSV export", () => {
     expect((await download(owner.user, "kind=everything")).status).toBe(400);
     const theirs = (await download(stranger.user, "kind=requests&range=30d")).chunks.join("");
     expect(theirs.trimEnd().split("\r\n")).toHaveLength(2);
+
+    // An account without keys (its call made with none): the key columns are empty.
+    const keyless = await signUp("activity-keyless@example.com", []);
+    const call = generation(keyless.user.id, { ageMs: HOUR, costNano: 3_000n });
+    app.container.usageWriter.enqueue(call);
+    await app.container.usageWriter.flush();
+    const [, line] = (await download(keyless.user, "kind=requests&range=24h")).chunks.join("").trimEnd().split("\r\n");
+    const fields = csvFields(line!);
+    expect(fields[0]).toBe(call.generation.id);
+    expect([fields[REQUEST_LOG_COLUMNS.indexOf("key_id")], fields[REQUEST_LOG_COLUMNS.indexOf("key")]]).toEqual([
+      "",
+      "",
+    ]);
   });
 
   it("streams a 10,000-row log a page at a time, newest first, every row once", async () => {
