@@ -39,8 +39,9 @@ export function ensureDashboardBuild({ typeChecked = false }: { typeChecked?: bo
     if (result.status !== 0) {
       throw new Error("Dashboard build failed; see the output above.");
     }
-    // Next swallows a prerender's error once the page has turned out to be dynamic, so the guard in getContainer()
-    // alone would go unnoticed: this is where a page that reaches the container too early shows.
+    // getContainer() refuses during the build, and Next hides that refusal once a page turns out to be dynamic; this
+    // catches whatever else would open a database while prerendering (a page that opened one itself, or a guard
+    // that stopped working).
     if (existsSync(buildDataDir)) {
       throw new Error(
         "`next build` opened a database: a page reached the container while it was prerendered. " +

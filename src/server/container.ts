@@ -415,7 +415,7 @@ type GlobalWithContainer = typeof globalThis & { [CONTAINER_KEY]?: Promise<Conta
  * src/main.ts: module-level singletons would be duplicated, and PGlite allows one client per data directory.
  */
 export function getContainer(): Promise<Container> {
-  if (process.env.NEXT_PHASE === "phase-production-build") throw new ContainerDuringBuildError();
+  if (process.env.NEXT_PHASE === "phase-production-build") return Promise.reject(new ContainerDuringBuildError());
   const holder = globalThis as GlobalWithContainer;
   holder[CONTAINER_KEY] ??= createContainer({ env: processEnv() });
   return holder[CONTAINER_KEY];

@@ -156,12 +156,14 @@ async function keyLabels(db: Database, userId: string): Promise<SQL> {
 async function* sliceCsv(database: ExportDatabase, keys: SQL, slice: LogSlice): AsyncGenerator<Uint8Array> {
   let cursor: LogCursor | null = null;
   for (;;) {
+    // The page size is written into the statement rather than bound: the plan PostgreSQL keeps for a prepared
+    // statement then knows how few rows a page takes.
     const lines = await database.textRows(sql`
       select ${REQUEST_LOG_LINE}
       from generations left join ${keys} on keys.id = generations.api_key_id
       where ${slice.where(cursor)}
       order by generations.created_at desc, generations.id desc
-      limit ${EXPORT_PAGE_SIZE}`);
+      limit ${sql.raw(String(EXPORT_PAGE_SIZE))}`);
     if (lines.length === 0) return;
     yield Buffer.concat(lines);
     if (lines.length < EXPORT_PAGE_SIZE) return;

@@ -35,6 +35,21 @@ describe.each(availableDatabaseKinds())("textRows on %s", (kind) => {
     }
   });
 
+  it("takes arrays as single parameters, empty ones too, again and again", async () => {
+    const joined = async (ids: string[], labels: string[]) =>
+      (
+        await database.handle.textRows(sql`
+          select concat(id, '=', label) from unnest(${sql.param(ids)}::uuid[], ${sql.param(labels)}::text[])
+            as keys(id, label) order by id`)
+      ).map((bytes) => utf8.decode(bytes));
+    const ids = ["0a0a0a0a-0000-4000-8000-000000000001", "0a0a0a0a-0000-4000-8000-000000000002"];
+    const labels = ['"quoted", with comma', "back\\slash {brace} …"];
+    for (let round = 0; round < 7; round++) {
+      expect(await joined(ids, labels)).toEqual([`${ids[0]}=${labels[0]}`, `${ids[1]}=${labels[1]}`]);
+      expect(await joined([], [])).toEqual([]);
+    }
+  });
+
   it("reads thousands of rows", async () => {
     const lines = await database.handle.textRows(
       sql`select 'line ' || n || E'\r\n' from generate_series(1, ${5000}::int) as n order by n`,
