@@ -1,5 +1,6 @@
 import type { Env } from "~/env";
 import type { CliContext } from "./context";
+import type { Invoker } from "./invoker";
 
 /** What one CLI invocation produced; the process entry and the control socket both carry exactly this. */
 export interface CliResult {
@@ -30,12 +31,6 @@ export interface CommandInput {
 export interface CommandResult {
   text: string;
   json: unknown;
-}
-
-/** The CLI process's own surroundings, which a command may refer to but a server running it would not share. */
-export interface Invoker {
-  cwd: string;
-  variables: Readonly<Record<string, string | undefined>>;
 }
 
 export interface CommandSpec {

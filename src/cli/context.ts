@@ -7,7 +7,7 @@ import { migrate } from "~/server/db/migrate";
 import type { Logger } from "~/server/gateway/logger";
 import { resolveSecrets } from "~/server/secrets";
 import { cliActor, type AuditActor } from "~/server/services/audit-actor";
-import type { Invoker } from "./command";
+import type { Invoker } from "./invoker";
 
 /** Everything a command may touch. Built either by the CLI process itself or from a running server's container. */
 export interface CliContext {

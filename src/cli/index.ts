@@ -1,7 +1,8 @@
 import { env as readProcessEnv, loadDotEnv } from "~/env";
 import { createJsonLogger } from "~/server/gateway/logger";
 import { cliActor } from "~/server/services/audit-actor";
-import type { CliResult, Invoker } from "./command";
+import type { CliResult } from "./command";
+import type { Invoker } from "./invoker";
 import { controlSocketPath, sendToControlServer } from "./control-socket";
 import { answerWithoutDatabase, describeError, localizeArgv, runCli, runUnopened } from "./run-cli";
 

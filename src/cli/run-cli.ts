@@ -1,6 +1,7 @@
 import { ZodError } from "zod";
 import type { Env } from "~/env";
-import { UsageError, type CliResult, type Invoker } from "./command";
+import { UsageError, type CliResult } from "./command";
+import type { Invoker } from "./invoker";
 import { commands } from "./commands";
 import type { CliContext } from "./context";
 import { formatCommandLine, parseCommandLine, type ParsedCommandLine } from "./parse-args";

@@ -13,7 +13,7 @@ import { readBalanceNano } from "./gateway/billing/ledger";
 import { createLeasedBalanceHolds, type LeasedBalanceHolds } from "./gateway/billing/leased-balance-holds";
 import { createMemoryBalanceHolds, type MemoryBalanceHolds } from "./gateway/billing/memory-balance-holds";
 import { createUsageWriter, type UsageWriter } from "./gateway/billing/usage-writer";
-import type { Clock } from "./gateway/deps";
+import type { Clock } from "./gateway/clock";
 import { createAccountReader } from "./gateway/accounts/account-reader";
 import { createGateway, type Gateway } from "./gateway";
 import { createApiKeyAuthenticator, type ApiKeyAuthenticator } from "./gateway/keys/api-key-authenticator";

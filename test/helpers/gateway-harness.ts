@@ -4,7 +4,7 @@ import path from "node:path";
 import { readEnv, type Env } from "~/env";
 import { createContainer, type Container } from "~/server/container";
 import { parseUsdToNano } from "~/server/gateway/billing/money";
-import type { Clock } from "~/server/gateway/deps";
+import type { Clock } from "~/server/gateway/clock";
 import { startServer, type RunningServer } from "~/server/http/start-server";
 import { createApiKey } from "~/server/services/api-keys";
 import { addCredits } from "~/server/services/credits";

@@ -3,7 +3,8 @@ import { openDatabase } from "~/server/db";
 import { readBackupFile, restoreEmbeddedDatabase, writeBackupFile } from "~/server/db/embedded-backup";
 import { migrate } from "~/server/db/migrate";
 import { reconcileBalances } from "~/server/services/reconcile";
-import { CommandError, optionFlag, type CommandInput, type CommandSpec, type Invoker } from "../command";
+import { CommandError, optionFlag, type CommandInput, type CommandSpec } from "../command";
+import type { Invoker } from "../invoker";
 
 const ON_POSTGRES =
   "DATABASE_URL points at PostgreSQL: back it up with pg_dump and restore it with pg_restore " +

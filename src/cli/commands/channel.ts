@@ -26,8 +26,8 @@ import {
   UsageError,
   type CommandInput,
   type CommandSpec,
-  type Invoker,
 } from "../command";
+import type { Invoker } from "../invoker";
 import { formatDate, formatTable } from "../format";
 
 /** Kinds an operator may add; `demo` is the built-in offline channel the server creates itself. */

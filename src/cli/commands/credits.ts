@@ -3,7 +3,7 @@ import { addCredits, adjustCredits } from "~/server/services/credits";
 import { requireUserByEmail } from "~/server/services/users";
 import { optionText, requiredString, UsageError, type CommandSpec } from "../command";
 import { formatUsd } from "../format";
-import { readEmail } from "./user";
+import { readEmail } from "../option-readers";
 
 function readAmountNano(text: string): bigint {
   let nano: bigint;

@@ -16,7 +16,7 @@ import { requireUserByEmail } from "~/server/services/users";
 import { optionString, requiredString, UsageError, type CommandInput, type CommandSpec } from "../command";
 import type { CliContext } from "../context";
 import { formatDate, formatTable } from "../format";
-import { readEmail } from "./user";
+import { readEmail, readRateLimits } from "../option-readers";
 
 /** `--limit-usd 25` → exact nano-USD; `none` (only where allowed) → null. */
 function readLimit(option: string, text: string, allowNone: boolean): bigint | null {
@@ -235,29 +235,6 @@ export const keyLimit: CommandSpec = {
     };
   },
 };
-
-/** `--rpm 60` → 60; `none` → null (no own limit); absent → unchanged. */
-function readRate(input: CommandInput, option: string): number | null | undefined {
-  const text = optionString(input, option);
-  if (text === undefined) return undefined;
-  if (text.trim().toLowerCase() === "none") return null;
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1)
-    throw new UsageError(`--${option} must be a whole number ≥ 1, or none`);
-  return Number(text);
-}
-
-/** `--rpm`, `--tpm` and `--concurrency`, at least one of them. */
-export function readRateLimits(input: CommandInput) {
-  const limits = {
-    requestsPerMinute: readRate(input, "rpm"),
-    tokensPerMinute: readRate(input, "tpm"),
-    concurrentRequests: readRate(input, "concurrency"),
-  };
-  if (Object.values(limits).every((value) => value === undefined)) {
-    throw new UsageError("give at least one of --rpm, --tpm, --concurrency");
-  }
-  return limits;
-}
 
 export const keyRateLimit: CommandSpec = {
   path: ["key", "rate-limit"],

@@ -1,15 +1,8 @@
 import { setAccountDisabled } from "~/server/services/account-status";
 import { setAccountRateLimits } from "~/server/services/api-keys";
-import { createUser, emailSchema, passwordSchema, requireUserByEmail } from "~/server/services/users";
-import { optionFlag, optionText, requiredString, UsageError, type CommandInput, type CommandSpec } from "../command";
-import { readRateLimits } from "./key";
-
-/** The email as the services store it, or a usage error naming the option. */
-export function readEmail(input: CommandInput): string {
-  const parsed = emailSchema.safeParse(requiredString(input, "email"));
-  if (!parsed.success) throw new UsageError(`--email: ${parsed.error.issues[0]?.message ?? "not an email address"}`);
-  return parsed.data;
-}
+import { createUser, passwordSchema, requireUserByEmail } from "~/server/services/users";
+import { optionFlag, optionText, requiredString, UsageError, type CommandSpec } from "../command";
+import { readEmail, readRateLimits } from "../option-readers";
 
 export const userCreate: CommandSpec = {
   path: ["user", "create"],

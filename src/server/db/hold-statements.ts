@@ -1,6 +1,6 @@
 import type postgres from "postgres";
 import type { HoldStatements, KeyLimitReset, PlacedHoldRow } from "~/server/gateway/billing/balance-holds";
-import type { LeaseStatements } from "~/server/gateway/billing/leased-balance-holds";
+import type { LeaseStatements } from "~/server/gateway/billing/lease-statements";
 
 /**
  * The balance-hold statements on a postgres.js client, as prepared statements: the hold is the one query every /v1

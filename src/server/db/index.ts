@@ -5,7 +5,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import type { HoldStatements } from "~/server/gateway/billing/balance-holds";
-import type { LeaseStatements } from "~/server/gateway/billing/leased-balance-holds";
+import type { LeaseStatements } from "~/server/gateway/billing/lease-statements";
 import { createHoldStatements, createLeaseStatements } from "./hold-statements";
 import { PgliteThread } from "./pglite-thread";
 import { rowsOf } from "./raw-rows";

@@ -10,9 +10,7 @@ import type { ProviderRegistry } from "./providers/registry";
 import type { Catalog } from "./routing/catalog";
 import type { ChannelStats } from "./routing/channel-stats";
 import type { CircuitBreaker } from "./routing/circuit-breaker";
-
-/** Milliseconds since the epoch; injected so tests control time. */
-export type Clock = () => number;
+import type { Clock } from "./clock";
 
 /** Everything the core needs from the outside world, injected by the composition root (src/server/container.ts). */
 export interface GatewayDeps {

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { NANO_PER_USD } from "~/server/gateway/billing/money";
 import type { UsageWriter } from "~/server/gateway/billing/usage-writer";
-import type { Clock } from "~/server/gateway/deps";
+import type { Clock } from "~/server/gateway/clock";
 import type { RequestObserver } from "~/server/gateway/observe/request-record";
 import type { Catalog } from "~/server/gateway/routing/catalog";
 import { circuitKey, type CircuitBreaker, type CircuitState } from "~/server/gateway/routing/circuit-breaker";

@@ -1,5 +1,5 @@
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
-import type { Clock } from "~/server/gateway/deps";
+import type { Clock } from "~/server/gateway/clock";
 import type { RequestObserver, RequestRecord } from "~/server/gateway/observe/request-record";
 import type { LineBuffer } from "./line-buffer";
 

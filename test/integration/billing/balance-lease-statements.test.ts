@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createChangeBus } from "~/server/changes";
 import { rowsOf } from "~/server/db/raw-rows";
-import type { LeaseStatements } from "~/server/gateway/billing/leased-balance-holds";
+import type { LeaseStatements } from "~/server/gateway/billing/lease-statements";
 import { silentLogger } from "~/server/gateway/logger";
 import { addCredits } from "~/server/services/credits";
 import { createUser } from "~/server/services/users";

@@ -3,7 +3,7 @@ import Stripe from "stripe";
 import type { Database } from "~/server/db";
 import { jsonParam, rowsOf } from "~/server/db/raw-rows";
 import { autoTopUpSettings, topUps } from "~/server/db/schema";
-import type { Clock } from "~/server/gateway/deps";
+import type { Clock } from "~/server/gateway/clock";
 import type { Logger } from "~/server/gateway/logger";
 import { nanoToCents } from "./amounts";
 import { METADATA } from "./objects";

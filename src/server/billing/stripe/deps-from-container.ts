@@ -1,14 +1,19 @@
 import type { Env } from "~/env";
-import type { Container } from "~/server/container";
+import type { ChangeBus } from "~/server/changes";
 import type { Database } from "~/server/db";
-import type { Clock } from "~/server/gateway/deps";
+import type { Clock } from "~/server/gateway/clock";
 import type { Logger } from "~/server/gateway/logger";
 import { createAutoTopUp, type AutoTopUp } from "./auto-top-up";
 import { stripeBillingConfig } from "./config";
 import type { StripeWebhookDeps } from "./webhook";
 
-/** The webhook's dependencies, taken from the process's container. */
-export function stripeWebhookDeps(container: Pick<Container, "env" | "db" | "logger" | "changes">): StripeWebhookDeps {
+/** The webhook's dependencies, taken from the process's container (its fields of these names). */
+export function stripeWebhookDeps(container: {
+  env: Env;
+  db: Database;
+  logger: Logger;
+  changes: ChangeBus;
+}): StripeWebhookDeps {
   const config = stripeBillingConfig(container.env);
   return {
     db: container.db,

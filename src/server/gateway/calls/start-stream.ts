@@ -1,5 +1,5 @@
 import { errors, GatewayError } from "../errors";
-import type { Clock } from "../deps";
+import type { Clock } from "../clock";
 import { UpstreamTimeoutError, type SseEvent, type StreamItem } from "../providers/types";
 import { parseSse } from "../sse/parse-sse";
 import type { OpenedUpstream } from "./failover";

@@ -1,4 +1,4 @@
-import type { Clock } from "../deps";
+import type { Clock } from "../clock";
 import type { RateLimitSubject } from "../limits/rate-limiter";
 import { hashApiKey, isWellFormedApiKey } from "./api-key-format";
 

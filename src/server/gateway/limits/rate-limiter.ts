@@ -1,4 +1,4 @@
-import type { Clock } from "../deps";
+import type { Clock } from "../clock";
 
 /** One holder's limits; null means no limit on that dimension. */
 export interface RateLimits {

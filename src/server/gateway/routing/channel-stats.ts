@@ -1,4 +1,4 @@
-import type { Clock } from "../deps";
+import type { Clock } from "../clock";
 
 /**
  * Live statistics per channel and upstream model, in one-minute buckets: how often calls succeed, fail for the

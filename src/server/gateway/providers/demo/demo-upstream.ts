@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { countTokens } from "gpt-tokenizer";
-import type { Clock } from "../../deps";
+import type { Clock } from "../../clock";
 import type { UpstreamResponse, UpstreamTransport } from "../types";
 
 /** Base URL of the built-in demo channel; the registry routes it to this in-process upstream instead of the network. */

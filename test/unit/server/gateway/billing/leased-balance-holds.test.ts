@@ -1,11 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { BalanceHolds, HoldOutcome, HoldRequest } from "~/server/gateway/billing/balance-holds";
 import type { Settlement, WrittenBatch } from "~/server/gateway/billing/usage-writer";
-import {
-  createLeasedBalanceHolds,
-  type LeaseGrant,
-  type LeaseStatements,
-} from "~/server/gateway/billing/leased-balance-holds";
+import { createLeasedBalanceHolds } from "~/server/gateway/billing/leased-balance-holds";
+import type { LeaseGrant, LeaseStatements } from "~/server/gateway/billing/lease-statements";
 
 /**
  * The lease statements' rules (drizzle/0011) over one account held in memory, with every statement answering after a

@@ -2,18 +2,13 @@
 
 import { formErrorMessage } from "~/components/ui/form-error";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { inferRouterOutputs } from "@trpc/server";
 import { useState } from "react";
 import { formatDateTime } from "~/components/ui/format";
-import type { AppRouter } from "~/server/api/root";
 import { useTRPC } from "~/trpc/react";
 import { CallsSparkline } from "./calls-sparkline";
 import { ChannelEndpoints } from "./channel-endpoints";
+import type { ChannelHealth, ChannelItem } from "./channel-types";
 import { EditChannelForm } from "./edit-channel-form";
-
-type Outputs = inferRouterOutputs<AppRouter>["admin"]["channels"];
-export type ChannelItem = Outputs["list"][number];
-type Health = Outputs["health"][number];
 
 function percent(share: number | null | undefined): string {
   return share === null || share === undefined
@@ -26,7 +21,7 @@ function milliseconds(value: number | null | undefined): string {
 }
 
 /** One channel: what it is, how it is doing, and what an operator can do with it. */
-export function ChannelCard({ channel, health }: { channel: ChannelItem; health: Health | null }) {
+export function ChannelCard({ channel, health }: { channel: ChannelItem; health: ChannelHealth | null }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [editing, setEditing] = useState(false);

@@ -5,7 +5,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "~/trpc/react";
 import { TextField } from "~/app/(admin)/admin/_components/text-field";
-import type { ChannelItem } from "./channel-card";
+import type { ChannelItem } from "./channel-types";
 
 const TIMEOUTS = [
   ["connectTimeoutMs", "Connect timeout (ms)"],
