@@ -10,6 +10,7 @@ import { z, ZodError } from "zod";
 import { getContainer, type Container } from "~/server/container";
 import { users } from "~/server/db/schema";
 import { consoleActor } from "~/server/services/audit-actor";
+import { ServiceError, type ServiceErrorKind } from "~/server/services/service-error";
 
 export interface TRPCContext {
   headers: Headers;
@@ -54,9 +55,28 @@ const t = initTRPC.context<TRPCContext>().create({
 export const createCallerFactory = t.createCallerFactory;
 export const createTRPCRouter = t.router;
 
-export const publicProcedure = t.procedure;
+const TRPC_CODE_OF: Record<ServiceErrorKind, TRPCError["code"]> = {
+  invalid_input: "BAD_REQUEST",
+  not_found: "NOT_FOUND",
+  conflict: "CONFLICT",
+};
 
-export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
+/**
+ * A service's refusal as the tRPC error its kind says, its message kept (written for whoever asked): the one place
+ * that maps them, so that routers never catch service errors to choose a status by hand.
+ */
+const serviceErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof ServiceError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: TRPC_CODE_OF[cause.kind], message: cause.message, cause });
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(serviceErrors);
+
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
   const user = ctx.session?.user;
   if (ctx.session === null || user?.id === undefined || user.id === "") {
     throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first" });

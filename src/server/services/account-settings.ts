@@ -4,6 +4,7 @@ import type { Database } from "~/server/db";
 import { apiKeys, users } from "~/server/db/schema";
 import { getBalanceNano } from "./credits";
 import { hashPassword, NotFoundError, verifyPassword } from "./users";
+import { ServiceError } from "./service-error";
 
 /*
  * What customers change about their own account: their name, their password, their sessions, and the account
@@ -12,9 +13,9 @@ import { hashPassword, NotFoundError, verifyPassword } from "./users";
  */
 
 /** The password given to confirm a change did not match. */
-export class WrongPasswordError extends Error {
+export class WrongPasswordError extends ServiceError {
   constructor() {
-    super("That is not your current password.");
+    super("invalid_input", "That is not your current password.");
     this.name = "WrongPasswordError";
   }
 }

@@ -6,10 +6,11 @@ import type { AuditActor } from "./audit-actor";
 import { recordAudit } from "./audit-log";
 import { evictAccountKeysFromCaches } from "./api-keys";
 import { NotFoundError } from "./users";
+import { ServiceError } from "./service-error";
 
-export class AccountStatusError extends Error {
+export class AccountStatusError extends ServiceError {
   constructor(message: string) {
-    super(message);
+    super("invalid_input", message);
     this.name = "AccountStatusError";
   }
 }

@@ -5,6 +5,7 @@ import { rowsOf } from "~/server/db/raw-rows";
 import { apiKeys, generations, type ApiKeyPurpose, type GenerationAttempt } from "~/server/db/schema";
 import { formatNanoAsUsd, nanoToUsdNumber } from "~/server/gateway/billing/money";
 import { PLAYGROUND_KEY_NAME } from "./playground-key";
+import { ServiceError } from "./service-error";
 
 /*
  * What a customer's activity page and exports read. Totals, charts and breakdowns come from `usage_hourly` (the
@@ -45,9 +46,9 @@ export const requestLogFilterSchema = activityFilterSchema.extend({
 });
 export type RequestLogFilter = z.input<typeof requestLogFilterSchema>;
 
-export class ActivityInputError extends Error {
+export class ActivityInputError extends ServiceError {
   constructor(message: string) {
-    super(message);
+    super("invalid_input", message);
     this.name = "ActivityInputError";
   }
 }

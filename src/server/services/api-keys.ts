@@ -8,6 +8,7 @@ import { generateApiKey } from "~/server/gateway/keys/api-key-format";
 import { NotFoundError } from "./users";
 import type { AuditActor } from "./audit-actor";
 import { changedFields, recordAudit } from "./audit-log";
+import { ServiceError } from "./service-error";
 
 export type ApiKey = typeof apiKeys.$inferSelect;
 /** What may be shown about a key: never its hash. */
@@ -16,9 +17,9 @@ export type KeyLimitReset = NonNullable<ApiKey["limitReset"]>;
 export const KEY_LIMIT_RESETS = ["daily", "weekly", "monthly"] as const satisfies readonly KeyLimitReset[];
 
 /** A limit or expiry that makes no sense (negative, or a reset period without a limit). */
-export class ApiKeyInputError extends Error {
+export class ApiKeyInputError extends ServiceError {
   constructor(message: string) {
-    super(message);
+    super("invalid_input", message);
     this.name = "ApiKeyInputError";
   }
 }

@@ -8,6 +8,7 @@ import { NotFoundError } from "./users";
 import type { AuditActor } from "./audit-actor";
 import { changedFields, recordAudit } from "./audit-log";
 import { attributePriceChanges } from "./price-versions";
+import { ServiceError } from "./service-error";
 
 export type Channel = typeof channels.$inferSelect;
 export type ChannelKind = Channel["kind"];
@@ -18,16 +19,16 @@ export type ChannelKind = Channel["kind"];
 export type ChannelSummary = Omit<Channel, "encryptedSecret"> & { hasSecret: boolean; endpointCount: number };
 
 /** What an operator asked for makes no sense for a channel (a bad URL, a model the channel does not serve, …). */
-export class ChannelInputError extends Error {
+export class ChannelInputError extends ServiceError {
   constructor(message: string) {
-    super(message);
+    super("invalid_input", message);
     this.name = "ChannelInputError";
   }
 }
 
-export class ChannelNameTakenError extends Error {
+export class ChannelNameTakenError extends ServiceError {
   constructor(name: string) {
-    super(`a channel named ${name} already exists`);
+    super("conflict", `a channel named ${name} already exists`);
     this.name = "ChannelNameTakenError";
   }
 }

@@ -6,6 +6,7 @@ import { postLedgerEntries, readBalanceNano, type LedgerKind } from "~/server/ga
 import { formatNanoAsUsd, parseUsdToNano } from "~/server/gateway/billing/money";
 import type { AuditActor } from "./audit-actor";
 import { recordAudit } from "./audit-log";
+import { ServiceError } from "./service-error";
 
 /**
  * A USD amount from a form or an API call, as exact nano-USD. A decimal string is parsed as is; a number is taken by
@@ -66,9 +67,9 @@ export async function addCredits(
   return result;
 }
 
-export class AdjustmentInputError extends Error {
+export class AdjustmentInputError extends ServiceError {
   constructor(message: string) {
-    super(message);
+    super("invalid_input", message);
     this.name = "AdjustmentInputError";
   }
 }

@@ -13,6 +13,7 @@ import {
 } from "~/server/mail/messages";
 import { confirmPassword, requireUser } from "./account-settings";
 import { emailSchema, findUserByEmail, hashPassword, passwordSchema, UserExistsError } from "./users";
+import { ServiceError } from "./service-error";
 
 /*
  * Links sent by email: reset a forgotten password, confirm an address, move the account to a new address. Each link
@@ -34,9 +35,12 @@ const LINK_PATH: Record<EmailTokenPurpose, string> = {
 };
 
 /** A link that is unknown, used, replaced or expired. */
-export class InvalidLinkError extends Error {
+export class InvalidLinkError extends ServiceError {
   constructor() {
-    super("This link is no longer valid: it was used already, replaced by a newer one, or it expired.");
+    super(
+      "invalid_input",
+      "This link is no longer valid: it was used already, replaced by a newer one, or it expired.",
+    );
     this.name = "InvalidLinkError";
   }
 }

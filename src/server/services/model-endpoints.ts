@@ -10,14 +10,18 @@ import { changedFields, recordAudit } from "./audit-log";
 import { MAX_CHANNEL_INTEGER, syncChannelEndpoints, type ChannelModelMapping } from "./channels";
 import { attributePriceChanges } from "./price-versions";
 import { NotFoundError } from "./users";
+import { ServiceError } from "./service-error";
 
 export type ModelEndpointRow = typeof modelEndpoints.$inferSelect;
 
 /** Someone changed the endpoint's prices after the editor read them: saving would undo their change unseen. */
-export class StalePriceEditError extends Error {
+export class StalePriceEditError extends ServiceError {
   constructor(current: number | null) {
-    super(`The prices changed since you opened them (now version #${current ?? "?"}); reload and edit again`);
-    this.name = "StalePriceEditError";
+    super(
+      "conflict",
+      `The prices changed since you opened them (now version #${current ?? "?"});
+    this.name = "StalePriceEditError"; reload and edit again`,
+    );
   }
 }
 

@@ -8,12 +8,13 @@ import type { AuditActor } from "./audit-actor";
 import { changedFields, recordAudit } from "./audit-log";
 import { modelRowFromCatalog } from "./catalog";
 import { NotFoundError } from "./users";
+import { ServiceError } from "./service-error";
 
 export type ModelRow = typeof models.$inferSelect;
 
-export class ModelExistsError extends Error {
+export class ModelExistsError extends ServiceError {
   constructor(id: string) {
-    super(`A model ${id} already exists`);
+    super("conflict", `A model ${id} already exists`);
     this.name = "ModelExistsError";
   }
 }

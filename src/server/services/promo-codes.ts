@@ -8,6 +8,7 @@ import { formatNanoAsUsd } from "~/server/gateway/billing/money";
 import type { AuditActor } from "./audit-actor";
 import { recordAudit } from "./audit-log";
 import { NotFoundError } from "./users";
+import { ServiceError } from "./service-error";
 
 export type PromoCode = typeof promoCodes.$inferSelect;
 
@@ -21,12 +22,19 @@ export const promoCodeSchema = z
 export type PromoRefusal = "unknown" | "expired" | "exhausted" | "already-redeemed";
 
 /** Why a code could not be redeemed, in words fit for the customer; `reason` is for mapping to status codes. */
-export class PromoCodeError extends Error {
+export class PromoCodeError extends ServiceError {
   constructor(
     readonly reason: PromoRefusal | "invalid" | "exists",
     message: string,
   ) {
-    super(message);
+    super(
+      reason === "unknown"
+        ? "not_found"
+        : reason === "exists" || reason === "already-redeemed"
+          ? "conflict"
+          : "invalid_input",
+      message,
+    );
     this.name = "PromoCodeError";
   }
 }

@@ -5,6 +5,7 @@ import type { Database } from "~/server/db";
 import { balances, users } from "~/server/db/schema";
 import type { AuditActor } from "./audit-actor";
 import { recordAudit } from "./audit-log";
+import { ServiceError } from "./service-error";
 
 export type User = typeof users.$inferSelect;
 export type UserRole = User["role"];
@@ -25,16 +26,16 @@ export async function verifyPassword(passwordHash: string, password: string): Pr
   }
 }
 
-export class UserExistsError extends Error {
+export class UserExistsError extends ServiceError {
   constructor(email: string) {
-    super(`A user with email ${email} already exists`);
+    super("conflict", `A user with email ${email} already exists`);
     this.name = "UserExistsError";
   }
 }
 
-export class NotFoundError extends Error {
+export class NotFoundError extends ServiceError {
   constructor(message: string) {
-    super(message);
+    super("not_found", message);
     this.name = "NotFoundError";
   }
 }

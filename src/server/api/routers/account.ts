@@ -9,7 +9,6 @@ import {
   describeAccountDeletion,
   endAllSessions,
   renameUser,
-  WrongPasswordError,
 } from "~/server/services/account-settings";
 import { getBalanceNano } from "~/server/services/credits";
 import {
@@ -20,25 +19,9 @@ import {
 } from "~/server/services/email-links";
 import { clientAddress } from "~/server/auth/sign-in-throttle";
 import { originFrom } from "~/server/public-origin";
-import { createUser, emailSchema, NotFoundError, passwordSchema, UserExistsError } from "~/server/services/users";
+import { createUser, emailSchema, passwordSchema, UserExistsError } from "~/server/services/users";
+import { ServiceError } from "~/server/services/service-error";
 import { createTRPCRouter, protectedProcedure, publicProcedure, type TRPCContext } from "../trpc";
-
-/**
- * A wrong confirmation password is the customer's mistake to correct, not a failure; an account deleted meanwhile
- * (another tab) is gone.
- */
-async function settingsChange<T>(change: () => Promise<T>): Promise<T> {
-  try {
-    return await change();
-  } catch (error) {
-    if (error instanceof WrongPasswordError) {
-      throw new TRPCError({ code: "BAD_REQUEST", message: error.message, cause: error });
-    }
-    if (error instanceof NotFoundError)
-      throw new TRPCError({ code: "NOT_FOUND", message: error.message, cause: error });
-    throw error;
-  }
-}
 
 function emailLinkDeps(ctx: TRPCContext): EmailLinkDeps {
   const { db, mailer, logger, env } = ctx.container;
@@ -65,9 +48,9 @@ export const accountRouter = createTRPCRouter({
         await sendEmailVerification(emailLinkDeps(ctx), user.id);
         return { id: user.id, email: user.email };
       } catch (error) {
-        if (error instanceof UserExistsError) {
-          throw new TRPCError({ code: "CONFLICT", message: "An account with this email already exists", cause: error });
-        }
+        // In the customer's words (the service's message is written for operators).
+        if (error instanceof UserExistsError)
+          throw new ServiceError(error.kind, "An account with this email already exists");
         throw error;
       }
     }),
@@ -91,28 +74,21 @@ export const accountRouter = createTRPCRouter({
 
   /** Mails a new link that confirms the account's address (a no-op once it is confirmed). */
   sendVerification: protectedProcedure.mutation(({ ctx }) =>
-    settingsChange(() => sendEmailVerification(emailLinkDeps(ctx), ctx.session.user.id)),
+    sendEmailVerification(emailLinkDeps(ctx), ctx.session.user.id),
   ),
 
   /** Mails a link to the new address, which the account moves to when it is followed; the password confirms. */
   requestEmailChange: protectedProcedure
     .input(z.object({ newEmail: emailSchema, password: z.string().max(256) }))
-    .mutation(({ ctx, input }) =>
-      settingsChange(async () => {
-        try {
-          return await requestEmailChange(emailLinkDeps(ctx), { userId: ctx.session.user.id, ...input });
-        } catch (error) {
-          if (error instanceof UserExistsError) {
-            throw new TRPCError({
-              code: "CONFLICT",
-              message: "Another account uses that address already.",
-              cause: error,
-            });
-          }
-          throw error;
-        }
-      }),
-    ),
+    .mutation(async ({ ctx, input }) => {
+      try {
+        return await requestEmailChange(emailLinkDeps(ctx), { userId: ctx.session.user.id, ...input });
+      } catch (error) {
+        if (error instanceof UserExistsError)
+          throw new ServiceError(error.kind, "Another account uses that address already.");
+        throw error;
+      }
+    }),
 
   me: protectedProcedure.query(async ({ ctx }) => {
     const [user] = await ctx.container.db
@@ -134,33 +110,29 @@ export const accountRouter = createTRPCRouter({
   }),
 
   rename: protectedProcedure.input(z.object({ name: z.string().trim().max(100) })).mutation(async ({ ctx, input }) => {
-    await settingsChange(() =>
-      renameUser(ctx.container.db, ctx.session.user.id, input.name === "" ? null : input.name),
-    );
+    await renameUser(ctx.container.db, ctx.session.user.id, input.name === "" ? null : input.name);
   }),
 
   /** Ends every session, this one included: the page sends the customer to sign in with the new password. */
   changePassword: protectedProcedure
     .input(z.object({ current: z.string().max(256), next: passwordSchema }))
     .mutation(async ({ ctx, input }) => {
-      await settingsChange(() => changePassword(ctx.container.db, ctx.session.user.id, input));
+      await changePassword(ctx.container.db, ctx.session.user.id, input);
     }),
 
   endAllSessions: protectedProcedure.mutation(async ({ ctx }) => {
-    await settingsChange(() => endAllSessions(ctx.container.db, ctx.session.user.id));
+    await endAllSessions(ctx.container.db, ctx.session.user.id);
   }),
 
   /** What deleting would leave behind: stated before the customer confirms (keys not yet revoked, disabled included). */
   deletionSummary: protectedProcedure.query(async ({ ctx }) => {
-    const { balanceNano, activeKeys } = await settingsChange(() =>
-      describeAccountDeletion(ctx.container.db, ctx.session.user.id),
-    );
+    const { balanceNano, activeKeys } = await describeAccountDeletion(ctx.container.db, ctx.session.user.id);
     return { balanceUsd: formatNanoAsUsd(balanceNano), activeKeys };
   }),
 
   delete: protectedProcedure.input(z.object({ password: z.string().max(256) })).mutation(async ({ ctx, input }) => {
     const { db, changes } = ctx.container;
-    return settingsChange(() => deleteAccount(db, changes, ctx.session.user.id, input.password));
+    return deleteAccount(db, changes, ctx.session.user.id, input.password);
   }),
 
   balance: protectedProcedure.query(async ({ ctx }) => {

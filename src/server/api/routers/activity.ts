@@ -4,7 +4,6 @@ import {
   ACTIVITY_GROUPS,
   activityFilterOptions,
   activityFilterSchema,
-  ActivityInputError,
   findGenerationDetail,
   keySpendByDay,
   listRequestLog,
@@ -14,24 +13,12 @@ import {
 } from "~/server/services/activity";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 
-/** A filter that makes no sense (a range backwards, too long) is the caller's mistake. */
-async function asInputError<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof ActivityInputError) throw new TRPCError({ code: "BAD_REQUEST", message: error.message });
-    throw error;
-  }
-}
-
 /** The signed-in account's activity: only ever its own rows. */
 export const activityRouter = createTRPCRouter({
   /** Totals, the chart's series and the breakdowns by model and key, from the hourly rollup: one call per view. */
   summary: protectedProcedure
     .input(activityFilterSchema.extend({ groupBy: z.enum(ACTIVITY_GROUPS).default("model") }))
-    .query(({ ctx, input }) =>
-      asInputError(() => summarizeActivity(ctx.container.db, ctx.session.user.id, input, new Date())),
-    ),
+    .query(({ ctx, input }) => summarizeActivity(ctx.container.db, ctx.session.user.id, input, new Date())),
 
   /** The request log, newest first; the cursor is the last row's start time and id. */
   log: protectedProcedure
@@ -42,14 +29,12 @@ export const activityRouter = createTRPCRouter({
       }),
     )
     .query(({ ctx, input }) =>
-      asInputError(() =>
-        listRequestLog(
-          ctx.container.db,
-          ctx.session.user.id,
-          input,
-          { cursor: input.cursor ?? null, limit: input.limit },
-          new Date(),
-        ),
+      listRequestLog(
+        ctx.container.db,
+        ctx.session.user.id,
+        input,
+        { cursor: input.cursor ?? null, limit: input.limit },
+        new Date(),
       ),
     ),
 

@@ -1,9 +1,8 @@
-import { TRPCError } from "@trpc/server";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import { balances, ledgerEntries } from "~/server/db/schema";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
-import { PromoCodeError, redeemPromoCode } from "~/server/services/promo-codes";
+import { redeemPromoCode } from "~/server/services/promo-codes";
 import { billingHistory } from "~/server/services/billing-history";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 import { billingTopUpProcedures } from "./billing-top-ups";
@@ -94,22 +93,15 @@ export const billingRouter = createTRPCRouter({
   redeemPromo: protectedProcedure
     .input(z.object({ code: z.string().trim().min(1, "Enter a code").max(64) }))
     .mutation(async ({ ctx, input }) => {
-      try {
-        const result = await redeemPromoCode(ctx.container.db, ctx.container.changes, {
-          userId: ctx.session.user.id,
-          code: input.code,
-          now: new Date(),
-        });
-        return {
-          code: result.promo.code,
-          amountUsd: formatNanoAsUsd(result.amountNano),
-          balanceUsd: formatNanoAsUsd(result.balanceNano),
-        };
-      } catch (error) {
-        if (!(error instanceof PromoCodeError)) throw error;
-        const code =
-          error.reason === "unknown" ? "NOT_FOUND" : error.reason === "already-redeemed" ? "CONFLICT" : "BAD_REQUEST";
-        throw new TRPCError({ code, message: error.message, cause: error });
-      }
+      const result = await redeemPromoCode(ctx.container.db, ctx.container.changes, {
+        userId: ctx.session.user.id,
+        code: input.code,
+        now: new Date(),
+      });
+      return {
+        code: result.promo.code,
+        amountUsd: formatNanoAsUsd(result.amountNano),
+        balanceUsd: formatNanoAsUsd(result.balanceNano),
+      };
     }),
 });

@@ -1,7 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import {
-  ApiKeyInputError,
   createApiKey,
   describeApiKey,
   KEY_LIMIT_RESETS,
@@ -11,7 +10,6 @@ import {
   updateApiKeyLimits,
 } from "~/server/services/api-keys";
 import { usdAmountSchema } from "~/server/services/credits";
-import { NotFoundError } from "~/server/services/users";
 import { createTRPCRouter, protectedProcedure } from "../trpc";
 
 /** A spend limit in USD ("25", "0.5" or a number): exact nano-USD, never negative. */
@@ -33,14 +31,6 @@ const rateLimitsSchema = {
   tokensPerMinute: rateLimitSchema.nullish(),
   concurrentRequests: rateLimitSchema.nullish(),
 };
-
-/** Service errors as tRPC errors; someone else's key id is indistinguishable from one that does not exist. */
-function toTRPCError(error: unknown): unknown {
-  if (error instanceof NotFoundError)
-    return new TRPCError({ code: "NOT_FOUND", message: "No active key with this id", cause: error });
-  if (error instanceof ApiKeyInputError) return new TRPCError({ code: "BAD_REQUEST", message: error.message });
-  return error;
-}
 
 export const keysRouter = createTRPCRouter({
   list: protectedProcedure.query(async ({ ctx }) => {
@@ -71,23 +61,19 @@ export const keysRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       if (input.expiresAt != null && input.expiresAt.getTime() <= Date.now())
         throw new TRPCError({ code: "BAD_REQUEST", message: "The expiry must be in the future" });
-      try {
-        const { key, plaintext } = await createApiKey(ctx.container.db, {
-          userId: ctx.session.user.id,
-          name: input.name,
-          allowedModels: input.allowedModels ?? null,
-          isKnownModel: (id) => ctx.container.catalog.getModel(id) !== undefined,
-          spendLimitNano: input.limitUsd ?? null,
-          limitReset: input.limitReset ?? null,
-          expiresAt: input.expiresAt ?? null,
-          requestsPerMinute: input.requestsPerMinute ?? null,
-          tokensPerMinute: input.tokensPerMinute ?? null,
-          concurrentRequests: input.concurrentRequests ?? null,
-        });
-        return { ...describeApiKey(key), plaintext };
-      } catch (error) {
-        throw toTRPCError(error);
-      }
+      const { key, plaintext } = await createApiKey(ctx.container.db, {
+        userId: ctx.session.user.id,
+        name: input.name,
+        allowedModels: input.allowedModels ?? null,
+        isKnownModel: (id) => ctx.container.catalog.getModel(id) !== undefined,
+        spendLimitNano: input.limitUsd ?? null,
+        limitReset: input.limitReset ?? null,
+        expiresAt: input.expiresAt ?? null,
+        requestsPerMinute: input.requestsPerMinute ?? null,
+        tokensPerMinute: input.tokensPerMinute ?? null,
+        concurrentRequests: input.concurrentRequests ?? null,
+      });
+      return { ...describeApiKey(key), plaintext };
     }),
 
   /**
@@ -106,50 +92,38 @@ export const keysRouter = createTRPCRouter({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      try {
-        const key = await updateApiKeyLimits(ctx.container.db, ctx.container.changes, {
-          id: input.id,
-          userId: ctx.session.user.id,
-          spendLimitNano: input.limitUsd,
-          limitReset: input.limitReset,
-          expiresAt: input.expiresAt,
-          allowedModels: input.allowedModels,
-          isKnownModel: (id) => ctx.container.catalog.getModel(id) !== undefined,
-          requestsPerMinute: input.requestsPerMinute,
-          tokensPerMinute: input.tokensPerMinute,
-          concurrentRequests: input.concurrentRequests,
-        });
-        return describeApiKey(key);
-      } catch (error) {
-        throw toTRPCError(error);
-      }
+      const key = await updateApiKeyLimits(ctx.container.db, ctx.container.changes, {
+        id: input.id,
+        userId: ctx.session.user.id,
+        spendLimitNano: input.limitUsd,
+        limitReset: input.limitReset,
+        expiresAt: input.expiresAt,
+        allowedModels: input.allowedModels,
+        isKnownModel: (id) => ctx.container.catalog.getModel(id) !== undefined,
+        requestsPerMinute: input.requestsPerMinute,
+        tokensPerMinute: input.tokensPerMinute,
+        concurrentRequests: input.concurrentRequests,
+      });
+      return describeApiKey(key);
     }),
 
   /** A disabled key is refused at once by every gateway process, and can be enabled again (unlike revoke). */
   setDisabled: protectedProcedure
     .input(z.object({ id: z.uuid(), disabled: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
-      try {
-        const key = await setApiKeyDisabled(ctx.container.db, ctx.container.changes, {
-          idOrPrefix: input.id,
-          userId: ctx.session.user.id,
-          disabled: input.disabled,
-        });
-        return describeApiKey(key);
-      } catch (error) {
-        throw toTRPCError(error);
-      }
+      const key = await setApiKeyDisabled(ctx.container.db, ctx.container.changes, {
+        idOrPrefix: input.id,
+        userId: ctx.session.user.id,
+        disabled: input.disabled,
+      });
+      return describeApiKey(key);
     }),
 
   revoke: protectedProcedure.input(z.object({ id: z.uuid() })).mutation(async ({ ctx, input }) => {
-    try {
-      const key = await revokeApiKey(ctx.container.db, ctx.container.changes, {
-        idOrPrefix: input.id,
-        userId: ctx.session.user.id,
-      });
-      return { id: key.id, revokedAt: key.revokedAt };
-    } catch (error) {
-      throw toTRPCError(error);
-    }
+    const key = await revokeApiKey(ctx.container.db, ctx.container.changes, {
+      idOrPrefix: input.id,
+      userId: ctx.session.user.id,
+    });
+    return { id: key.id, revokedAt: key.revokedAt };
   }),
 });

@@ -7,7 +7,6 @@ import {
   findChannelByName,
 } from "~/server/services/channels";
 import { adminProcedure } from "../../../trpc";
-import { mapServiceErrors } from "../shared";
 
 /**
  * Adds a channel (what `tollgate channel add` does): its key is stored encrypted, its endpoints are the listed models
@@ -36,12 +35,10 @@ export const createChannel = adminProcedure
         .optional(),
     }),
   )
-  .mutation(({ ctx, input }) => {
+  .mutation(async ({ ctx, input }) => {
     const { db, changes, secretBox } = ctx.container;
-    return mapServiceErrors(async () => {
-      if (input.apiKey === undefined && input.kind !== "openai-compatible")
-        throw new ChannelInputError(`${input.kind} channels need a key`);
-      if ((await findChannelByName(db, input.name)) !== null) throw new ChannelNameTakenError(input.name);
-      return (await addChannel(db, secretBox, changes, input, ctx.actor)).channel;
-    });
+    if (input.apiKey === undefined && input.kind !== "openai-compatible")
+      throw new ChannelInputError(`${input.kind} channels need a key`);
+    if ((await findChannelByName(db, input.name)) !== null) throw new ChannelNameTakenError(input.name);
+    return (await addChannel(db, secretBox, changes, input, ctx.actor)).channel;
   });

@@ -2,7 +2,6 @@ import { z } from "zod";
 import { requireChannel } from "~/server/services/channels";
 import { testChannel } from "~/server/services/test-channel";
 import { adminProcedure } from "../../../trpc";
-import { mapServiceErrors } from "../shared";
 
 /**
  * Sends the channel a one-token request through the gateway's own adapters and transport and records the latency,
@@ -10,12 +9,10 @@ import { mapServiceErrors } from "../shared";
  */
 export const testChannelProcedure = adminProcedure
   .input(z.object({ id: z.uuid(), upstreamModel: z.string().trim().min(1).max(200).optional() }))
-  .mutation(({ ctx, input }) => {
+  .mutation(async ({ ctx, input }) => {
     const { db, changes, secretBox, providers } = ctx.container;
-    return mapServiceErrors(async () => {
-      const channel = await requireChannel(db, input.id);
-      return testChannel({ db, changes, secretBox, providers, actor: ctx.actor }, channel, {
-        upstreamModel: input.upstreamModel,
-      });
+    const channel = await requireChannel(db, input.id);
+    return testChannel({ db, changes, secretBox, providers, actor: ctx.actor }, channel, {
+      upstreamModel: input.upstreamModel,
     });
   });

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { addChannelModels } from "~/server/services/model-endpoints";
 import { adminProcedure } from "../../../trpc";
-import { mapServiceErrors } from "../shared";
 
 /** Makes a channel serve more models, each at its list prices; endpoints the channel has stay as they are. */
 export const addEndpoints = adminProcedure
@@ -19,8 +18,6 @@ export const addEndpoints = adminProcedure
         .max(500),
     }),
   )
-  .mutation(({ ctx, input }) =>
-    mapServiceErrors(async () => ({
-      added: await addChannelModels(ctx.container.db, ctx.container.changes, input.channelId, input.models, ctx.actor),
-    })),
-  );
+  .mutation(async ({ ctx, input }) => ({
+    added: await addChannelModels(ctx.container.db, ctx.container.changes, input.channelId, input.models, ctx.actor),
+  }));

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { endpointPatchSchema, updateModelEndpoint } from "~/server/services/model-endpoints";
 import { adminProcedure } from "../../../trpc";
-import { mapServiceErrors } from "../shared";
 
 /**
  * Reprices an endpoint, changes its markup, priority, weight or upstream name, or enables/disables it. A price change
@@ -17,14 +16,12 @@ export const updateEndpoint = adminProcedure
     }),
   )
   .mutation(({ ctx, input }) =>
-    mapServiceErrors(() =>
-      updateModelEndpoint(
-        ctx.container.db,
-        ctx.container.changes,
-        input.id,
-        input.patch,
-        ctx.actor,
-        input.expectedPriceVersionId,
-      ),
+    updateModelEndpoint(
+      ctx.container.db,
+      ctx.container.changes,
+      input.id,
+      input.patch,
+      ctx.actor,
+      input.expectedPriceVersionId,
     ),
   );

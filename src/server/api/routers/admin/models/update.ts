@@ -1,11 +1,8 @@
 import { z } from "zod";
 import { modelPatchSchema, updateModel } from "~/server/services/models";
 import { adminProcedure } from "../../../trpc";
-import { mapServiceErrors } from "../shared";
 
 /** Edits a model's metadata, or enables/disables it; every gateway reloads at once. */
 export const updateModelProcedure = adminProcedure
   .input(z.object({ id: z.string().min(1).max(200), patch: modelPatchSchema }))
-  .mutation(({ ctx, input }) =>
-    mapServiceErrors(() => updateModel(ctx.container.db, ctx.container.changes, input.id, input.patch, ctx.actor)),
-  );
+  .mutation(({ ctx, input }) => updateModel(ctx.container.db, ctx.container.changes, input.id, input.patch, ctx.actor));

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { usdAmountSchema } from "~/server/services/credits";
 import { createPromoCode, describePromoCode, promoCodeSchema } from "~/server/services/promo-codes";
 import { adminProcedure } from "../../../trpc";
-import { MAX_GRANT_NANO, mapServiceErrors } from "../shared";
+import { MAX_GRANT_NANO } from "../shared";
 
 export const createPromo = adminProcedure
   .input(
@@ -14,18 +14,16 @@ export const createPromo = adminProcedure
       expiresAt: z.date().nullish(),
     }),
   )
-  .mutation(({ ctx, input }) =>
-    mapServiceErrors(async () => {
-      const promo = await createPromoCode(
-        ctx.container.db,
-        {
-          code: input.code,
-          amountNano: input.amountUsd,
-          maxRedemptions: input.maxRedemptions ?? null,
-          expiresAt: input.expiresAt ?? null,
-        },
-        ctx.actor,
-      );
-      return describePromoCode(promo);
-    }),
-  );
+  .mutation(async ({ ctx, input }) => {
+    const promo = await createPromoCode(
+      ctx.container.db,
+      {
+        code: input.code,
+        amountNano: input.amountUsd,
+        maxRedemptions: input.maxRedemptions ?? null,
+        expiresAt: input.expiresAt ?? null,
+      },
+      ctx.actor,
+    );
+    return describePromoCode(promo);
+  });

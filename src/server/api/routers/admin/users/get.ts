@@ -1,12 +1,11 @@
 import { z } from "zod";
 import { describeAccount } from "~/server/services/account-overview";
 import { adminProcedure } from "../../../trpc";
-import { mapServiceErrors } from "../shared";
 
 /** One account as support sees it: balance and held, spend by day, keys, limits, top-ups and disputes. */
 export const getUser = adminProcedure
   .input(z.object({ userId: z.string().min(1).max(200) }))
   .query(({ ctx, input }) => {
     const { db, holds } = ctx.container;
-    return mapServiceErrors(() => describeAccount(db, (userId) => holds.heldNano(userId), input.userId));
+    return describeAccount(db, (userId) => holds.heldNano(userId), input.userId);
   });

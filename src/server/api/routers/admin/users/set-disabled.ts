@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { setAccountDisabled } from "~/server/services/account-status";
 import { adminProcedure } from "../../../trpc";
-import { mapServiceErrors } from "../shared";
 
 /**
  * Disables an account (its keys refused on every gateway from their next call, its sessions ended, sign-in refused
@@ -17,5 +16,5 @@ export const setUserDisabled = adminProcedure
   )
   .mutation(({ ctx, input }) => {
     const { db, changes } = ctx.container;
-    return mapServiceErrors(() => setAccountDisabled(db, changes, input, ctx.actor));
+    return setAccountDisabled(db, changes, input, ctx.actor);
   });
