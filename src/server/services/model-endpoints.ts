@@ -19,9 +19,9 @@ export class StalePriceEditError extends ServiceError {
   constructor(current: number | null) {
     super(
       "conflict",
-      `The prices changed since you opened them (now version #${current ?? "?"});
-    this.name = "StalePriceEditError"; reload and edit again`,
+      `The prices changed since you opened them (now version #${current ?? "?"}); reload and edit again`,
     );
+    this.name = "StalePriceEditError";
   }
 }
 

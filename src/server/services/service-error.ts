@@ -1,7 +1,6 @@
 /**
- * What a service refuses, and why, in the few kinds every caller maps once: tRPC codes (src/server/api/trpc.ts), the
- * CLI (one line, exit status 1) and server actions (the message on the form). The message is written for whoever
- * asked: a customer or an operator.
+ * What a service refuses, and why, in the few kinds its callers map once: tRPC to its codes (src/server/api/trpc.ts),
+ * the CLI to one line and exit status 1. The message is written for whoever asked: a customer or an operator.
  */
 export type ServiceErrorKind = "invalid_input" | "not_found" | "conflict";
 
@@ -9,8 +8,9 @@ export class ServiceError extends Error {
   constructor(
     readonly kind: ServiceErrorKind,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = "ServiceError";
   }
 }

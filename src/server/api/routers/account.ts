@@ -50,7 +50,7 @@ export const accountRouter = createTRPCRouter({
       } catch (error) {
         // In the customer's words (the service's message is written for operators).
         if (error instanceof UserExistsError)
-          throw new ServiceError(error.kind, "An account with this email already exists");
+          throw new ServiceError(error.kind, "An account with this email already exists", { cause: error });
         throw error;
       }
     }),
@@ -85,7 +85,7 @@ export const accountRouter = createTRPCRouter({
         return await requestEmailChange(emailLinkDeps(ctx), { userId: ctx.session.user.id, ...input });
       } catch (error) {
         if (error instanceof UserExistsError)
-          throw new ServiceError(error.kind, "Another account uses that address already.");
+          throw new ServiceError(error.kind, "Another account uses that address already.", { cause: error });
         throw error;
       }
     }),

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createCallerFactory, createTRPCRouter, publicProcedure, type TRPCContext } from "~/server/api/trpc";
 import { NotFoundError } from "~/server/services/users";
 import { ServiceError } from "~/server/services/service-error";
+import { StalePriceEditError } from "~/server/services/model-endpoints";
 import { PromoCodeError } from "~/server/services/promo-codes";
 
 // A procedure that throws what a service threw; the context is never read on this path.
@@ -30,6 +31,20 @@ describe("service errors through tRPC", () => {
     const thrown = await failureOf(error);
     expect(thrown).toBeInstanceOf(TRPCError);
     expect(thrown).toMatchObject({ code, message: error.message, cause: error });
+  });
+
+  it("keeps each service error's own name and message", () => {
+    const stale = new StalePriceEditError(7);
+    expect(stale).toBeInstanceOf(ServiceError);
+    expect([stale.name, stale.kind, stale.message]).toEqual([
+      "StalePriceEditError",
+      "conflict",
+      "The prices changed since you opened them (now version #7); reload and edit again",
+    ]);
+    expect([new NotFoundError("No user x").name, new PromoCodeError("invalid", "Bad code").name]).toEqual([
+      "NotFoundError",
+      "PromoCodeError",
+    ]);
   });
 
   it("leaves any other error an internal one", async () => {
