@@ -1,12 +1,11 @@
-import { eq, sql, type SQL } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import type { Database, DatabaseHandle } from "~/server/db";
 import { rowsOf } from "~/server/db/raw-rows";
-import { apiKeys } from "~/server/db/schema";
 import { formatNanoAsUsd } from "~/server/gateway/billing/money";
 import {
   activityFilterSchema,
   activityWindow,
-  keyLabelOf,
+  accountKeyLabels,
   requestLogSlices,
   type ActivityFilter,
   type LogCursor,
@@ -143,13 +142,10 @@ export async function* requestLogCsv(
  * here rather than by the database per line: a few keys, but thousands of lines per page.
  */
 async function keyLabels(db: Database, userId: string): Promise<SQL> {
-  const keys = await db
-    .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, purpose: apiKeys.purpose })
-    .from(apiKeys)
-    .where(eq(apiKeys.userId, userId));
+  const keys = await accountKeyLabels(db, userId);
   // Two array parameters, not one per key: the statement's text is the same for every account, prepared once.
   const ids = sql.param(keys.map((key) => key.id));
-  const labels = sql.param(keys.map((key) => csvField(keyLabelOf(key.name, key.prefix, key.purpose))));
+  const labels = sql.param(keys.map((key) => csvField(key.label)));
   return sql`unnest(${ids}::uuid[], ${labels}::text[]) as keys(id, label)`;
 }
 

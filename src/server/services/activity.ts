@@ -104,6 +104,16 @@ export function keyLabelOf(name: string, prefix: string, purpose: ApiKeyPurpose 
   return `${name} (${prefix}…)`;
 }
 
+/** Every key of the account (revoked and playground ones too), newest first, with its label. */
+export async function accountKeyLabels(db: Database, userId: string): Promise<{ id: string; label: string }[]> {
+  const keys = await db
+    .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, purpose: apiKeys.purpose })
+    .from(apiKeys)
+    .where(eq(apiKeys.userId, userId))
+    .orderBy(desc(apiKeys.createdAt));
+  return keys.map((key) => ({ id: key.id, label: keyLabelOf(key.name, key.prefix, key.purpose) }));
+}
+
 export interface ActivityTotals {
   requests: number;
   errors: number;
@@ -187,13 +197,10 @@ export async function summarizeActivity(
       select api_key_id::text as "group", sum(requests)::text as requests,
         sum(prompt_tokens + completion_tokens)::text as tokens, sum(cost_nano)::text as cost
       from usage_hourly where ${where} group by 1 order by sum(cost_nano) desc, 1`),
-    db
-      .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, purpose: apiKeys.purpose })
-      .from(apiKeys)
-      .where(eq(apiKeys.userId, userId)),
+    accountKeyLabels(db, userId),
   ]);
 
-  const keyLabel = new Map(keyNames.map((key) => [key.id, keyLabelOf(key.name, key.prefix, key.purpose)]));
+  const keyLabel = new Map(keyNames.map((key) => [key.id, key.label]));
   const labelOf = (grouping: ActivityGroup, id: string | null) =>
     grouping === "key" ? (id === null ? "No key" : (keyLabel.get(id) ?? id)) : (id ?? "—");
   const breakdown = (grouping: ActivityGroup, rows: GroupRow[]): ActivityBreakdownRow[] =>
@@ -555,18 +562,14 @@ export async function activityFilterOptions(
 ): Promise<{ keys: { id: string; label: string }[]; models: string[]; providers: string[] }> {
   const since = new Date(now.getTime() - MAX_RANGE_DAYS * DAY_MS).toISOString();
   const [keys, used] = await Promise.all([
-    db
-      .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, purpose: apiKeys.purpose })
-      .from(apiKeys)
-      .where(eq(apiKeys.userId, userId))
-      .orderBy(desc(apiKeys.createdAt)),
+    accountKeyLabels(db, userId),
     db.execute(sql`
       select distinct model_id, provider from usage_hourly
       where user_id = ${userId} and hour >= ${since}::timestamptz`),
   ]);
   const rows = rowsOf<{ model_id: string; provider: string }>(used);
   return {
-    keys: keys.map((key) => ({ id: key.id, label: keyLabelOf(key.name, key.prefix, key.purpose) })),
+    keys,
     models: [...new Set(rows.map((row) => row.model_id))].sort(),
     providers: [...new Set(rows.map((row) => row.provider))].sort(),
   };
